@@ -1,0 +1,382 @@
+"""SQLAlchemy 2 models: the confidential register.
+
+Times are stored in UTC (timezone-aware in Python); dates (deadlines) are calendar dates in
+Europe/London. Blocking keys for matching (`*_key`) are indexed so a new contact is compared only
+with the few people who share a key, never with the whole register.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive storage) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    # Normalised full name, for the conflict-of-interest check against `staff_named`.
+    name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.roles)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Respondent(Base):
+    """A person who raised one or more concerns."""
+
+    __tablename__ = "respondents"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(60))
+    address: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    relationship_to_child: Mapped[str | None] = mapped_column(String(40))
+    # Blocking and comparison keys, derived by triage.matching.
+    name_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    name_block: Mapped[str] = mapped_column(String(64), default="", index=True)
+    email_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone_key: Mapped[str | None] = mapped_column(String(32), index=True)
+    postcode_key: Mapped[str | None] = mapped_column(String(12), index=True)
+    # Set when this record was merged into another person.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("respondents.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Child(Base):
+    __tablename__ = "children"
+    __table_args__ = (Index("ix_children_name_dob", "name_key", "date_of_birth"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    name_key: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    involvement_from_year: Mapped[int | None] = mapped_column(Integer)
+    involvement_to_year: Mapped[int | None] = mapped_column(Integer)
+    # Staff named in the concern, and their normalised keys for the conflict-of-interest rule.
+    staff_named: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    staff_named_keys: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The state request_information came from, for information_received to return to.
+    return_state: Mapped[str | None] = mapped_column(String(40))
+    complaints_meets_criteria: Mapped[bool | None] = mapped_column(Boolean)
+    complaints_reason: Mapped[str | None] = mapped_column(String(40))
+    suggested_time_limit_passed: Mapped[bool | None] = mapped_column(Boolean)
+    legal_proceedings: Mapped[str | None] = mapped_column(String(40))
+    legal_comment: Mapped[str | None] = mapped_column(Text)
+    outcome_summary: Mapped[str | None] = mapped_column(Text)
+    outcome_wording: Mapped[str | None] = mapped_column(Text)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    authorised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    authorised_at: Mapped[datetime | None]
+    learning_review_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Final outcome: answered, referred_to_complaints, responded, outside_framework
+    outcome: Mapped[str | None] = mapped_column(String(40), index=True)
+    outcome_reason: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    respondent: Mapped[Respondent] = relationship(lazy="joined")
+    reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
+    children: Mapped[list[Child]] = relationship(secondary="case_children", lazy="selectin")
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="case", order_by="Contact.received_at", lazy="selectin"
+    )
+
+    # Optimistic locking: two people acting on one case at once cannot both win.
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CaseChild(Base):
+    __tablename__ = "case_children"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    child_id: Mapped[int] = mapped_column(
+        ForeignKey("children.id"), primary_key=True, index=True
+    )
+
+
+class RawSubmission(Base):
+    """Every submission exactly as received, stored before any parsing."""
+
+    __tablename__ = "raw_submissions"
+    __table_args__ = (UniqueConstraint("channel", "sha256", name="uq_raw_channel_sha256"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(500), default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # new → contact | quarantined | ignored (auto-replies, bounces)
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Contact(Base):
+    """One contact (email, form, call, letter) from a respondent, on one case."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id"), index=True)
+    raw_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("raw_submissions.id"), index=True
+    )
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    # Who forwarded it to the IAT (communications team, executive assistant), if anyone.
+    route: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    concern: Mapped[str] = mapped_column(Text)
+    involvement_from_year: Mapped[int | None] = mapped_column(Integer)
+    involvement_to_year: Mapped[int | None] = mapped_column(Integer)
+    consent_to_contact: Mapped[bool | None] = mapped_column(Boolean)
+    # Fields that were present but malformed, kept for the IAT to check.
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="contacts")
+    attachments: Mapped[list[Attachment]] = relationship(lazy="selectin")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class PersonMatchFlag(Base):
+    """An uncertain match between two people, left for the IAT to merge or keep apart."""
+
+    __tablename__ = "person_match_flags"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("respondents.id"), index=True)
+    score: Mapped[float]
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    to: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None]
+
+
+class Deadline(Base):
+    """One run of an SLA clock on a case."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_open_due", "status", "due_date"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(40))
+    # running | paused | met | stopped (stopped: closed without being met, e.g. case closed)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_on: Mapped[date] = mapped_column(Date)
+    target_days: Mapped[int] = mapped_column(Integer)
+    working_days: Mapped[bool] = mapped_column(Boolean, default=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    owner_role: Mapped[str] = mapped_column(String(40))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    paused_on: Mapped[date | None] = mapped_column(Date)
+    # Working days left when paused, restored on resume.
+    remaining_days: Mapped[int | None] = mapped_column(Integer)
+    # Why the due date is what it is: base date, days, holidays and pauses skipped, extensions.
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    extended_reason: Mapped[str | None] = mapped_column(Text)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    met_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """A reminder, escalation or letter email: created once (unique key), delivered from here."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_outbox", "status", "send_after"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    # Unique per (case, clock, level, due date) for reminders; per letter for letter emails.
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    level: Mapped[str | None] = mapped_column(String(30))
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    # pending | sent | failed (gave up after max attempts)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    send_after: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Letter(Base):
+    __tablename__ = "letters"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient_name: Mapped[str] = mapped_column(String(300))
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime | None]
+    signed_sha256: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
+    sent_method: Mapped[str | None] = mapped_column(String(10))
+
+
+class ReferenceCounter(Base):
+    """Last case number used per year, for references like CAC-2026-0001."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Event(Base):
+    """The audit trail: append-only, each row hash-chained to the one before."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    event: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_state: Mapped[str | None] = mapped_column(String(40))
+    to_state: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,272 @@
+"""Settings: `config.toml` read once, every value with its default.
+
+The defaults live in the `config.toml` shipped with the package's repository; a missing file or
+missing keys fall back to the values below, so the product starts with nothing configured.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite:///var/concerns.db"
+
+
+class SettingsError(ValueError):
+    """A setting in config.toml is missing its right shape; names the key."""
+
+
+@dataclass(frozen=True)
+class ClockSetting:
+    name: str
+    target: int
+    owner: str
+    working: bool = True
+    max_working_days: int | None = None
+    chase_after: int | None = None
+
+
+DEFAULT_CLOCKS: dict[str, ClockSetting] = {
+    c.name: c
+    for c in [
+        ClockSetting("acknowledge", 3, "iat_officer"),
+        ClockSetting("complaints_triage", 10, "information_officer"),
+        ClockSetting("legal_triage", 10, "legal"),
+        ClockSetting("offer_reply", 20, "iat_officer"),
+        ClockSetting("information_wait", 20, "iat_officer", chase_after=10),
+        ClockSetting("review", 25, "reviewer", max_working_days=65),
+        ClockSetting("signoff", 5, "director"),
+        ClockSetting("letter", 2, "executive_assistant"),
+        ClockSetting("signature", 2, "director"),
+        ClockSetting("dispatch", 1, "executive_assistant"),
+        ClockSetting("reply_window", 20, "iat_officer"),
+        ClockSetting("meeting_offer", 10, "director"),
+        ClockSetting("escalation", 1, "iat_manager", working=False),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Council:
+    name: str = "Herefordshire Council"
+    department: str = "Children and Families Directorate"
+    team: str = "Independent Assurance Team"
+    address: tuple[str, ...] = ("Plough Lane", "Hereford", "HR4 0LE")
+    email: str = "concernsaboutcare@example.gov.uk"
+    phone: str = "01432 260000"
+    logo: str = ""
+    director_name: str = "Director of Children's Services"
+    director_title: str = "Director of Children's Services"
+    reference_prefix: str = "CAC"
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    timezone: str = "Europe/London"
+    country: str = "GB"
+    subdivision: str = "ENG"
+    closure_days: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    days_before_due: int = 1
+    working_hours_start: time = time(9, 0)
+    working_hours_end: time = time(17, 0)
+    sweep_interval_seconds: int = 300
+    director_clocks: tuple[str, ...] = ("signoff", "signature")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    username: str = ""
+    password: str = ""
+    sender: str = "concernsaboutcare@example.gov.uk"
+    max_attempts: int = 8
+    retry_base_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    kind: str = "maildir"
+    path: str = "var/mailbox"
+    host: str = ""
+    port: int = 993
+    username: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    max_concern_characters: int = 100_000
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    default_phone_region: str = "GB"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""
+    secure_cookies: bool = False
+    session_minutes: int = 480
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    public_form_per_hour: int = 20
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    council: Council = field(default_factory=Council)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    clocks: dict[str, ClockSetting] = field(default_factory=lambda: dict(DEFAULT_CLOCKS))
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    mailbox: MailboxSettings = field(default_factory=MailboxSettings)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    # Folder that relative paths (the SQLite file, the mailbox, var/) are resolved from.
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def clock(self, name: str) -> ClockSetting:
+        try:
+            return self.clocks[name]
+        except KeyError:
+            raise SettingsError(f"clocks.{name}: no such clock") from None
+
+    @property
+    def var_dir(self) -> Path:
+        return self.base_dir / "var"
+
+
+def _time(key: str, value: Any) -> time:
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise SettingsError(f"{key}: expected HH:MM, got {value!r}") from None
+
+
+def _date(key: str, value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise SettingsError(f"{key}: expected YYYY-MM-DD, got {value!r}") from None
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise SettingsError(f"[{name}]: expected a table")
+    return value
+
+
+def _typed(cls: type, section: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Keep the keys the dataclass knows, checking each against its default's type."""
+    defaults = cls()
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if not hasattr(defaults, key):
+            raise SettingsError(f"{section}.{key}: unknown setting")
+        default = getattr(defaults, key)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise SettingsError(f"{section}.{key}: expected true or false")
+        if isinstance(default, int) and not isinstance(default, bool) and (
+            not isinstance(value, int) or isinstance(value, bool)
+        ):
+            raise SettingsError(f"{section}.{key}: expected a whole number")
+        if isinstance(default, str) and not isinstance(value, str):
+            raise SettingsError(f"{section}.{key}: expected text")
+        if isinstance(default, tuple):
+            if not isinstance(value, list):
+                raise SettingsError(f"{section}.{key}: expected a list")
+            value = tuple(value)
+        out[key] = value
+    return out
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read settings from PATH, $CONCERNS_CONFIG or ./config.toml; env overrides the database."""
+    explicit = path is not None or "CONCERNS_CONFIG" in os.environ
+    config_path = Path(path or os.environ.get("CONCERNS_CONFIG") or "config.toml")
+    data: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{config_path}: not valid TOML ({exc})") from None
+    elif explicit:
+        raise SettingsError(f"--config: no such file: {config_path}")
+    base_dir = config_path.resolve().parent if config_path.exists() else Path.cwd()
+
+    database = _section(data, "database")
+    url = os.environ.get("CONCERNS_DATABASE_URL") or database.get("url") or DEFAULT_DATABASE_URL
+    if not isinstance(url, str):
+        raise SettingsError("database.url: expected text")
+    url = _resolve_sqlite_path(url, base_dir)
+
+    council = _typed(Council, "council", _section(data, "council"))
+    cal = _typed(CalendarSettings, "calendar", _section(data, "calendar"))
+    if "closure_days" in cal:
+        cal["closure_days"] = tuple(
+            _date("calendar.closure_days", d) for d in cal["closure_days"]
+        )
+
+    clocks = dict(DEFAULT_CLOCKS)
+    for name, values in _section(data, "clocks").items():
+        if not isinstance(values, dict):
+            raise SettingsError(f"clocks.{name}: expected a table")
+        base = clocks.get(name)
+        if base is None:
+            raise SettingsError(f"clocks.{name}: unknown clock")
+        merged = {**base.__dict__}
+        for key, value in values.items():
+            if key not in merged or key == "name":
+                raise SettingsError(f"clocks.{name}.{key}: unknown setting")
+            if key in ("target", "max_working_days", "chase_after") and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
+                raise SettingsError(f"clocks.{name}.{key}: expected a whole number of days")
+            merged[key] = value
+        clocks[name] = ClockSetting(**merged)
+
+    rem_raw = dict(_section(data, "reminders"))
+    rem_times = {
+        k: _time(f"reminders.{k}", rem_raw.pop(k))
+        for k in ("working_hours_start", "working_hours_end")
+        if k in rem_raw
+    }
+    reminders = {**_typed(ReminderSettings, "reminders", rem_raw), **rem_times}
+
+    return Settings(
+        database_url=url,
+        council=Council(**council),
+        calendar=CalendarSettings(**cal),
+        clocks=clocks,
+        reminders=ReminderSettings(**reminders),
+        smtp=SmtpSettings(**_typed(SmtpSettings, "smtp", _section(data, "smtp"))),
+        mailbox=MailboxSettings(**_typed(MailboxSettings, "mailbox", _section(data, "mailbox"))),
+        intake=IntakeSettings(**_typed(IntakeSettings, "intake", _section(data, "intake"))),
+        web=WebSettings(**_typed(WebSettings, "web", _section(data, "web"))),
+        base_dir=base_dir,
+    )
+
+
+def _resolve_sqlite_path(url: str, base_dir: Path) -> str:
+    """A relative SQLite path is relative to the config file's folder, not the shell's."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////"):
+        rest = url[len(prefix):]
+        if rest and rest != ":memory:" and not rest.startswith("/"):
+            return prefix + str((base_dir / rest).resolve())
+    return url
