@@ -62,6 +62,8 @@ class Council:
     director_name: str = "Director of Children's Services"
     director_title: str = "Director of Children's Services"
     reference_prefix: str = "CAC"
+    # Folder of edited letter templates (relative to config.toml); empty: the built-in ones.
+    letter_templates: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,140 @@
+"""What every command shares: --json, --as, --config, the context, and errors without tracebacks.
+
+Exit statuses (DESIGN §6): 2 bad input, 3 not allowed, 1 anything else. Messages name the field
+and the problem; they never carry personal data, and no traceback ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+
+from concerns.workflows.context import AppContext, build_context
+from concerns.workflows.errors import ServiceError
+from concerns.workflows.settings import SettingsError, load_settings
+
+log = logging.getLogger("concerns.cli")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+AsOpt = Annotated[
+    str | None,
+    typer.Option("--as", help="Acting user (default $CONCERNS_USER).", show_default=False),
+]
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", help="Settings file (default ./config.toml or $CONCERNS_CONFIG).",
+                 show_default=False),
+]
+
+
+@dataclass
+class Globals:
+    json: bool = False
+    as_user: str | None = None
+    config: str | None = None
+
+
+GLOBALS = Globals()
+
+
+@dataclass
+class Call:
+    """One command's resolved options and its application context."""
+
+    json: bool
+    user: str | None
+    config: str | None
+    _ctx: AppContext | None = None
+
+    @property
+    def ctx(self) -> AppContext:
+        if self._ctx is None:
+            self._ctx = build_context(load_settings(self.config))
+        return self._ctx
+
+
+def call(json_out: bool = False, as_user: str | None = None, config: str | None = None) -> Call:
+    return Call(
+        json=json_out or GLOBALS.json,
+        user=as_user or GLOBALS.as_user or os.environ.get("CONCERNS_USER") or None,
+        config=config or GLOBALS.config,
+    )
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def handled(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn every failure into a one-line message and the right exit status."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ServiceError as exc:
+            fail(exc.message, exc.exit_code)
+        except SettingsError as exc:
+            fail(f"config: {exc}", 2)
+        except (OperationalError, ProgrammingError) as exc:
+            log.debug("database error", exc_info=True)
+            orig = str(getattr(exc, "orig", "") or "")
+            if "no such table" in orig or "does not exist" in orig:
+                fail("the database is not initialised: run `concerns init` first", 1)
+            fail("the database could not be reached or used; check database.url in config "
+                 "or $CONCERNS_DATABASE_URL", 1)
+        except SQLAlchemyError:
+            log.debug("database error", exc_info=True)
+            fail("a database error stopped the command; nothing was changed", 1)
+        except KeyboardInterrupt:
+            fail("interrupted", 1)
+        except Exception as exc:  # the promise: no traceback reaches the user
+            log.debug("unexpected error", exc_info=True)
+            fail(f"unexpected {type(exc).__name__}; nothing was changed", 1)
+
+    return wrapper
+
+
+def emit(c: Call, data: Any, human: Callable[[Any], str] | str | None = None) -> None:
+    if c.json:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    if human is None:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    elif isinstance(human, str):
+        typer.echo(human)
+    else:
+        typer.echo(human(data))
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "(none)"
+    cells = [[str(r.get(col, "") if r.get(col) is not None else "") for col in columns] for r in rows]
+    widths = [max(len(col), *(len(row[i]) for row in cells)) for i, col in enumerate(columns)]
+    line = "  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(out)
+
+
+def configure_logging() -> None:
+    level = os.environ.get("CONCERNS_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")

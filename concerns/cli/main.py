@@ -1,0 +1,312 @@
+"""The `concerns` command (DESIGN §6). Every command calls one service function in workflows/."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from concerns.cli import intake_cmd, letters_cmd, remind_cmd, report_cmd
+from concerns.cli.common import (
+    GLOBALS,
+    AsOpt,
+    ConfigOpt,
+    JsonOpt,
+    call,
+    configure_logging,
+    emit,
+    fail,
+    handled,
+    table,
+)
+from concerns.workflows import admin, queries, users
+from concerns.workflows.lifecycle import fire_event
+
+app = typer.Typer(
+    help="Concerns about Care: the Independent Assurance Team's register and workflow.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+user_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
+case_app = typer.Typer(help="Cases on the register.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
+app.add_typer(intake_cmd.app, name="intake")
+app.add_typer(report_cmd.app, name="report")
+app.add_typer(remind_cmd.app, name="remind")
+app.add_typer(remind_cmd.calendar_app, name="calendar")
+app.add_typer(letters_cmd.app, name="letters")
+
+for _name, _module, _attr in (
+    ("scheduler", remind_cmd, "scheduler"),
+    ("serve", __import__("concerns.cli.serve_cmd", fromlist=["serve"]), "serve"),
+):
+    if hasattr(_module, _attr):
+        app.command(_name)(getattr(_module, _attr))
+
+
+@app.callback()
+def root(json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+    """Options given before the command apply to it too."""
+    GLOBALS.json, GLOBALS.as_user, GLOBALS.config = json_out, as_user, config
+
+
+@app.command()
+@handled
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="Load sample staff and cases.")] = False,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create or migrate the database; --demo loads sample users and cases."""
+    c = call(json_out, as_user, config)
+    result = admin.init_database(c.ctx, demo=demo)
+    data = {
+        "database": "up to date" if result.already_current else "created or upgraded",
+        "users_created": result.created_users,
+        "demo_cases": result.demo_cases,
+        "demo_password": admin.DEMO_PASSWORD if result.created_users else None,
+    }
+
+    def human(d: dict[str, Any]) -> str:
+        lines = [f"Database {d['database']}."]
+        if d["users_created"]:
+            lines.append(f"Demo staff: {', '.join(d['users_created'])} "
+                         f"(password: {d['demo_password']}).")
+        if d["demo_cases"]:
+            lines.append(f"Demo cases: {', '.join(d['demo_cases'])}.")
+        return "\n".join(lines)
+
+    emit(c, data, human)
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+@user_app.command("add")
+@handled
+def user_add(
+    name: Annotated[str, typer.Argument(help="Username.")],
+    role: Annotated[list[str], typer.Option("--role", help="A role; repeat for several.")],
+    full_name: Annotated[str, typer.Option("--full-name")] = "",
+    email: Annotated[str, typer.Option("--email")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a sign-in password from stdin.")
+    ] = False,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add a member of staff (the first account may be added by anyone; then admins only)."""
+    c = call(json_out, as_user, config)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    info = users.add_user(c.ctx, c.user, name, role, full_name=full_name, email=email,
+                          password=password)
+    emit(c, info.__dict__, f"Added {info.username} ({', '.join(info.roles)}).")
+
+
+@user_app.command("list")
+@handled
+def user_list(json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+    """List staff accounts."""
+    c = call(json_out, as_user, config)
+    rows = [
+        {**u.__dict__, "roles": ",".join(u.roles)} if not c.json else u.__dict__
+        for u in users.list_users(c.ctx, c.user)
+    ]
+    emit(c, rows, lambda r: table(r, ["username", "full_name", "roles", "email", "active"]))
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+
+@case_app.command("list")
+@handled
+def case_list(
+    state: Annotated[str | None, typer.Option("--state")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue")] = False,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Cases you may see, newest first."""
+    c = call(json_out, as_user, config)
+    rows = queries.list_cases(c.ctx, c.user, state=state, overdue=overdue, owner=owner)
+    emit(c, rows, lambda r: table(
+        r, ["reference", "state", "received_at", "respondent_name", "owner", "overdue"]))
+
+
+@case_app.command("show")
+@handled
+def case_show(
+    reference: str, json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None
+) -> None:
+    """A case in full: contacts, people, deadlines (with how each date was worked out), letters,
+    history."""
+    c = call(json_out, as_user, config)
+    emit(c, queries.show_case(c.ctx, c.user, reference), _render_case)
+
+
+def _render_case(d: dict[str, Any]) -> str:
+    lines = [
+        f"{d['reference']}  {d['state']}  received {d['received_at']}",
+        f"Respondent: {d['respondent']['name']}"
+        + (f" <{d['respondent']['email']}>" if d["respondent"]["email"] else ""),
+    ]
+    for child in d["children"]:
+        rel = f" (also in {', '.join(child['related_cases'])})" if child["related_cases"] else ""
+        lines.append(f"Child: {child['name']} {child['date_of_birth'] or ''}{rel}")
+    if d["reviewer"]:
+        lines.append(f"Reviewer: {d['reviewer']}")
+    lines.append(f"Contacts: {len(d['contacts'])}")
+    lines.append("Deadlines:")
+    for dl in d["deadlines"]:
+        ex = dl.get("explanation") or {}
+        how = ""
+        if ex:
+            how = f"  ({ex.get('days')} {'working ' if ex.get('working_days') else ''}days from " \
+                  f"{ex.get('from')}"
+            if ex.get("skipped"):
+                how += "; skipped " + ", ".join(f"{day} {name}" for day, name in ex["skipped"])
+            if ex.get("pauses"):
+                how += f"; paused {len(ex['pauses'])} time(s)"
+            if ex.get("extensions"):
+                how += f"; extended to {ex['extensions'][-1]['to']}"
+            how += ")"
+        lines.append(f"  {dl['clock']:<18} due {dl['due']}  {dl['status']}{how}")
+    if d["letters"]:
+        lines.append("Letters:")
+        for letter in d["letters"]:
+            lines.append(f"  {letter['kind']:<20} sha256 {letter['sha256'] or '-'}"
+                         f"  signed {letter['signed_at'] or '-'}")
+    lines.append("History:")
+    for h in d["history"]:
+        lines.append(f"  {h['at'][:19]}  {h['event']:<26} {h['actor']:<10} "
+                     f"{h['from'] or ''} -> {h['to'] or ''}")
+    lines.append("You may now: " + (", ".join(d["events_available"]) or "nothing"))
+    return "\n".join(lines)
+
+
+@case_app.command("events")
+@handled
+def case_events(
+    reference: str, json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None
+) -> None:
+    """The events you may fire on the case now, with the values each takes."""
+    c = call(json_out, as_user, config)
+    rows = queries.events_for(c.ctx, c.user, reference)
+
+    def human(rs: list[dict[str, Any]]) -> str:
+        if not rs:
+            return "(nothing you may do on this case now)"
+        out = []
+        for r in rs:
+            keys = " ".join(
+                f"{'' if f['required'] else '['}--set {f['name']}="
+                f"{'|'.join(f['choices']) if f['choices'] else f['kind'].upper()}"
+                f"{'' if f['required'] else ']'}"
+                for f in r["fields"]
+            )
+            note = " --note TEXT" if r["note_required"] else ""
+            out.append(f"{r['event']:<26} {r['description']}\n{'':<26} {keys}{note}".rstrip())
+        return "\n".join(out)
+
+    emit(c, rows, human)
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--set: expected KEY=VALUE, got {pair[:40]!r}", 2)
+        if key.strip() in values:
+            fail(f"--set: {key.strip()} given twice", 2)
+        values[key.strip()] = value
+    return values
+
+
+@case_app.command("act")
+@handled
+def case_act(
+    reference: str,
+    event: str,
+    note: Annotated[str | None, typer.Option("--note", help="Free text for the record.")] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="KEY=VALUE; repeat for several.")
+    ] = None,
+    expected_version: Annotated[
+        int | None, typer.Option("--expect-version", help="Refuse if the case changed since.")
+    ] = None,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Fire EVENT on the case (see `case events REF` for what you may do)."""
+    c = call(json_out, as_user, config)
+    result = fire_event(c.ctx, reference, event, c.user, _parse_sets(sets or []), note,
+                        expected_version=expected_version)
+    emit(c, result.__dict__,
+         f"{result.reference}: {result.event} ({result.from_state} -> {result.to_state})")
+
+
+@app.command("queue")
+@handled
+def queue_cmd(
+    which: Annotated[str, typer.Argument(help="director, assistant or mine")],
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Work waiting for the director, the assistant, or for me."""
+    c = call(json_out, as_user, config)
+    rows = queries.queue(c.ctx, c.user, which)
+    emit(c, rows, lambda r: table(
+        [{**x, "events": ",".join(x["events"])} for x in r],
+        ["reference", "state", "due", "respondent_name", "events"]))
+
+
+@audit_app.command("verify")
+@handled
+def audit_verify(json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+    """Check the audit chain: exits 1 and names the first broken row if any was edited."""
+    c = call(json_out, as_user, config)
+    report = admin.verify_audit(c.ctx, c.user)
+    data = {"ok": report.broken_at is None, "rows": report.rows, "broken_at": report.broken_at,
+            "problem": report.problem}
+    if report.broken_at is None:
+        emit(c, data, f"Audit chain intact: {report.rows} rows verified.")
+        return
+    if c.json:
+        emit(c, data)
+    fail(f"audit chain broken at event row {report.broken_at}: {report.problem} "
+         f"({report.rows} rows before it verified)", 1)
+
+
+@app.command("diagram")
+@handled
+def diagram(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
+    """The lifecycle as a Mermaid state diagram, generated from the lifecycle table."""
+    from concerns.workflows.machine import diagram_mermaid
+
+    text = diagram_mermaid()
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+
+
+def main() -> None:
+    configure_logging()
+    app()
+
+
+if __name__ == "__main__":
+    main()

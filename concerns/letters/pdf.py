@@ -1,0 +1,60 @@
+"""HTML letter → PDF with WeasyPrint: A4 (set by letter.css), fonts embedded, pages numbered.
+
+Nothing outside the letter is fetched: the logo travels inside the HTML as a data: URI and any
+other URL (file:, http:) an edited template might add is refused, so a letter cannot read files
+from the server or call out to the network.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+# Only the pages of a letter that runs past one page carry numbers.
+PAGE_NUMBERS = """
+@page {{
+  @bottom-right {{
+    content: "{label}page " counter(page) " of " counter(pages);
+    font-family: "DejaVu Sans", sans-serif;
+    font-size: 8.5pt;
+    color: #505a5f;
+  }}
+}}
+"""
+
+
+@lru_cache(maxsize=1)
+def _fonts() -> FontConfiguration:
+    # Building the font configuration is the slow part of a first render; share it.
+    return FontConfiguration()
+
+
+@lru_cache(maxsize=64)
+def _numbering(label: str) -> CSS:
+    return CSS(string=PAGE_NUMBERS.format(label=label), font_config=_fonts())
+
+
+def _fetcher() -> Any:
+    return URLFetcher(allowed_protocols=("data",), timeout=1)
+
+
+def _label(reference: str) -> str:
+    # A CSS string: keep it to characters that need no escaping.
+    safe = re.sub(r"[^A-Za-z0-9/ ._-]", "", reference)[:40]
+    return f"{safe} · " if safe else ""
+
+
+def html_to_pdf(html: str, reference: str = "") -> bytes:
+    """The PDF of one letter; when it runs to several pages, each says "page N of M"."""
+    fonts = _fonts()
+    document = HTML(string=html, url_fetcher=_fetcher()).render(font_config=fonts)
+    if len(document.pages) > 1:
+        document = HTML(string=html, url_fetcher=_fetcher()).render(
+            font_config=fonts, stylesheets=[_numbering(_label(reference))]
+        )
+    return bytes(document.write_pdf())

@@ -1,0 +1,129 @@
+"""The FastAPI application: staff pages, the public concern form and the JSON API.
+
+Every route calls the same service functions as the CLI (`concerns.workflows`); errors from them
+become pages (or JSON under /api) with the status their kind carries.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from concerns.web import routes_api, routes_public, routes_staff
+from concerns.web.deps import SignInNeeded, WebState, render
+from concerns.web.security import RateLimiter, SecurityHeaders, secret_key
+from concerns.web.templating import make_templates
+from concerns.workflows.context import AppContext, build_context
+from concerns.workflows.errors import ServiceError
+from concerns.workflows.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+SESSION_COOKIE = "concerns_session"
+log = logging.getLogger("concerns.web")
+
+
+def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
+    ctx = ctx or build_context(settings)
+    app = FastAPI(
+        title="Concerns about Care",
+        version="1",
+        description="JSON API of the Independent Assurance Team's concerns register.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.web = WebState(
+        ctx=ctx,
+        templates=make_templates(),
+        limiter=RateLimiter(settings.web.public_form_per_hour),
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key(settings.web.secret_key, settings.var_dir),
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.web.session_minutes * 60,
+        same_site="lax",
+        https_only=settings.web.secure_cookies,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    app.include_router(routes_public.router)
+    app.include_router(routes_staff.router)
+    app.include_router(routes_api.router)
+    _error_pages(app)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_pages(app: FastAPI) -> None:
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        target = request.url.path
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        field = getattr(exc, "field", None)
+        if _wants_json(request):
+            body: dict[str, str] = {"error": exc.message}
+            if field:
+                body["field"] = field
+            return JSONResponse(body, status_code=exc.http_status)
+        heading = {
+            403: "You cannot do that",
+            404: "Page not found",
+            409: "Someone else changed this case",
+            422: "There is a problem",
+        }.get(exc.http_status, "There is a problem")
+        return render(
+            request, "message.html", heading, status_code=exc.http_status,
+            heading=heading, message=exc.message,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', '')}"
+            for e in exc.errors()
+        ]
+        if _wants_json(request):
+            return JSONResponse({"error": "; ".join(problems)}, status_code=422)
+        return render(
+            request, "message.html", "There is a problem", status_code=422,
+            heading="There is a problem", message="; ".join(problems),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request) or exc.status_code == 405:
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        heading = "Page not found" if exc.status_code == 404 else "There is a problem"
+        return render(
+            request, "message.html", heading, status_code=exc.status_code,
+            heading=heading, message=str(exc.detail),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # The exception's type only: its message could quote personal data.
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        if _wants_json(request):
+            return JSONResponse({"error": "something went wrong"}, status_code=500)
+        return render(
+            request, "message.html", "Sorry, there is a problem with the service",
+            status_code=500, heading="Sorry, there is a problem with the service",
+            message="Try again later.",
+        )

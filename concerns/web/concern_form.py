@@ -1,0 +1,215 @@
+"""The public concern form: HTML form fields → the web-form submission of DESIGN §6.
+
+Validation is `concerns.triage.forms.form_from_mapping`, the very function `intake form` uses, so
+the page and the command accept and refuse the same things. The parser stops at the first hard
+error; to list every problem at once (as the GOV.UK error summary does) we re-run it with each
+failing field given a stand-in value, collecting one error per field. Flags (present but
+malformed optional fields) are shown too: the person is here to correct them.
+
+Pure: no database, no HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from concerns.triage.forms import form_from_mapping
+from concerns.triage.submission import RELATIONSHIPS, Submission, SubmissionError
+
+MAX_CHILDREN = 3
+
+# HTML field names of the form, in the order they appear on the page.
+TEXT_FIELDS = ("name", "email", "phone", "address", "postcode", "relationship")
+RELATIONSHIP_LABELS = {
+    "parent": "Parent",
+    "grandparent": "Grandparent",
+    "carer": "Carer or foster carer",
+    "young_person": "I am the young person",
+    "professional": "A professional",
+    "other": "Other",
+}
+assert set(RELATIONSHIP_LABELS) == set(RELATIONSHIPS)
+
+# Submission field path → (input id on the page, what the person is asked for).
+_FIELD_INPUTS: dict[str, tuple[str, str]] = {
+    "respondent": ("email", "an email address, phone number or postal address so we can reply"),
+    "respondent.name": ("name", "your full name"),
+    "respondent.email": ("email", "your email address"),
+    "respondent.phone": ("phone", "your phone number"),
+    "respondent.address": ("address", "your postal address"),
+    "respondent.postcode": ("postcode", "your postcode"),
+    "respondent.relationship": ("relationship", "how you are connected to the child"),
+    "concern": ("concern", "your concern"),
+    "involvement": ("from-year", "the years social care was involved"),
+    "involvement.from_year": ("from-year", "the year social care became involved"),
+    "involvement.to_year": ("to-year", "the year social care involvement ended"),
+    "staff_named": ("staff-named", "the names of staff, one on each line"),
+    "consent_to_contact": ("consent", "whether we may contact you"),
+    "children": ("child-0-name", "the child's name"),
+}
+
+# Friendlier wording for the parser's problems, keyed by (field, problem).
+_MESSAGES: dict[tuple[str, str], str] = {
+    ("respondent.name", "missing"): "Enter your full name",
+    ("respondent.name", "empty"): "Enter your full name",
+    ("respondent", "needs at least one way to reply: email, phone or address"): (
+        "Enter an email address, phone number or postal address so we can reply"
+    ),
+    ("concern", "missing"): "Enter your concern",
+    ("concern", "empty"): "Enter your concern",
+    ("respondent.email", "not an email address"): (
+        "Enter an email address in the correct format, like name@example.com"
+    ),
+    ("respondent.phone", "too few digits for a phone number"): (
+        "Enter a phone number, like 01632 960 001 or 07700 900 982"
+    ),
+}
+
+# A value the parser accepts for a field, used to look past one error to the next.
+_STAND_INS: dict[str, tuple[tuple[str, ...], Any]] = {
+    "respondent.name": (("respondent", "name"), "A"),
+    "respondent": (("respondent", "email"), "reply@example.org"),
+    "concern": (("concern",), "-"),
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str  # the submission's dotted path, e.g. respondent.email
+    input_id: str  # the id of the input on the page the error summary links to
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckedForm:
+    submission: Submission | None
+    errors: tuple[FieldError, ...]
+    mapping: dict[str, Any]
+
+
+def to_mapping(form: Mapping[str, str], submitted_at: datetime) -> dict[str, Any]:
+    """The JSON object `intake form` would read, built from the posted HTML fields."""
+
+    def text(key: str) -> str | None:
+        value = form.get(key, "")
+        return value if value.strip() else None
+
+    respondent = {k: text(k) for k in TEXT_FIELDS}
+    children: list[dict[str, Any]] = []
+    for i in range(MAX_CHILDREN):
+        name = text(f"child-{i}-name")
+        dob = _date_of_birth(form, i)
+        if name is None and dob is None:
+            continue
+        children.append({"name": name, "date_of_birth": dob})
+    involvement = {"from_year": _year(form.get("from-year")), "to_year": _year(form.get("to-year"))}
+    staff = [line.strip() for line in form.get("staff-named", "").splitlines() if line.strip()]
+    consent_raw = form.get("consent")
+    consent = {"yes": True, "no": False}.get(consent_raw or "", None)
+    mapping: dict[str, Any] = {
+        "submitted_at": submitted_at.isoformat(),
+        "channel": "web",
+        "respondent": {k: v for k, v in respondent.items() if v is not None},
+        "concern": form.get("concern", ""),
+    }
+    if children:
+        mapping["children"] = children
+    if any(v is not None for v in involvement.values()):
+        mapping["involvement"] = {k: v for k, v in involvement.items() if v is not None}
+    if staff:
+        mapping["staff_named"] = staff
+    if consent is not None:
+        mapping["consent_to_contact"] = consent
+    elif consent_raw:
+        mapping["consent_to_contact"] = consent_raw  # flagged by the parser
+    return mapping
+
+
+def check(
+    form: Mapping[str, str], submitted_at: datetime, *, max_concern: int
+) -> CheckedForm:
+    """Validate the posted form exactly as `intake form` would, listing every problem."""
+    mapping = to_mapping(form, submitted_at)
+    probe: dict[str, Any] = {**mapping, "respondent": dict(mapping["respondent"])}
+    errors: list[FieldError] = []
+    submission: Submission | None = None
+    for _ in range(len(_STAND_INS) + 1):
+        try:
+            submission = form_from_mapping(probe, received_at=submitted_at, max_concern=max_concern)
+            break
+        except SubmissionError as exc:
+            errors.append(_error(exc.field, exc.problem))
+            stand_in = _STAND_INS.get(exc.field)
+            if stand_in is None:
+                break
+            path, value = stand_in
+            target = probe
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+    if submission is not None:
+        for flag in submission.flags:
+            field, _, problem = flag.partition(": ")
+            errors.append(_error(field, problem))
+    # One message per input; a specific flag (e.g. the email's format) wins over the general
+    # "no way to reply" it caused.
+    unique = {e.input_id: e for e in errors}
+    ordered = sorted(unique.values(), key=lambda e: _order(e.input_id))
+    return CheckedForm(
+        submission=submission if not ordered else None, errors=tuple(ordered), mapping=mapping
+    )
+
+
+def _error(field: str, problem: str) -> FieldError:
+    input_id, asked = _input_for(field)
+    message = _MESSAGES.get((field, problem))
+    if message is None:
+        message = f"Check {asked}: {problem}"
+    return FieldError(field=field, input_id=input_id, message=message)
+
+
+def _input_for(field: str) -> tuple[str, str]:
+    if field in _FIELD_INPUTS:
+        return _FIELD_INPUTS[field]
+    child = re.fullmatch(r"children\[(\d+)\]\.(name|date_of_birth)", field)
+    if child:
+        i, part = child.groups()
+        if part == "name":
+            return f"child-{i}-name", f"child {int(i) + 1}'s name"
+        return f"child-{i}-dob-day", f"child {int(i) + 1}'s date of birth"
+    if field.startswith("staff_named"):
+        return _FIELD_INPUTS["staff_named"]
+    if field.startswith("children"):
+        return _FIELD_INPUTS["children"]
+    return "concern", "the form"
+
+
+def _order(input_id: str) -> int:
+    page = [
+        "name", "email", "phone", "address", "postcode", "relationship",
+        *[f"child-{i}-{p}" for i in range(MAX_CHILDREN) for p in ("name", "dob-day")],
+        "from-year", "to-year", "staff-named", "concern", "consent",
+    ]
+    return page.index(input_id) if input_id in page else len(page)
+
+
+def _year(raw: str | None) -> int | str | None:
+    if raw is None or not raw.strip():
+        return None
+    value = raw.strip()
+    # A year the parser cannot read stays text so that it is flagged, not silently dropped.
+    return int(value) if value.isdigit() and len(value) <= 4 else value
+
+
+def _date_of_birth(form: Mapping[str, str], i: int) -> str | None:
+    parts = [form.get(f"child-{i}-dob-{p}", "").strip() for p in ("year", "month", "day")]
+    if not any(parts):
+        return None
+    year, month, day = parts
+    if year.isdigit() and month.isdigit() and day.isdigit():
+        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
+    return "-".join(parts)  # flagged by the parser as not YYYY-MM-DD

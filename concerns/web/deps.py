@@ -1,0 +1,136 @@
+"""What every route needs: the app's context, the signed-in user, and page rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from concerns.workflows import auth
+from concerns.workflows.context import AppContext
+from concerns.workflows.errors import NotAllowed
+from concerns.workflows.machine import Actor
+from concerns.web.security import RateLimiter, csrf_token
+
+
+@dataclass
+class WebState:
+    ctx: AppContext
+    templates: Jinja2Templates
+    limiter: RateLimiter
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: int
+    username: str
+    full_name: str
+    roles: frozenset[str]
+    name_key: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.roles, self.name_key)
+
+
+class SignInNeeded(Exception):
+    """Raised by `signed_in`: pages redirect to /login, the API answers 401."""
+
+
+# Pages in the navigation, and the roles that see each link. The service functions check the
+# roles again; this only keeps links to pages a user cannot use out of the menu.
+NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("/my-work", "My work", frozenset({
+        "iat_officer", "iat_manager", "information_officer", "legal", "director",
+        "executive_assistant",
+    })),
+    ("/cases", "Cases", frozenset({
+        "iat_officer", "iat_manager", "information_officer", "legal", "director",
+        "executive_assistant",
+    })),
+    ("/log-contact", "Log a contact", frozenset({"intake", "iat_officer", "iat_manager"})),
+    ("/queue/director", "Sign-off queue", frozenset({"director"})),
+    ("/queue/assistant", "Letters queue", frozenset({"executive_assistant"})),
+    ("/quarantine", "Quarantine", frozenset({"iat_officer", "iat_manager"})),
+    ("/reports/scrutiny", "Scrutiny report", frozenset({"iat_manager", "auditor", "director"})),
+)
+
+
+def state(request: Request) -> WebState:
+    web: WebState = request.app.state.web
+    return web
+
+
+def current_user(request: Request) -> StaffUser | None:
+    """The user of this request's session, checked against the database on every request."""
+    cached = getattr(request.state, "staff_user", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    user_id = request.session.get("uid")
+    fp = request.session.get("fp")
+    found: StaffUser | None = None
+    if isinstance(user_id, int) and isinstance(fp, str):
+        user = auth.session_user(state(request).ctx.sessions, user_id, fp)
+        if user is not None:
+            found = StaffUser(
+                user.id, user.username, user.full_name, user.role_names, user.name_key
+            )
+        else:
+            request.session.clear()
+    request.state.staff_user = found
+    return found
+
+
+def signed_in(request: Request) -> StaffUser:
+    user = current_user(request)
+    if user is None:
+        raise SignInNeeded()
+    return user
+
+
+def require_role(user: StaffUser, roles: frozenset[str], what: str) -> None:
+    if not user.roles & roles:
+        raise NotAllowed(f"{what} needs the role " + " or ".join(sorted(roles)))
+
+
+def render(
+    request: Request,
+    template: str,
+    title: str,
+    *,
+    status_code: int = 200,
+    errors: list[tuple[str, str]] | None = None,
+    **context: Any,
+) -> Response:
+    """A page: ERRORS are (input id, message) pairs for the error summary and the inputs."""
+    web = state(request)
+    user = current_user(request)
+    nav = []
+    if user is not None:
+        nav = [
+            {"href": href, "text": text, "current": request.url.path == href}
+            for href, text, roles in NAV
+            if user.roles & roles
+        ]
+    error_list = [{"text": message, "href": f"#{input_id}"} for input_id, message in errors or []]
+    flash = request.session.pop("flash", None)
+    return web.templates.TemplateResponse(
+        request,
+        template,
+        {
+            "title": title,
+            "user": user,
+            "nav": nav,
+            "council": web.ctx.settings.council,
+            "csrf_token": csrf_token(request),
+            "cspNonce": request.scope.get("state", {}).get("csp_nonce", ""),
+            "errors": dict(reversed(errors or [])),
+            "errors_list": error_list,
+            "flash": flash,
+            **context,
+        },
+        status_code=status_code,
+    )

@@ -1,0 +1,127 @@
+"""Event forms built from the lifecycle table (workflows/machine.py): one form per event the user
+may fire now, with an input per --set key. Posted values go to `fire_event` as the same strings
+the CLI's --set takes, so the page and the command parse and refuse alike.
+
+Pure: no database, no HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from concerns.workflows.machine import fields_of, steps_for
+
+# Text fields that hold more than a line.
+LONG_TEXT = frozenset({"summary", "wording", "comment"})
+# Buttons for events whose name alone reads oddly as a button.
+BUTTONS = {
+    "authorise": "Authorise",
+    "sign": "Sign the letter",
+    "send": "Send the letter",
+    "prepare_letter": "Prepare the letter",
+    "return_for_changes": "Return for changes",
+}
+# Fields whose form is pre-filled from the case (the director edits the suggested wording).
+PREFILL = {
+    ("authorise", "wording"): "outcome_wording",
+    ("submit_outcome", "summary"): "outcome_summary",
+    ("submit_outcome", "wording"): "outcome_wording",
+}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    input_id: str
+    label: str
+    kind: str  # text | longtext | choice | date | user
+    choices: tuple[str, ...]
+    required: bool
+    value: str
+
+
+@dataclass(frozen=True)
+class EventForm:
+    event: str
+    title: str
+    description: str
+    button: str
+    inputs: tuple[InputSpec, ...]
+    note: str  # "required" | "optional"
+    note_id: str
+
+
+def input_id(event: str, name: str) -> str:
+    return f"{event}-{name}".replace("_", "-")
+
+
+def build(
+    events: Sequence[str],
+    case: Mapping[str, Any] | None = None,
+    reviewers: Sequence[str] = (),
+    posted: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[EventForm]:
+    """Forms for EVENTS, pre-filled from CASE (show_case's dict) or from a refused POST."""
+    forms = []
+    for event in events:
+        steps = steps_for(event)
+        if not steps:
+            continue
+        again = (posted or {}).get(event, {})
+        inputs = []
+        for field in fields_of(event).values():
+            kind = "longtext" if field.kind == "text" and field.name in LONG_TEXT else field.kind
+            value = again.get(field.name)
+            if value is None:
+                source = PREFILL.get((event, field.name))
+                value = str((case or {}).get(source) or "") if source else ""
+            choices = tuple(reviewers) if field.kind == "user" else field.choices
+            inputs.append(
+                InputSpec(
+                    name=field.name,
+                    input_id=input_id(event, field.name),
+                    label=_words(field.name) + ("" if field.required else " (optional)"),
+                    kind=kind,
+                    choices=choices,
+                    required=field.required,
+                    value=value,
+                )
+            )
+        note_required = any(s.note_required for s in steps)
+        forms.append(
+            EventForm(
+                event=event,
+                title=_words(event),
+                description=steps[0].description,
+                button=BUTTONS.get(event, _words(event)),
+                inputs=tuple(inputs),
+                note="required" if note_required else "optional",
+                note_id=input_id(event, "note"),
+            )
+        )
+    return forms
+
+
+def values_from(event: str, posted: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    """The --set values and the note of a posted event form (blank optional fields left out)."""
+    values: dict[str, str] = {}
+    for name in fields_of(event):
+        raw = posted.get(name)
+        if raw is not None and raw.strip():
+            values[name] = raw
+    note = posted.get("note")
+    return values, (note if note and note.strip() else None)
+
+
+def error_target(event: str, field: str) -> str:
+    """The input a BadInput's field belongs to on the event's form."""
+    if field in fields_of(event) or field == "note":
+        return input_id(event, field)
+    return f"event-{event}".replace("_", "-")
+
+
+def _words(name: str) -> str:
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,155 @@
+"""Pages anyone may open: health check, sign-in and sign-out, and the public concern form."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy import text
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from concerns.web import concern_form
+from concerns.web.deps import current_user, render, state
+from concerns.web.security import require_csrf
+from concerns.workflows import auth, intake
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> Response:
+    """Up and able to read the database."""
+    try:
+        with state(request).ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return JSONResponse({"status": "database unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return RedirectResponse("/my-work" if current_user(request) else "/login", status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to another host."""
+    if not target:
+        return "/my-work"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/my-work"
+    if "\\" in target:
+        return "/my-work"
+    return target
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", "Sign in", next=_safe_next(next), username="")
+
+
+@router.post("/login", dependencies=[Depends(require_csrf)])
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=2000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    errors: list[tuple[str, str]] = []
+    if not username.strip():
+        errors.append(("username", "Enter your username"))
+    if not password:
+        errors.append(("password", "Enter your password"))
+    if not errors:
+        ctx = state(request).ctx
+        result = auth.authenticate(ctx.sessions, ctx.settings.web, ctx.now, username, password)
+        if result.ok and result.user_id is not None:
+            # A fresh session (and CSRF token) at sign-in: nothing from before carries over.
+            request.session.clear()
+            request.session.update(
+                {"uid": result.user_id, "fp": result.fingerprint,
+                 "csrf": secrets.token_urlsafe(32)}
+            )
+            return RedirectResponse(_safe_next(next), status_code=303)
+        errors.append(("username", result.message))
+    return render(
+        request, "login.html", "Sign in", status_code=401 if not errors[0][1].startswith("Enter")
+        else 400, errors=errors, next=_safe_next(next), username=username,
+    )
+
+
+@router.get("/logout")
+def logout_page(request: Request) -> Response:
+    if current_user(request) is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "logout.html", "Sign out")
+
+
+@router.post("/logout", dependencies=[Depends(require_csrf)])
+def logout(request: Request) -> Response:
+    request.session.clear()
+    request.session["flash"] = "You have signed out"
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/concern")
+def concern_page(request: Request) -> Response:
+    return _concern_form(request, {}, [])
+
+
+def _concern_form(
+    request: Request, values: dict[str, str], errors: list[tuple[str, str]], status: int = 200
+) -> Response:
+    return render(
+        request, "concern.html", "Raise a concern", status_code=status, errors=errors,
+        values=values, relationships=concern_form.RELATIONSHIP_LABELS,
+        children=range(concern_form.MAX_CHILDREN),
+    )
+
+
+@router.post("/concern", dependencies=[Depends(require_csrf)])
+async def concern_submit(request: Request) -> Response:
+    web = state(request)
+    client = request.client.host if request.client else "unknown"
+    if not web.limiter.allow(client):
+        return render(
+            request, "message.html", "Too many submissions", status_code=429,
+            heading="You have sent too many concerns in the last hour",
+            message=f"Try again later, or email {web.ctx.settings.council.email}.",
+        )
+    posted = await request.form()
+    values = {k: v for k, v in posted.items() if isinstance(v, str) and k != "csrf_token"}
+    checked = concern_form.check(
+        values, web.ctx.now(), max_concern=web.ctx.settings.intake.max_concern_characters
+    )
+    if checked.errors:
+        return _concern_form(
+            request, values, [(e.input_id, e.message) for e in checked.errors], status=400
+        )
+    raw = json.dumps(checked.mapping, ensure_ascii=False).encode("utf-8")
+    outcome = intake.ingest_form(web.ctx, raw, source="public web form", actor_name=intake.PUBLIC_ACTOR)
+    request.session["concern_sent"] = {
+        "reference": outcome.reference if outcome.status == "new_case" else None,
+        "status": outcome.status,
+    }
+    return RedirectResponse("/concern/sent", status_code=303)
+
+
+@router.get("/concern/sent")
+def concern_sent(request: Request) -> Response:
+    sent = request.session.pop("concern_sent", None)
+    if not isinstance(sent, dict):
+        return RedirectResponse("/concern", status_code=303)
+    message = {
+        "new_case": "Thank you for telling us about your concern.",
+        "added_to_case": "Thank you. We have added this to the concern you raised before.",
+        "duplicate": "Thank you. We already had this message from you.",
+    }.get(str(sent.get("status")), "Thank you. We have received your concern.")
+    return render(
+        request, "concern_sent.html", "Concern received",
+        reference=sent.get("reference"), message=message,
+    )

@@ -1,0 +1,66 @@
+"""Jinja2 for the pages: sandboxed and autoescaped, with the GOV.UK Frontend macros."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from jinja2.sandbox import SandboxedEnvironment
+from starlette.templating import Jinja2Templates
+
+TEMPLATES = Path(__file__).parent / "templates"
+LONDON = ZoneInfo("Europe/London")
+
+
+def make_templates() -> Jinja2Templates:
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(TEMPLATES),
+                PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            ]
+        ),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = _when
+    env.filters["day"] = _day
+    env.filters["label"] = _label
+    return Jinja2Templates(env=env)
+
+
+def _when(value: Any) -> str:
+    """A UTC time as the council reads it: 2 March 2026, 09:15 (London time)."""
+    if not isinstance(value, datetime):
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        else:
+            return "" if value is None else str(value)
+    local = value.astimezone(LONDON)
+    return f"{local.day} {local:%B %Y, %H:%M}"
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.astimezone(LONDON).date()
+    if isinstance(value, date):
+        return f"{value.day} {value:%B %Y}"
+    return "" if value is None else str(value)
+
+
+def _label(value: Any) -> str:
+    """snake_case names from the lifecycle table as words: start_review → Start review."""
+    text = str(value or "").replace("_", " ")
+    return text[:1].upper() + text[1:]

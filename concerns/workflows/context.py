@@ -1,0 +1,48 @@
+"""What every use case runs with: settings, the database, the calendar and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from concerns.db.engine import make_engine, migrate, session_factory
+from concerns.db.uow import UnitOfWork
+from concerns.workflows.calendar import WorkingCalendar
+from concerns.workflows.settings import Settings, load_settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session] = field(init=False)
+    calendar: WorkingCalendar = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = session_factory(self.engine)
+        cal = self.settings.calendar
+        self.calendar = WorkingCalendar(
+            cal.closure_days,
+            country=cal.country,
+            subdivision=cal.subdivision,
+            timezone=cal.timezone,
+        )
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    @staticmethod
+    def now() -> datetime:
+        # Read through datetime.now so freezegun can move time in tests.
+        return datetime.now(UTC)
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+
+def build_context(settings: Settings | None = None) -> AppContext:
+    settings = settings or load_settings()
+    return AppContext(settings=settings, engine=make_engine(settings.database_url))

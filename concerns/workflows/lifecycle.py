@@ -1,0 +1,273 @@
+"""Firing a lifecycle event on a case: the one use case behind `concerns case act` and every
+event form in the web app.
+
+One transaction: the state, the event's data, the clocks, any hook's rows (letters, outbox) and
+the audit row are all stored, or none is. The case's version column makes a concurrent change
+fail with a clear "reload" message instead of silently overwriting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from concerns.db.models import Case, Escalation, User, UserRole
+from concerns.workflows import clocks
+from concerns.workflows.audit import append_event
+from concerns.workflows.cases import case_facts, get_case
+from concerns.workflows.context import AppContext
+from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed
+from concerns.workflows.hooks import EventContext, run_hooks
+from concerns.workflows.machine import (
+    IAT,
+    STEPS,
+    choose_step,
+    next_state,
+    parse_values,
+    refusal,
+    steps_for,
+)
+from concerns.workflows.users import ensure_may_read, is_named_in, load_actor, actor_of
+
+MAX_NOTE = 20_000
+
+
+@dataclass(frozen=True)
+class EventResult:
+    reference: str
+    event: str
+    from_state: str
+    to_state: str
+    version: int
+    data: dict[str, Any]
+
+
+def fire_event(
+    ctx: AppContext,
+    reference: str,
+    event: str,
+    actor_name: str | None,
+    raw_values: Mapping[str, str] | None = None,
+    note: str | None = None,
+    *,
+    expected_version: int | None = None,
+) -> EventResult:
+    """Fire EVENT on case REFERENCE as ACTOR_NAME with --set values (strings) and a note."""
+    if not steps_for(event):
+        known = ", ".join(dict.fromkeys(s.event for s in STEPS))
+        raise BadInput("event", f"no such event {event[:60]!r} (one of {known})")
+    try:
+        values = parse_values(event, raw_values or {})
+    except ValueError as exc:
+        key, _, problem = str(exc).partition(": ")
+        raise BadInput(key, problem) from None
+    note = (note or "").strip() or None
+    if note and len(note) > MAX_NOTE:
+        raise BadInput("note", f"longer than {MAX_NOTE} characters")
+
+    with ctx.uow() as uow:
+        s = uow.session
+        user, actor = load_actor(s, actor_name)
+        case = get_case(s, reference)
+        ensure_may_read(s, actor, case)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrentChange(case.reference)
+        facts = case_facts(s, case, values)
+        try:
+            new_state = next_state(event, facts, actor, values)
+        except PermissionError as exc:
+            raise NotAllowed(f"case {case.reference}: {exc}") from None
+        step = choose_step(event, facts, actor, values)
+        if step.note_required and not note:
+            raise BadInput("note", f"required for {event}")
+
+        at = ctx.now()
+        from_state = case.state
+        ec = EventContext(ctx=ctx, session=s, case=case, step=step, user=user,
+                          values=values, note=note, at=at, from_state=from_state)
+        _EFFECTS.get(event, _no_effect)(ec)
+        if step.pauses:
+            clocks.pause_clocks(s, ctx.calendar, case, at)
+        if step.stops:
+            clocks.stop_clocks(s, case, step.stops, at)
+        if step.resumes:
+            clocks.resume_clocks(s, ctx.calendar, case, at)
+        case.state = new_state
+        for clock in step.starts:
+            clocks.start_clock(s, ctx.settings, ctx.calendar, case, clock, at)
+        if step.outcome:
+            case.outcome = step.outcome
+        if new_state == "closed":
+            case.closed_at = at
+        case.updated_at = at
+        run_hooks(ec)
+        try:
+            s.flush()
+        except StaleDataError:
+            raise ConcurrentChange(case.reference) from None
+        data = {k: _plain(v) for k, v in values.items()} | ec.data
+        append_event(s, case_id=case.id, event=event, actor=actor.username, at=at,
+                     from_state=from_state, to_state=new_state, data=data, note=note)
+        result = EventResult(case.reference, event, from_state, new_state, case.version, data)
+        try:
+            uow.commit()
+        except StaleDataError:
+            raise ConcurrentChange(case.reference) from None
+    return result
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+# --- what each event does to the case's own data ------------------------------------------
+
+
+def _no_effect(ec: EventContext) -> None:
+    return None
+
+
+def _request_information(ec: EventContext) -> None:
+    ec.case.return_state = ec.case.state
+
+
+def _information_received(ec: EventContext) -> None:
+    ec.case.return_state = None
+
+
+def _record_complaints_triage(ec: EventContext) -> None:
+    ec.case.complaints_meets_criteria = ec.values["meets_criteria"] == "yes"
+    ec.case.complaints_reason = ec.values["reason"]
+
+
+def _record_legal_triage(ec: EventContext) -> None:
+    ec.case.legal_proceedings = ec.values["proceedings"]
+    if "comment" in ec.values:
+        ec.case.legal_comment = ec.values["comment"]
+
+
+def _assign_reviewer(ec: EventContext) -> None:
+    username = ec.values["reviewer"]
+    reviewer = ec.session.scalars(select(User).where(User.username == username)).first()
+    if reviewer is None or not reviewer.active:
+        raise BadInput("reviewer", "no such active user")
+    if not reviewer.role_names & IAT:
+        raise BadInput("reviewer", "must be an IAT officer or manager")
+    if is_named_in(actor_of(reviewer), ec.case):
+        raise NotAllowed(
+            f"case {ec.case.reference}: assign_reviewer refused: {username} is named in the "
+            "concern (conflict of interest)"
+        )
+    ec.case.reviewer_id = reviewer.id
+    for deadline in clocks.open_deadlines(ec.session, ec.case):
+        if deadline.clock == "review":
+            deadline.owner_user_id = reviewer.id
+
+
+def _raise_escalation(ec: EventContext) -> None:
+    escalation = Escalation(
+        case_id=ec.case.id,
+        severity=ec.values["severity"],
+        to=ec.values["to"],
+        note=ec.note,
+        raised_by_id=ec.user.id,
+        raised_at=ec.at,
+    )
+    ec.session.add(escalation)
+    ec.session.flush()
+    ec.data["escalation_id"] = escalation.id
+    if escalation.severity == "safeguarding":
+        # Safeguarding does not wait for weekends: a one-calendar-day clock.
+        clocks.start_clock(ec.session, ec.ctx.settings, ec.ctx.calendar, ec.case, "escalation",
+                           ec.at, escalation_id=escalation.id)
+
+
+def _resolve_escalation(ec: EventContext) -> None:
+    open_rows = ec.session.scalars(
+        select(Escalation).where(Escalation.case_id == ec.case.id, Escalation.resolved_at.is_(None))
+    ).all()
+    for escalation in open_rows:
+        escalation.resolved_at = ec.at
+        escalation.resolved_by_id = ec.user.id
+    ec.data["resolved"] = [e.id for e in open_rows]
+    clocks.stop_clocks(ec.session, ec.case, ("escalation",), ec.at)
+
+
+def _extend_deadline(ec: EventContext) -> None:
+    clocks.extend_clock(ec.session, ec.ctx.settings, ec.ctx.calendar, ec.case,
+                        ec.values["clock"], ec.values["due"], ec.values["reason"], ec.user.username)
+
+
+def _submit_outcome(ec: EventContext) -> None:
+    if "summary" in ec.values:
+        ec.case.outcome_summary = ec.values["summary"]
+    if "wording" in ec.values:
+        ec.case.outcome_wording = ec.values["wording"]
+    ec.case.submitted_by_id = ec.user.id
+
+
+def _authorise(ec: EventContext) -> None:
+    if "wording" in ec.values:
+        ec.case.outcome_wording = ec.values["wording"]
+    ec.case.authorised_by_id = ec.user.id
+    ec.case.authorised_at = ec.at
+    ec.case.learning_review_completed = True
+
+
+def _close_outside_framework(ec: EventContext) -> None:
+    ec.case.outcome_reason = ec.values["reason"]
+
+
+def _reopen(ec: EventContext) -> None:
+    ec.case.outcome = None
+    ec.case.outcome_reason = None
+    ec.case.closed_at = None
+    ec.case.submitted_by_id = None
+    ec.case.authorised_by_id = None
+    ec.case.authorised_at = None
+
+
+_EFFECTS: dict[str, Callable[[EventContext], None]] = {
+    "request_information": _request_information,
+    "information_received": _information_received,
+    "record_complaints_triage": _record_complaints_triage,
+    "record_legal_triage": _record_legal_triage,
+    "assign_reviewer": _assign_reviewer,
+    "raise_escalation": _raise_escalation,
+    "resolve_escalation": _resolve_escalation,
+    "extend_deadline": _extend_deadline,
+    "submit_outcome": _submit_outcome,
+    "authorise": _authorise,
+    "close_outside_framework": _close_outside_framework,
+    "reopen": _reopen,
+}
+
+
+def reviewers(session: Session) -> list[str]:
+    """Usernames that may be assigned as reviewer (before the conflict-of-interest check)."""
+    return list(
+        session.scalars(
+            select(User.username)
+            .join(UserRole)
+            .where(UserRole.role.in_(tuple(IAT)), User.active)
+            .distinct()
+            .order_by(User.username)
+        )
+    )
+
+
+def refusal_for(ctx: AppContext, reference: str, event: str, actor_name: str | None) -> str | None:
+    """Why the user may not fire EVENT now (None if they may), for pages that grey out buttons."""
+    with ctx.uow() as uow:
+        _, actor = load_actor(uow.session, actor_name)
+        case = get_case(uow.session, reference)
+        ensure_may_read(uow.session, actor, case)
+        return refusal(event, case_facts(uow.session, case), actor)
+
+
+__all__ = ["EventResult", "fire_event", "refusal_for", "reviewers", "Case"]

@@ -1,0 +1,273 @@
+"""Reading the register: case lists, a case in full (audited), the events a user may fire, queues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from concerns.db.models import Case, Child, Deadline, Event, Letter, Respondent, User
+from concerns.workflows.audit import append_event
+from concerns.workflows.cases import case_facts, get_case
+from concerns.workflows.clocks import deadline_status
+from concerns.workflows.context import AppContext
+from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.machine import (
+    CASE_READERS,
+    STATES,
+    Actor,
+    available_events,
+    fields_of,
+    steps_for,
+)
+from concerns.workflows.users import ensure_may_read, is_named_in, load_actor
+
+# Which states wait on which queue (DESIGN §2: the DCS and the EA queues).
+QUEUES: dict[str, tuple[str, ...]] = {
+    "director": ("awaiting_signoff", "letter_ready", "dissatisfied", "meeting_offered"),
+    "assistant": ("authorised", "signed", "responded", "dissatisfied", "meeting_offered"),
+}
+QUEUE_ROLES = {"director": "director", "assistant": "executive_assistant"}
+
+
+def _owner(session: Session, case: Case, deadlines: Sequence[Deadline]) -> str | None:
+    running = [d for d in deadlines if d.status in ("running", "paused")]
+    if not running:
+        return None
+    first = min(running, key=lambda d: d.due_date)
+    if first.owner_user_id:
+        return session.scalar(select(User.username).where(User.id == first.owner_user_id))
+    return first.owner_role
+
+
+def _summary(session: Session, case: Case, deadlines: Sequence[Deadline], today: Any) -> dict[str, Any]:
+    return {
+        "reference": case.reference,
+        "state": case.state,
+        "received_at": case.received_at.isoformat(),
+        "respondent_name": case.respondent.name,
+        "owner": _owner(session, case, deadlines),
+        "overdue": any(deadline_status(d, today) == "overdue" for d in deadlines),
+        "version": case.version,
+    }
+
+
+def _deadlines_by_case(session: Session, case_ids: list[int]) -> dict[int, list[Deadline]]:
+    out: dict[int, list[Deadline]] = {cid: [] for cid in case_ids}
+    if not case_ids:
+        return out
+    for d in session.scalars(select(Deadline).where(Deadline.case_id.in_(case_ids))):
+        out[d.case_id].append(d)
+    return out
+
+
+def _require_reader(actor: Actor) -> None:
+    if not actor.roles & CASE_READERS:
+        raise NotAllowed("your role may not read case content")
+
+
+def list_cases(
+    ctx: AppContext,
+    actor_name: str | None,
+    *,
+    state: str | None = None,
+    overdue: bool = False,
+    owner: str | None = None,
+    search: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    if state is not None and state not in STATES:
+        raise BadInput("state", f"unknown state (one of {', '.join(STATES)})")
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        _require_reader(actor)
+        today = ctx.calendar.local_date(ctx.now())
+        query = select(Case).join(Respondent, Case.respondent_id == Respondent.id)
+        if state:
+            query = query.where(Case.state == state)
+        if overdue:
+            query = query.where(
+                exists().where(Deadline.case_id == Case.id, Deadline.status == "running",
+                               Deadline.due_date < today)
+            )
+        if search:
+            term = search.strip()
+            query = query.where(
+                (Case.reference == term.upper()) | Respondent.name.ilike(f"%{term}%")
+            )
+        cases = s.scalars(query.order_by(Case.received_at.desc()).limit(limit)).unique().all()
+        cases = [c for c in cases if not is_named_in(actor, c)]
+        deadlines = _deadlines_by_case(s, [c.id for c in cases])
+        out = [_summary(s, c, deadlines[c.id], today) for c in cases]
+        if owner:
+            out = [row for row in out if row["owner"] == owner]
+        return out
+
+
+def show_case(ctx: AppContext, actor_name: str | None, reference: str) -> dict[str, Any]:
+    """The whole case as the user may see it. The view itself goes into the audit trail."""
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        case = get_case(s, reference)
+        try:
+            ensure_may_read(s, actor, case)
+        except NotAllowed:
+            # A refused look at a case is audited too, then refused.
+            append_event(s, case_id=case.id, event="case_view_refused", actor=actor.username,
+                         at=ctx.now(), from_state=case.state, to_state=case.state)
+            uow.commit()
+            raise
+        today = ctx.calendar.local_date(ctx.now())
+        detail = _detail(s, case, actor, today)
+        append_event(s, case_id=case.id, event="case_viewed", actor=actor.username,
+                     at=ctx.now(), from_state=case.state, to_state=case.state)
+        uow.commit()
+        return detail
+
+
+def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
+    respondent = case.respondent
+    deadlines = s.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
+    letters = s.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
+    events = s.scalars(
+        select(Event).where(Event.case_id == case.id, Event.event != "case_viewed").order_by(Event.id)
+    ).all()
+    related: dict[int, list[str]] = {}
+    for child in case.children:
+        related[child.id] = list(
+            s.scalars(
+                select(Case.reference)
+                .join(Case.children)
+                .where(Child.id == child.id, Case.id != case.id)
+                .order_by(Case.reference)
+            )
+        )
+    facts = case_facts(s, case)
+    return {
+        "reference": case.reference,
+        "state": case.state,
+        "version": case.version,
+        "received_at": case.received_at.isoformat(),
+        "channel": case.channel,
+        "respondent": {
+            "name": respondent.name,
+            "email": respondent.email,
+            "phone": respondent.phone,
+            "address": respondent.address,
+            "postcode": respondent.postcode,
+            "relationship": respondent.relationship_to_child,
+        },
+        "children": [
+            {"name": c.name,
+             "date_of_birth": c.date_of_birth.isoformat() if c.date_of_birth else None,
+             "related_cases": related.get(c.id, [])}
+            for c in case.children
+        ],
+        "involvement": {"from_year": case.involvement_from_year,
+                        "to_year": case.involvement_to_year},
+        "staff_named": list(case.staff_named or []),
+        "reviewer": facts.reviewer,
+        "triage": {
+            "complaints_meets_criteria": case.complaints_meets_criteria,
+            "complaints_reason": case.complaints_reason,
+            "legal_proceedings": case.legal_proceedings,
+            "legal_comment": case.legal_comment,
+        },
+        "outcome_summary": case.outcome_summary,
+        "outcome_wording": case.outcome_wording,
+        "outcome": case.outcome,
+        "outcome_reason": case.outcome_reason,
+        "contacts": [
+            {"received_at": c.received_at.isoformat(), "channel": c.channel, "route": c.route,
+             "subject": c.subject, "concern": c.concern, "flags": list(c.flags or []),
+             "attachments": [{"filename": a.filename, "content_type": a.content_type,
+                              "size": a.size} for a in c.attachments]}
+            for c in case.contacts
+        ],
+        "deadlines": [
+            {"clock": d.clock, "due": d.due_date.isoformat(), "status": deadline_status(d, today),
+             "owner": d.owner_role, "started": d.started_on.isoformat(),
+             "explanation": d.explanation}
+            for d in deadlines
+        ],
+        "letters": [
+            {"id": letter.id, "kind": letter.kind, "sha256": letter.signed_sha256 or letter.sha256,
+             "signed_at": letter.signed_at.isoformat() if letter.signed_at else None,
+             "sent_at": letter.sent_at.isoformat() if letter.sent_at else None,
+             "sent_method": letter.sent_method}
+            for letter in letters
+        ],
+        "history": [
+            {"event": e.event, "actor": e.actor, "at": e.at.isoformat(), "from": e.from_state,
+             "to": e.to_state, "data": e.data, "note": e.note}
+            for e in events
+        ],
+        "events_available": available_events(facts, actor),
+    }
+
+
+def events_for(ctx: AppContext, actor_name: str | None, reference: str) -> list[dict[str, Any]]:
+    """The events the user may fire on the case now, with the values each takes."""
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        case = get_case(s, reference)
+        ensure_may_read(s, actor, case)
+        facts = case_facts(s, case)
+        out = []
+        for event in available_events(facts, actor):
+            step = steps_for(event)[0]
+            out.append({
+                "event": event,
+                "description": step.description,
+                "note_required": any(st.note_required for st in steps_for(event)),
+                "fields": [
+                    {"name": f.name, "kind": f.kind, "choices": list(f.choices),
+                     "required": f.required}
+                    for f in fields_of(event).values()
+                ],
+            })
+        return out
+
+
+def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str, Any]]:
+    """Work waiting for the director, the assistant, or (mine) for the acting user."""
+    if which not in ("director", "assistant", "mine"):
+        raise BadInput("queue", "one of director, assistant, mine")
+    with ctx.uow() as uow:
+        s = uow.session
+        user, actor = load_actor(s, actor_name)
+        _require_reader(actor)
+        if which != "mine" and QUEUE_ROLES[which] not in actor.roles:
+            raise NotAllowed(f"the {which} queue needs the role {QUEUE_ROLES[which]}")
+        today = ctx.calendar.local_date(ctx.now())
+        if which == "mine":
+            query = select(Case).where(Case.state != "closed")
+        else:
+            query = select(Case).where(Case.state.in_(QUEUES[which]))
+        cases = [c for c in s.scalars(query.order_by(Case.received_at)).unique().all()
+                 if not is_named_in(actor, c)]
+        deadlines = _deadlines_by_case(s, [c.id for c in cases])
+        out = []
+        for case in cases:
+            facts = case_facts(s, case)
+            events = available_events(facts, actor)
+            if which == "mine":
+                own = [d for d in deadlines[case.id]
+                       if d.status == "running" and (d.owner_user_id == user.id
+                                                     or (d.owner_user_id is None
+                                                         and d.owner_role in actor.roles))]
+                if not own and facts.reviewer != actor.username:
+                    continue
+            if not events:
+                continue
+            row = _summary(s, case, deadlines[case.id], today)
+            row["events"] = events
+            due = [d.due_date for d in deadlines[case.id] if d.status == "running"]
+            row["due"] = min(due).isoformat() if due else None
+            out.append(row)
+        return out
