@@ -1,0 +1,90 @@
+"""Test data with keyword defaults: staff, and concerns logged through the real intake service."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime
+from typing import Any
+
+from concerns.workflows.context import AppContext
+from concerns.workflows.intake import ingest_form
+from concerns.workflows.lifecycle import fire_event
+from concerns.workflows.users import add_user
+
+STAFF: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("admin", ("admin",), "Ada Admin"),
+    ("ian", ("intake",), "Ian Kaur"),
+    ("alex", ("iat_officer",), "Alex Morgan"),
+    ("sam", ("iat_officer",), "Sam Patel"),
+    ("jo", ("iat_officer",), "Jo Bloggs"),
+    ("morgan", ("iat_manager",), "Morgan Reid"),
+    ("priya", ("information_officer",), "Priya Shah"),
+    ("lee", ("legal",), "Lee Evans"),
+    ("dana", ("director",), "Dana Whitfield"),
+    ("erin", ("executive_assistant",), "Erin Clarke"),
+    ("audrey", ("auditor",), "Audrey Stone"),
+)
+_counter = itertools.count(1)
+
+
+def create_staff(ctx: AppContext) -> None:
+    for username, roles, full_name in STAFF:
+        add_user(ctx, "admin", username, roles, full_name=full_name,
+                 email=f"{username}@example.gov.uk", password="correct horse battery")
+
+
+def form_bytes(
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = "01432 555123",
+    concern: str = "Nobody explained why the decision about my child was made.",
+    children: list[dict[str, Any]] | None = None,
+    staff_named: list[str] | None = None,
+    submitted_at: datetime | str | None = "2026-11-02T10:15:00+00:00",
+    involvement: dict[str, Any] | None = None,
+    **extra: Any,
+) -> bytes:
+    n = next(_counter)
+    data: dict[str, Any] = {
+        "submitted_at": submitted_at.isoformat() if isinstance(submitted_at, datetime)
+        else submitted_at,
+        "channel": "web",
+        "respondent": {"name": name or f"Test Person {n}",
+                       "email": email or f"person{n}@example.com", "phone": phone,
+                       "relationship": "parent"},
+        "children": children if children is not None else [],
+        "involvement": involvement or {"from_year": 2010, "to_year": 2015},
+        "staff_named": staff_named or [],
+        "concern": concern,
+        "consent_to_contact": True,
+        **extra,
+    }
+    return json.dumps(data).encode()
+
+
+def log_concern(ctx: AppContext, actor: str = "ian", **kwargs: Any) -> str:
+    result = ingest_form(ctx, form_bytes(**kwargs), "test.json", actor)
+    assert result.reference is not None, result
+    return result.reference
+
+
+def act(ctx: AppContext, reference: str, event: str, actor: str, note: str | None = None,
+        **values: str) -> str:
+    return fire_event(ctx, reference, event, actor, values, note).to_state
+
+
+def walk_to_review(ctx: AppContext, reference: str, reviewer: str = "alex") -> None:
+    act(ctx, reference, "acknowledge", "alex")
+    act(ctx, reference, "record_complaints_triage", "priya", meets_criteria="no",
+        reason="time_limit_passed")
+    act(ctx, reference, "record_legal_triage", "lee", proceedings="none")
+    act(ctx, reference, "assign_reviewer", "morgan", reviewer=reviewer)
+    act(ctx, reference, "start_review", "alex")
+
+
+def walk_to_signoff(ctx: AppContext, reference: str, reviewer: str = "alex") -> None:
+    walk_to_review(ctx, reference, reviewer)
+    act(ctx, reference, "submit_outcome", reviewer, summary="Records read; staff interviewed.",
+        wording="Thank you for writing to us. We are sorry for what happened.")
