@@ -520,7 +520,7 @@ class _TextFromHTML(HTMLParser):
 
     SKIP = frozenset({"script", "style", "head", "title", "template", "noscript"})
     BLOCKS = frozenset(
-        {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+        {"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
          "pre", "hr", "table", "ul", "ol", "section", "article", "header", "footer"}
     )
 
@@ -536,8 +536,8 @@ class _TextFromHTML(HTMLParser):
             self.out.append("\n")
         elif tag in ("td", "th"):
             self.out.append(" ")
-        if tag == "li":
-            self.out.append("- ")
+        elif tag == "li":
+            self.out.append("\n- ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.BLOCKS:
