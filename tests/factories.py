@@ -28,10 +28,10 @@ STAFF: tuple[tuple[str, tuple[str, ...], str], ...] = (
 _counter = itertools.count(1)
 
 
-def create_staff(ctx: AppContext) -> None:
+def create_staff(ctx: AppContext, password: str | None = None) -> None:
     for username, roles, full_name in STAFF:
         add_user(ctx, "admin", username, roles, full_name=full_name,
-                 email=f"{username}@example.gov.uk", password="correct horse battery")
+                 email=f"{username}@example.gov.uk", password=password)
 
 
 def form_bytes(

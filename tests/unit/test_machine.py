@@ -1,0 +1,140 @@
+"""The lifecycle table on its own: no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from concerns.workflows.machine import (
+    EVENTS,
+    MACHINE,
+    OPEN_STATES,
+    STATES,
+    STEPS,
+    Actor,
+    CaseFacts,
+    available_events,
+    diagram_mermaid,
+    next_state,
+    parse_values,
+    refusal,
+)
+
+OFFICER = Actor("alex", frozenset({"iat_officer"}))
+MANAGER = Actor("morgan", frozenset({"iat_manager"}))
+DIRECTOR = Actor("dana", frozenset({"director"}))
+ASSISTANT = Actor("erin", frozenset({"executive_assistant"}))
+INFO = Actor("priya", frozenset({"information_officer"}))
+
+
+def test_every_step_names_known_states_and_roles() -> None:
+    for step in STEPS:
+        assert set(step.sources) <= set(STATES), step.event
+        assert step.dest is None or step.dest in STATES, step.event
+
+
+def test_the_machine_has_no_automatic_jumps_to_states() -> None:
+    assert not any(name.startswith("to_") for name in MACHINE.events)
+    assert set(MACHINE.events) == set(EVENTS)
+
+
+def test_an_officer_may_acknowledge_a_logged_concern_and_it_moves_to_triage() -> None:
+    assert next_state("acknowledge", CaseFacts(state="logged"), OFFICER, {}) == "triage"
+
+
+def test_an_internal_event_leaves_the_state_as_it_is() -> None:
+    facts = CaseFacts(state="triage")
+    values = {"meets_criteria": "no", "reason": "time_limit_passed"}
+    assert next_state("record_complaints_triage", facts, INFO, values) == "triage"
+
+
+def test_the_wrong_role_is_refused_with_the_roles_needed() -> None:
+    reason = refusal("acknowledge", CaseFacts(state="logged"), DIRECTOR)
+    assert reason is not None and "iat_manager" in reason and "iat_officer" in reason
+
+
+def test_an_event_from_the_wrong_state_is_refused_naming_the_state() -> None:
+    reason = refusal("authorise", CaseFacts(state="logged"), DIRECTOR)
+    assert reason == "authorise is not possible while the case is logged"
+
+
+def test_whoever_submitted_an_outcome_cannot_authorise_it() -> None:
+    both = Actor("dana", frozenset({"director", "iat_officer"}))
+    facts = CaseFacts(state="awaiting_signoff", submitted_by="dana")
+    with pytest.raises(PermissionError, match="separation of duties"):
+        next_state("authorise", facts, both, {})
+
+
+def test_the_complaints_route_is_offered_only_when_the_criteria_are_met() -> None:
+    not_met = CaseFacts(state="triage", complaints_meets_criteria=False)
+    met = CaseFacts(state="triage", complaints_meets_criteria=True)
+    assert refusal("offer_complaints_route", not_met, OFFICER) is not None
+    assert refusal("offer_complaints_route", met, OFFICER) is None
+
+
+def test_a_review_starts_only_with_both_triage_decisions_and_a_reviewer() -> None:
+    facts = CaseFacts(state="triage", complaints_meets_criteria=False)
+    reason = refusal("start_review", facts, OFFICER)
+    assert reason is not None and "legal triage" in reason and "no reviewer" in reason
+    ready = CaseFacts(state="triage", complaints_meets_criteria=False,
+                      legal_proceedings="none", reviewer="alex")
+    assert next_state("start_review", ready, OFFICER, {}) == "in_review"
+
+
+def test_only_the_assigned_reviewer_may_submit_the_outcome() -> None:
+    facts = CaseFacts(state="in_review", reviewer="alex", has_outcome=True)
+    other = Actor("sam", frozenset({"iat_officer"}))
+    assert refusal("submit_outcome", facts, OFFICER, {}) is None
+    assert refusal("submit_outcome", facts, other, {}) is not None
+
+
+def test_an_open_safeguarding_escalation_blocks_the_outcome() -> None:
+    facts = CaseFacts(state="in_review", reviewer="alex", has_outcome=True,
+                      open_safeguarding_escalations=1, open_escalations=1)
+    reason = refusal("submit_outcome", facts, OFFICER, {})
+    assert reason is not None and "safeguarding" in reason
+
+
+def test_information_received_returns_to_the_state_it_came_from() -> None:
+    for origin in ("logged", "triage", "in_review"):
+        facts = CaseFacts(state="awaiting_information", return_state=origin)
+        assert next_state("information_received", facts, OFFICER, {}) == origin
+
+
+def test_the_meeting_result_decides_between_closing_and_further_review() -> None:
+    facts = CaseFacts(state="meeting_offered", reviewer="alex")
+    assert next_state("record_meeting", facts, DIRECTOR, {"result": "resolved"}) == "closed"
+    assert next_state("record_meeting", facts, DIRECTOR, {"result": "declined"}) == "closed"
+    assert next_state("record_meeting", facts, DIRECTOR,
+                      {"result": "further_action"}) == "in_review"
+
+
+def test_a_manager_may_close_outside_the_framework_from_every_open_state() -> None:
+    for state in OPEN_STATES:
+        assert refusal("close_outside_framework", CaseFacts(state=state), MANAGER) is None
+    assert refusal("close_outside_framework", CaseFacts(state="closed"), MANAGER) is not None
+
+
+def test_available_events_list_what_the_user_may_do_now() -> None:
+    assert available_events(CaseFacts(state="logged"), OFFICER) == [
+        "acknowledge", "request_information", "answer_query"]
+    assert available_events(CaseFacts(state="signed"), ASSISTANT) == ["send"]
+    assert available_events(CaseFacts(state="signed"), OFFICER) == []
+
+
+def test_values_are_checked_against_the_event_fields() -> None:
+    assert parse_values("send", {"method": "post"}) == {"method": "post"}
+    with pytest.raises(ValueError, match="method: expected one of email, post"):
+        parse_values("send", {"method": "pigeon"})
+    with pytest.raises(ValueError, match="method: required for send"):
+        parse_values("send", {})
+    with pytest.raises(ValueError, match="colour: not a value send takes"):
+        parse_values("send", {"method": "post", "colour": "blue"})
+    with pytest.raises(ValueError, match="due: not a real date"):
+        parse_values("extend_deadline", {"clock": "review", "due": "2026-02-30", "reason": "x"})
+
+
+def test_the_diagram_is_generated_from_every_state_changing_event() -> None:
+    diagram = diagram_mermaid()
+    for step in STEPS:
+        if step.dest is not None:
+            assert f": {step.event}" in diagram
