@@ -1,0 +1,445 @@
+"""Letters in the lifecycle: made at their events, signed, sent, and never changed once signed.
+
+Hooks (registered with `hooks.on_event`) run inside the event's own transaction:
+- the events whose lifecycle row names a letter (`acknowledge`, `request_information`,
+  `answer_query`, `offer_complaints_route`, `prepare_letter`, `offer_meeting`) render it once on
+  letterhead and store its HTML, PDF and the PDF's SHA-256. Letters other than the outcome need
+  no signature: when the person gave an email address they go to the outbox at once.
+- `sign` records who signed, when, and the SHA-256 of the exact stored PDF.
+- `send` puts exactly those bytes in the outbox as a PDF attachment, or records the posting.
+A signed letter's stored content is locked by a mapper check: any attempt to change it fails.
+
+`render_case_letter` is the use case behind `concerns letters render`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper, Session, undefer
+
+from concerns.db.models import Case, Event, Letter, Notification, Respondent
+from concerns.letters import (
+    FORMATS,
+    KINDS,
+    LetterContent,
+    LetterError,
+    Letterhead,
+    LetterRenderer,
+    Recipient,
+    sha256_hex,
+)
+from concerns.letters.content import SUBJECTS
+from concerns.letters.word import html_to_docx
+from concerns.workflows import clocks
+from concerns.workflows.audit import append_event
+from concerns.workflows.calendar import WorkingCalendar
+from concerns.workflows.cases import get_case
+from concerns.workflows.context import AppContext
+from concerns.workflows.errors import BadInput, NotAllowed, ServiceError
+from concerns.workflows.hooks import EventContext, on_event
+from concerns.workflows.machine import STEPS
+from concerns.workflows.users import ensure_may_read, load_actor
+
+# Event → the kind of letter it makes, read from the lifecycle table.
+LETTER_EVENTS: dict[str, str] = {s.event: s.letter for s in STEPS if s.letter}
+# Where the letter's free text comes from, per kind, when it is not the authorised outcome.
+NOTE_IS_WORDING = frozenset({"information_request", "answer", "complaints_offer", "meeting_offer"})
+# The clock whose due date a letter gives the person as "by …".
+REPLY_BY_CLOCK = {
+    "acknowledgement": "complaints_triage",
+    "information_request": "information_wait",
+    "complaints_offer": "offer_reply",
+}
+LETTER_EMAIL = "letter"
+MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+class LetterLocked(NotAllowed):
+    """A signed letter is final: its bytes, hash and signature never change."""
+
+
+# --- settings → letters ---------------------------------------------------------------------
+
+
+def templates_dir(ctx: AppContext) -> Path | None:
+    folder = ctx.settings.council.letter_templates
+    if not folder:
+        return None
+    path = Path(folder)
+    return path if path.is_absolute() else ctx.settings.base_dir / path
+
+
+def renderer(ctx: AppContext) -> LetterRenderer:
+    """The council's letterhead and checked templates; a broken template refuses here."""
+    try:
+        letterhead = Letterhead.from_council(ctx.settings.council, ctx.settings.base_dir)
+        return LetterRenderer(letterhead, templates_dir(ctx))
+    except LetterError as exc:
+        raise BadInput(exc.field, exc.problem) from None
+
+
+# --- what a case's letter says --------------------------------------------------------------
+
+
+def _recipient(respondent: Respondent) -> tuple[Recipient, str]:
+    """The person and how the letter is addressed: by post when we have an address."""
+    recipient = Recipient(
+        name=(respondent.name or "").strip(),
+        address=Recipient.address_lines(respondent.address),
+        postcode=(respondent.postcode or "").strip(),
+        email=(respondent.email or "").strip(),
+    )
+    return recipient, "post" if recipient.address else "email"
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored moment is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _due(session: Session, case: Case, clock: str) -> date | None:
+    for deadline in clocks.open_deadlines(session, case):
+        if deadline.clock == clock:
+            return deadline.due_date
+    return None
+
+
+def _last_request(
+    session: Session, calendar: WorkingCalendar, case: Case
+) -> tuple[date | None, str]:
+    """When information was last asked for, and what (the note given with the request)."""
+    row = session.scalars(
+        select(Event)
+        .where(Event.case_id == case.id, Event.event == "request_information")
+        .order_by(Event.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, ""
+    return calendar.local_date(_aware(row.at)), row.note or ""
+
+
+def letter_content(
+    ctx: AppContext,
+    session: Session,
+    case: Case,
+    kind: str,
+    at: datetime,
+    note: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> LetterContent:
+    """The letter of KIND for CASE as of AT, from the case's own data."""
+    values = values or {}
+    recipient, delivery = _recipient(case.respondent)
+    today = ctx.calendar.local_date(at)
+    wording = ""
+    requested_on = None
+    reply_by = _due(session, case, REPLY_BY_CLOCK[kind]) if kind in REPLY_BY_CLOCK else None
+    if kind == "outcome":
+        wording = case.outcome_wording or ""
+        window = ctx.settings.clock("reply_window")
+        reply_by = ctx.calendar.shift(today, window.target, working=window.working)
+    elif kind in NOTE_IS_WORDING:
+        wording = note or ""
+    elif kind == "information_chase":
+        requested_on, wording = _last_request(session, ctx.calendar, case)
+        reply_by = _due(session, case, "information_wait")
+    concern = "\n\n".join(c.concern for c in case.contacts) if kind == "acknowledgement" else ""
+    return LetterContent(
+        kind=kind,
+        reference=case.reference,
+        letter_date=today,
+        recipient=recipient,
+        delivery=delivery,
+        received_on=ctx.calendar.local_date(_aware(case.received_at)),
+        concern=concern,
+        children=tuple(child.name for child in case.children),
+        wording=wording,
+        requested_on=requested_on,
+        reply_by=reply_by,
+        meeting_date=values.get("date"),
+    )
+
+
+def _refused(exc: LetterError, kind: str) -> BadInput:
+    # The wording of requests and answers is typed as the event's --note.
+    if exc.field == "wording" and kind in NOTE_IS_WORDING:
+        return BadInput("note", f"the {kind.replace('_', ' ')} letter needs it: write its wording")
+    return BadInput(exc.field, exc.problem)
+
+
+# --- hooks ----------------------------------------------------------------------------------
+
+
+@on_event(*LETTER_EVENTS)
+def make_letter(ec: EventContext) -> None:
+    """Render this event's letter once and store it; email it now unless it awaits a signature."""
+    kind = LETTER_EVENTS[ec.step.event]
+    case = ec.case
+    respondent = case.respondent
+    if kind != "outcome" and not respondent.address and not respondent.email:
+        # A person who gave only a phone number is answered by phone; the trail says so.
+        ec.data["letter"] = "none: no postal or email address, reply by phone"
+        return
+    content = letter_content(ec.ctx, ec.session, case, kind, ec.at, ec.note, ec.values)
+    try:
+        made = renderer(ec.ctx).letter(content)
+    except LetterError as exc:
+        raise _refused(exc, kind) from None
+    letter = Letter(
+        case_id=case.id,
+        kind=kind,
+        recipient_name=content.recipient.name,
+        html=made.html,
+        pdf=made.pdf,
+        sha256=made.sha256,
+        created_by_id=ec.user.id,
+        created_at=ec.at,
+    )
+    ec.session.add(letter)
+    ec.session.flush()
+    ec.data.update(letter_id=letter.id, letter_kind=kind, letter_sha256=made.sha256)
+    if kind != "outcome" and content.recipient.email:
+        _queue_email(ec, letter, content.recipient)
+        ec.data["letter_sent"] = "email"
+
+
+@on_event("sign")
+def sign_letter(ec: EventContext) -> None:
+    """Record the director's signature against the exact bytes of the prepared outcome letter."""
+    letter = _latest(ec.session, ec.case, signed=False)
+    if letter is None:
+        raise NotAllowed(
+            f"case {ec.case.reference}: there is no prepared outcome letter to sign "
+            "(prepare_letter first)"
+        )
+    pdf = bytes(letter.pdf or b"")
+    digest = sha256_hex(pdf)
+    if not pdf or digest != letter.sha256:
+        raise ServiceError(
+            f"case {ec.case.reference}: letter {letter.id} does not match the SHA-256 stored "
+            "when it was made; it was not signed"
+        )
+    letter.signed_by_id = ec.user.id
+    letter.signed_at = ec.at
+    letter.signed_sha256 = digest
+    ec.data.update(letter_id=letter.id, signed_sha256=digest)
+
+
+@on_event("send")
+def send_letter(ec: EventContext) -> None:
+    """Send the signed outcome letter: its exact PDF by email through the outbox, or by post."""
+    letter = _latest(ec.session, ec.case, signed=True)
+    if letter is None:
+        raise NotAllowed(f"case {ec.case.reference}: there is no signed letter to send")
+    pdf = bytes(letter.pdf or b"")
+    if sha256_hex(pdf) != letter.signed_sha256:
+        raise ServiceError(
+            f"case {ec.case.reference}: letter {letter.id} no longer matches the SHA-256 "
+            "recorded at signing; it was not sent"
+        )
+    recipient, _ = _recipient(ec.case.respondent)
+    method = ec.values["method"]
+    if method == "email":
+        if not recipient.email:
+            raise BadInput("method", "the person gave no email address: send by post")
+        _queue_email(ec, letter, recipient)
+    else:
+        if not recipient.address:
+            raise BadInput("method", "the person gave no postal address: send by email")
+        letter.sent_at = ec.at
+        letter.sent_method = "post"
+    ec.data.update(letter_id=letter.id, signed_sha256=letter.signed_sha256)
+
+
+def _latest(session: Session, case: Case, *, signed: bool) -> Letter | None:
+    query = (
+        select(Letter)
+        .options(undefer(Letter.pdf))
+        .where(Letter.case_id == case.id, Letter.kind == "outcome", Letter.sent_at.is_(None))
+        .order_by(Letter.id.desc())
+        .limit(1)
+    )
+    letter = session.scalars(query).first()
+    if letter is None or (letter.signed_at is not None) != signed:
+        return None
+    return letter
+
+
+def _queue_email(ec: EventContext, letter: Letter, recipient: Recipient) -> None:
+    """One outbox email per letter (the unique key keeps it so), carrying the stored PDF."""
+    council = ec.ctx.settings.council
+    contact = f" or phone {council.phone}" if council.phone else ""
+    body = (
+        f"Dear {recipient.name}\n\n"
+        f"Please find attached our letter about your concern, reference {ec.case.reference}.\n\n"
+        "If you cannot open the attachment, or you would like the letter in another format, "
+        f"please reply to this email{contact}.\n\n"
+        f"{council.team}\n{council.name}\n"
+    )
+    ec.session.add(
+        Notification(
+            key=f"letter:{letter.id}",
+            kind=LETTER_EMAIL,
+            case_id=ec.case.id,
+            letter_id=letter.id,
+            to_address=recipient.email,
+            subject=f"{SUBJECTS[letter.kind]} (reference {ec.case.reference})",
+            body=body,
+            status="pending",
+            send_after=ec.at,
+            created_at=ec.at,
+        )
+    )
+    letter.sent_at = ec.at
+    letter.sent_method = "email"
+
+
+# --- a signed letter never changes ----------------------------------------------------------
+
+LOCKED_WHEN_SIGNED = (
+    "case_id",
+    "kind",
+    "recipient_name",
+    "html",
+    "pdf",
+    "sha256",
+    "created_by_id",
+    "created_at",
+    "signed_by_id",
+    "signed_at",
+    "signed_sha256",
+)
+LOCKED_WHEN_SENT = ("sent_at", "sent_method")
+
+
+def _before(state: Any, name: str) -> Any:
+    history = state.attrs[name].history
+    if history.deleted:
+        return history.deleted[0]
+    return history.unchanged[0] if history.unchanged else None
+
+
+@event.listens_for(Letter, "before_update")
+def _signed_letters_never_change(mapper: Mapper[Letter], conn: Connection, target: Letter) -> None:
+    state = inspect(target)
+    changed = [name for name in LOCKED_WHEN_SIGNED if state.attrs[name].history.has_changes()]
+    if _before(state, "signed_sha256") is not None and changed:
+        raise LetterLocked(
+            f"letter {target.id} is signed: it can never be re-rendered or changed "
+            f"(tried to change {', '.join(changed)})"
+        )
+    sent = [name for name in LOCKED_WHEN_SENT if state.attrs[name].history.has_changes()]
+    if _before(state, "sent_at") is not None and sent:
+        raise LetterLocked(f"letter {target.id} was sent: its sending cannot be changed")
+
+
+@event.listens_for(Letter, "before_delete")
+def _signed_letters_are_kept(mapper: Mapper[Letter], conn: Connection, target: Letter) -> None:
+    if target.signed_sha256 is not None or target.sent_at is not None:
+        raise LetterLocked(f"letter {target.id} is signed or sent: it is kept for good")
+
+
+# --- `concerns letters render` ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LetterFile:
+    reference: str
+    kind: str
+    format: str
+    data: bytes
+    media_type: str
+    filename: str
+    # The stored letter these bytes are (None: a preview made from the case as it is now).
+    letter_id: int | None
+    sha256: str
+    signed: bool
+
+
+def render_case_letter(
+    ctx: AppContext, actor_name: str | None, reference: str, kind: str, fmt: str = "pdf"
+) -> LetterFile:
+    """The case's letter of KIND in FMT: the stored one exactly as stored, else a preview.
+
+    A signed letter is never re-rendered: its PDF and HTML come back byte for byte, and a Word
+    copy (which could be edited) is refused.
+    """
+    if kind not in KINDS:
+        raise BadInput("kind", f"must be one of {', '.join(KINDS)}")
+    if fmt not in FORMATS:
+        raise BadInput("format", f"must be one of {', '.join(FORMATS)}")
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        case = get_case(s, reference)
+        ensure_may_read(s, actor, case)
+        stored = s.scalars(
+            select(Letter)
+            .options(undefer(Letter.pdf))
+            .where(Letter.case_id == case.id, Letter.kind == kind)
+            .order_by(Letter.id.desc())
+            .limit(1)
+        ).first()
+        if stored is not None:
+            data, digest = _stored_bytes(stored, fmt)
+            letter_id, signed = stored.id, stored.signed_at is not None
+        else:
+            content = letter_content(ctx, s, case, kind, ctx.now())
+            try:
+                data = renderer(ctx).render(content, fmt)
+            except LetterError as exc:
+                raise _refused(exc, kind) from None
+            digest, letter_id, signed = sha256_hex(data), None, False
+        append_event(
+            s,
+            case_id=case.id,
+            event="letter_rendered",
+            actor=actor.username,
+            at=ctx.now(),
+            from_state=case.state,
+            to_state=case.state,
+            data={"kind": kind, "format": fmt, "letter_id": letter_id, "sha256": digest},
+        )
+        result = LetterFile(
+            reference=case.reference,
+            kind=kind,
+            format=fmt,
+            data=data,
+            media_type=MEDIA_TYPES[fmt],
+            filename=f"{case.reference}-{kind}.{fmt}",
+            letter_id=letter_id,
+            sha256=digest,
+            signed=signed,
+        )
+        uow.commit()
+    return result
+
+
+def _stored_bytes(letter: Letter, fmt: str) -> tuple[bytes, str]:
+    if fmt == "pdf":
+        pdf = bytes(letter.pdf or b"")
+        expected = letter.signed_sha256 or letter.sha256
+        if sha256_hex(pdf) != expected:
+            raise ServiceError(f"letter {letter.id} does not match its stored SHA-256")
+        return pdf, sha256_hex(pdf)
+    if fmt == "html":
+        data = letter.html.encode("utf-8")
+        return data, sha256_hex(data)
+    if letter.signed_at is not None:
+        raise LetterLocked(
+            f"letter {letter.id} is signed: only its PDF (or HTML) exists now; a Word copy "
+            "could be edited, so none is made"
+        )
+    data = html_to_docx(letter.html)
+    return data, sha256_hex(data)
