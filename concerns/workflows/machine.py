@@ -228,8 +228,8 @@ STEPS: tuple[Step, ...] = (
          stops=("acknowledge",), starts=("complaints_triage", "legal_triage"),
          letter="acknowledgement"),
     Step("request_information", ("logged", "triage", "in_review"), "awaiting_information", _IAT,
-         "Ask the person for further information; the running clocks pause.",
-         pauses=True, starts=("information_wait",), letter="information_request"),
+         "Ask the person for further information (the note is the request); the running clocks pause.",
+         note_required=True, pauses=True, starts=("information_wait",), letter="information_request"),
     *(
         Step("information_received", ("awaiting_information",), origin, _IAT_EA,
              "Record the person's reply; paused clocks resume with the days they had left.",
@@ -237,8 +237,8 @@ STEPS: tuple[Step, ...] = (
         for origin in ("logged", "triage", "in_review")
     ),
     Step("answer_query", ("logged",), "closed", _IAT,
-         "Answer the query directly; the case closes outside the framework.",
-         stops=("*",), letter="answer", outcome="answered"),
+         "Answer the query directly (the note is the answer); the case closes outside the framework.",
+         note_required=True, stops=("*",), letter="answer", outcome="answered"),
     Step("record_complaints_triage", ("triage",), None, frozenset({"information_officer"}),
          "Record whether it meets the formal complaints criteria, and why.",
          fields=(Field("meets_criteria", "choice", ("yes", "no")),

@@ -57,7 +57,7 @@ def clocks(ctx: AppContext, reference: str) -> dict[str, str]:
 
 def test_a_query_answered_straight_away_closes_outside_the_framework(staffed: AppContext) -> None:
     ref = log_concern(staffed)
-    assert act(staffed, ref, "answer_query", "alex") == "closed"
+    assert act(staffed, ref, "answer_query", "alex", "Here is our answer.") == "closed"
     with staffed.uow() as uow:
         case = uow.session.scalars(select(Case).where(Case.reference == ref)).one()
         assert case.outcome == "answered" and case.closed_at is not None
@@ -125,7 +125,7 @@ def test_the_full_learning_review_path_to_a_closed_case(staffed: AppContext) -> 
     assert act(staffed, ref, "prepare_letter", "erin") == "letter_ready"
     assert_refused(staffed, ref, "sign", "erin", "needs the role director")
     assert act(staffed, ref, "sign", "dana") == "signed"
-    assert act(staffed, ref, "send", "erin", method="post") == "responded"
+    assert act(staffed, ref, "send", "erin", method="email") == "responded"
     assert act(staffed, ref, "record_dissatisfaction", "alex") == "dissatisfied"
     assert act(staffed, ref, "offer_meeting", "dana", date="2026-12-01") == "meeting_offered"
     assert act(staffed, ref, "record_meeting", "dana", result="further_action") == "in_review"
@@ -133,7 +133,7 @@ def test_the_full_learning_review_path_to_a_closed_case(staffed: AppContext) -> 
     act(staffed, ref, "authorise", "dana")
     act(staffed, ref, "prepare_letter", "erin")
     act(staffed, ref, "sign", "dana")
-    act(staffed, ref, "send", "erin", method="post")
+    act(staffed, ref, "send", "erin", method="email")
     assert act(staffed, ref, "close", "alex") == "closed"
     assert all(status == "met" for status in clocks(staffed, ref).values())
     with staffed.uow() as uow:
@@ -147,7 +147,7 @@ def test_a_meeting_that_resolves_things_closes_the_case(staffed: AppContext) -> 
     act(staffed, ref, "authorise", "dana")
     act(staffed, ref, "prepare_letter", "erin")
     act(staffed, ref, "sign", "dana")
-    act(staffed, ref, "send", "erin", method="post")
+    act(staffed, ref, "send", "erin", method="email")
     act(staffed, ref, "record_dissatisfaction", "erin")
     act(staffed, ref, "offer_meeting", "erin")
     assert act(staffed, ref, "record_meeting", "dana", result="resolved") == "closed"
@@ -179,7 +179,8 @@ def test_information_requested_and_received_returns_the_case_where_it_was(
     elif walk == "in_review":
         walk_to_review(staffed, ref)
     running_before = {c for c, s, _ in snapshot(staffed, ref)["deadlines"] if s == "running"}
-    assert act(staffed, ref, "request_information", "alex") == "awaiting_information"
+    assert act(staffed, ref, "request_information", "alex",
+               "Please send the dates.") == "awaiting_information"
     states = clocks(staffed, ref)
     assert states["information_wait"] == "running"
     assert all(states[c] == "paused" for c in running_before)
@@ -194,7 +195,7 @@ def test_extending_a_deadline_is_capped_at_the_stages_maximum(staffed: AppContex
     walk_to_review(staffed, ref)
     review = [d for d in snapshot(staffed, ref)["deadlines"] if d[0] == "review"][0]
     assert_refused(staffed, ref, "extend_deadline", "morgan", "at most 65 working days",
-                   clock="review", due="2028-01-01", reason="Staff on long leave")
+                   clock="review", due="2028-01-05", reason="Staff on long leave")
     with pytest.raises(BadInput, match="due: must be after"):
         fire_event(staffed, ref, "extend_deadline", "morgan",
                    {"clock": "review", "due": "2020-01-01", "reason": "x"})
