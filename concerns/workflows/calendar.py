@@ -237,9 +237,9 @@ class DueDateExplanation:
         return {
             "from": self.start.isoformat(),
             "days": self.days,
-            "unit": "working days" if self.working else "calendar days",
+            "working_days": self.working,
             "due": self.due.isoformat() if self.due else None,
-            "skipped": [{"date": d.isoformat(), "reason": r} for d, r in self.skipped],
+            "skipped": [[d.isoformat(), r] for d, r in self.skipped],
             "weekend_days": self.weekend_days,
             "pauses": [
                 {

@@ -1,31 +1,58 @@
 """SLA clocks on a case: Deadline rows started, met, paused, resumed and extended as events fire.
 
-Every due date carries an `explanation` (from what date, how many days, which holidays, closures
-and pauses were skipped, any extension) so staff can check it.
+A deadline's due date is always worked out by the calendar from three stored facts: the date it
+started, how many days it runs (the stage's target plus any extension) and its pauses. The whole
+working-out is kept on the row as `explanation` (from what date, how many days, which holidays,
+closures and pauses were skipped, who extended it and why) so staff can check it in `case show`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Deadline
-from concerns.workflows.calendar import WorkingCalendar
+from concerns.workflows.calendar import DueDateExplanation, WorkingCalendar
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.settings import Settings
 
 OPEN_STATUSES = ("running", "paused")
+# Safeguarding does not wait for the person's reply.
+NEVER_PAUSED = frozenset({"escalation"})
 
 
-def _due(calendar: WorkingCalendar, start: date, days: int, working: bool) -> date:
-    return calendar.add_working_days(start, days) if working else start + timedelta(days=days)
+def _pauses(explanation: dict[str, Any]) -> list[tuple[date, date | None]]:
+    return [
+        (date.fromisoformat(p["from"]), date.fromisoformat(p["to"]) if p.get("to") else None)
+        for p in explanation.get("pauses", [])
+    ]
 
 
-def _skipped(calendar: WorkingCalendar, start: date, end: date) -> list[list[str]]:
-    return [[d.isoformat(), name] for d, name in calendar.skipped_between(start, end)]
+def _work_out(
+    calendar: WorkingCalendar, explanation: dict[str, Any], pauses: list[tuple[date, date | None]]
+) -> DueDateExplanation:
+    start = date.fromisoformat(explanation["from"])
+    days = int(explanation["days"]) + int(explanation.get("extra_days", 0))
+    return calendar.explain(start, days, pauses=pauses, working=bool(explanation["working_days"]))
+
+
+def _store(deadline: Deadline, explanation: dict[str, Any], worked: DueDateExplanation) -> None:
+    """Keep the working-out on the row; the extension history stays as it was."""
+    data = worked.to_dict()
+    data["days"] = explanation["days"]
+    data["extra_days"] = int(explanation.get("extra_days", 0))
+    data["extensions"] = list(explanation.get("extensions", []))
+    for ext in data["extensions"]:
+        data["text"] += (
+            f"; extended from {ext['from']} to {ext['to']} by {ext['by']} ({ext['reason']})"
+        )
+    deadline.explanation = data
+    if worked.due is not None:
+        deadline.due_date = worked.due
 
 
 def start_clock(
@@ -38,10 +65,10 @@ def start_clock(
     *,
     escalation_id: int | None = None,
 ) -> Deadline:
+    """Start CLOCK on CASE at AT, counting from that moment's local date."""
     spec = settings.clock(clock)
     start = calendar.local_date(at)
-    due = _due(calendar, start, spec.target, spec.working)
-    owner_user_id = case.reviewer_id if spec.owner == "reviewer" else None
+    reviewer_clock = spec.owner == "reviewer"
     deadline = Deadline(
         case_id=case.id,
         clock=clock,
@@ -49,24 +76,19 @@ def start_clock(
         started_on=start,
         target_days=spec.target,
         working_days=spec.working,
-        due_date=due,
-        owner_role="iat_officer" if spec.owner == "reviewer" else spec.owner,
-        owner_user_id=owner_user_id,
+        owner_role="iat_officer" if reviewer_clock else spec.owner,
+        owner_user_id=case.reviewer_id if reviewer_clock else None,
         escalation_id=escalation_id,
-        explanation={
-            "from": start.isoformat(),
-            "days": spec.target,
-            "working_days": spec.working,
-            "skipped": _skipped(calendar, start, due) if spec.working else [],
-            "pauses": [],
-            "extensions": [],
-        },
     )
+    explanation = {"from": start.isoformat(), "days": spec.target, "working_days": spec.working}
+    _store(deadline, explanation, _work_out(calendar, explanation, []))
     session.add(deadline)
     return deadline
 
 
-def open_deadlines(session: Session, case: Case, statuses: Iterable[str] = OPEN_STATUSES) -> list[Deadline]:
+def open_deadlines(
+    session: Session, case: Case, statuses: Iterable[str] = OPEN_STATUSES
+) -> list[Deadline]:
     return list(
         session.scalars(
             select(Deadline)
@@ -83,46 +105,39 @@ def stop_clocks(session: Session, case: Case, clocks: Iterable[str], at: datetim
         if "*" in names or deadline.clock in names:
             deadline.status = "met"
             deadline.met_at = at
+            deadline.paused_on = None
+            deadline.remaining_days = None
 
 
-def pause_clocks(
-    session: Session, calendar: WorkingCalendar, case: Case, at: datetime
-) -> None:
-    """Pause every running clock, keeping the working days it had left."""
+def pause_clocks(session: Session, calendar: WorkingCalendar, case: Case, at: datetime) -> None:
+    """Pause every running clock, keeping the days it had left (or was already late by)."""
     today = calendar.local_date(at)
     for deadline in open_deadlines(session, case, ("running",)):
-        if deadline.clock == "escalation":
-            continue  # safeguarding does not wait for the person's reply
-        if deadline.working_days:
-            left = calendar.working_days_between(today, deadline.due_date)
-        else:
-            left = max((deadline.due_date - today).days, 0)
+        if deadline.clock in NEVER_PAUSED:
+            continue
+        explanation = dict(deadline.explanation)
+        pauses = _pauses(explanation)
+        # A pause never starts before the last resumption (clocks only move forward).
+        last = pauses[-1][1] if pauses else date.fromisoformat(explanation["from"])
+        paused_on = max(today, last or today)
+        worked = _work_out(calendar, explanation, [*pauses, (paused_on, None)])
+        _store(deadline, explanation, worked)
         deadline.status = "paused"
-        deadline.paused_on = today
-        deadline.remaining_days = left
+        deadline.paused_on = paused_on
+        deadline.remaining_days = worked.remaining
 
 
-def resume_clocks(
-    session: Session, calendar: WorkingCalendar, case: Case, at: datetime
-) -> None:
+def resume_clocks(session: Session, calendar: WorkingCalendar, case: Case, at: datetime) -> None:
     """Resume paused clocks with the days they had left, counted from today."""
     today = calendar.local_date(at)
     for deadline in open_deadlines(session, case, ("paused",)):
-        left = deadline.remaining_days or 0
-        new_due = _due(calendar, today, left, deadline.working_days)
         explanation = dict(deadline.explanation)
-        explanation["pauses"] = [
-            *explanation.get("pauses", []),
-            {
-                "from": deadline.paused_on.isoformat() if deadline.paused_on else None,
-                "to": today.isoformat(),
-                "days_left": left,
-                "skipped": _skipped(calendar, today, new_due) if deadline.working_days else [],
-            },
-        ]
-        deadline.explanation = explanation
+        pauses = _pauses(explanation)
+        if pauses and pauses[-1][1] is None:
+            paused_on = pauses[-1][0]
+            pauses[-1] = (paused_on, max(today, paused_on))
+        _store(deadline, explanation, _work_out(calendar, explanation, pauses))
         deadline.status = "running"
-        deadline.due_date = new_due
         deadline.paused_on = None
         deadline.remaining_days = None
 
@@ -140,39 +155,59 @@ def extend_clock(
     """Move a running clock's due date later, never past the stage's maximum."""
     if clock not in settings.clocks:
         raise BadInput("clock", f"no such clock (one of {', '.join(settings.clocks)})")
+    if not reason.strip():
+        raise BadInput("reason", "required to extend a deadline")
     matches = [d for d in open_deadlines(session, case) if d.clock == clock]
     if not matches:
-        raise NotAllowed(f"extend_deadline refused: the {clock} clock is not running on this case")
-    deadline = matches[-1]
-    if new_due <= deadline.due_date:
-        raise BadInput("due", f"must be after the current due date {deadline.due_date.isoformat()}")
-    spec = settings.clock(clock)
-    cap = spec.max_working_days if spec.max_working_days is not None else spec.target
-    if deadline.working_days:
-        used = calendar.working_days_between(deadline.started_on, new_due)
-        paused_days = sum(
-            calendar.working_days_between(date.fromisoformat(p["from"]), date.fromisoformat(p["to"]))
-            for p in deadline.explanation.get("pauses", [])
-            if p.get("from") and p.get("to")
-        )
-        used -= paused_days
-    else:
-        used = (new_due - deadline.started_on).days
-    if used > cap:
-        latest = _due(calendar, deadline.started_on, cap, deadline.working_days)
         raise NotAllowed(
-            f"extend_deadline refused: the {clock} clock may run at most {cap} "
-            f"{'working ' if deadline.working_days else ''}days "
-            f"(latest due date {latest.isoformat()} without pauses)"
+            f"extend_deadline refused: the {clock} clock is not running on this case"
+        )
+    deadline = matches[-1]
+    if deadline.status == "paused":
+        raise NotAllowed(
+            f"extend_deadline refused: the {clock} clock is paused; extend it once it resumes"
+        )
+    spec = settings.clock(clock)
+    unit = "working days" if deadline.working_days else "days"
+    if spec.max_working_days is None:
+        raise NotAllowed(
+            f"extend_deadline refused: the {clock} clock cannot be extended "
+            f"(its target is {spec.target} {unit} and config.toml sets no max_working_days)"
+        )
+    if new_due <= deadline.due_date:
+        raise BadInput(
+            "due", f"must be after the current due date {deadline.due_date.isoformat()}"
+        )
+    if deadline.working_days and not calendar.is_working_day(new_due):
+        raise BadInput(
+            "due",
+            f"{new_due.isoformat()} is not a working day "
+            f"({calendar.non_working_reason(new_due)}); "
+            f"the next is {calendar.next_working_day(new_due).isoformat()}",
         )
     explanation = dict(deadline.explanation)
+    extra = calendar.days_between(deadline.due_date, new_due, working=deadline.working_days)
+    total = int(explanation["days"]) + int(explanation.get("extra_days", 0)) + extra
+    if total > spec.max_working_days:
+        allowed = dict(explanation, extra_days=spec.max_working_days - int(explanation["days"]))
+        latest = _work_out(calendar, allowed, _pauses(explanation)).due
+        raise NotAllowed(
+            f"extend_deadline refused: the {clock} clock may run at most "
+            f"{spec.max_working_days} {unit}; {new_due.isoformat()} would make it {total} "
+            f"(the latest due date allowed is {latest.isoformat() if latest else '-'})"
+        )
+    explanation["extra_days"] = int(explanation.get("extra_days", 0)) + extra
     explanation["extensions"] = [
         *explanation.get("extensions", []),
-        {"from": deadline.due_date.isoformat(), "to": new_due.isoformat(), "reason": reason,
-         "by": actor},
+        {
+            "from": deadline.due_date.isoformat(),
+            "to": new_due.isoformat(),
+            "days": extra,
+            "reason": reason,
+            "by": actor,
+        },
     ]
-    deadline.explanation = explanation
-    deadline.due_date = new_due
+    _store(deadline, explanation, _work_out(calendar, explanation, _pauses(explanation)))
     deadline.extended_reason = reason
     return deadline
 
