@@ -64,6 +64,9 @@ _MESSAGES: dict[tuple[str, str], str] = {
     ("respondent.email", "not an email address"): (
         "Enter an email address in the correct format, like name@example.com"
     ),
+    ("involvement", "from_year is after to_year"): (
+        "The year social care became involved must be before the year it ended"
+    ),
     ("respondent.phone", "too few digits for a phone number"): (
         "Enter a phone number, like 01632 960 001 or 07700 900 982"
     ),
@@ -72,7 +75,8 @@ _MESSAGES: dict[tuple[str, str], str] = {
 # A value the parser accepts for a field, used to look past one error to the next.
 _STAND_INS: dict[str, tuple[tuple[str, ...], Any]] = {
     "respondent.name": (("respondent", "name"), "A"),
-    "respondent": (("respondent", "email"), "reply@example.org"),
+    # A stand-in address (never flagged) keeps the flags of a malformed email or phone.
+    "respondent": (("respondent", "address"), "-"),
     "concern": (("concern",), "-"),
 }
 
@@ -109,7 +113,7 @@ def to_mapping(form: Mapping[str, str], submitted_at: datetime) -> dict[str, Any
     involvement = {"from_year": _year(form.get("from-year")), "to_year": _year(form.get("to-year"))}
     staff = [line.strip() for line in form.get("staff-named", "").splitlines() if line.strip()]
     consent_raw = form.get("consent")
-    consent = {"yes": True, "no": False}.get(consent_raw or "", None)
+    consent = {"yes": True, "no": False}.get(consent_raw or "")
     mapping: dict[str, Any] = {
         "submitted_at": submitted_at.isoformat(),
         "channel": "web",
@@ -167,6 +171,10 @@ def check(
 def _error(field: str, problem: str) -> FieldError:
     input_id, asked = _input_for(field)
     message = _MESSAGES.get((field, problem))
+    if message is None and field.endswith("date_of_birth"):
+        message = f"{asked[:1].upper()}{asked[1:]} must be a real date, like 27 3 2012"
+    if message is None and field.startswith("involvement.") and "year" in problem:
+        message = f"Enter {asked} as a year between 1900 and now, like 2015"
     if message is None:
         message = f"Check {asked}: {problem}"
     return FieldError(field=field, input_id=input_id, message=message)
@@ -213,3 +221,28 @@ def _date_of_birth(form: Mapping[str, str], i: int) -> str | None:
     if year.isdigit() and month.isdigit() and day.isdigit():
         return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
     return "-".join(parts)  # flagged by the parser as not YYYY-MM-DD
+
+
+def received_at(form: Mapping[str, str], timezone: str, now: datetime) -> datetime | str:
+    """The date a phone call, letter or visit was received (received-day/-month/-year), as noon
+    London time; or the message naming what is wrong with it."""
+    from datetime import date, time
+    from zoneinfo import ZoneInfo
+
+    parts = [form.get(f"received-{p}", "").strip() for p in ("year", "month", "day")]
+    if not any(parts):
+        return "Enter the date the concern was received"
+    if not all(p.isdigit() for p in parts):
+        return "The date received must be a real date, like 27 3 2026"
+    try:
+        day = date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return "The date received must be a real date, like 27 3 2026"
+    zone = ZoneInfo(timezone)
+    if day > now.astimezone(zone).date():
+        return "The date received must be today or in the past"
+    if day.year < 1900:
+        return "The date received must be after 1900"
+    if day == now.astimezone(zone).date():
+        return now
+    return datetime.combine(day, time(12, 0), tzinfo=zone)

@@ -9,11 +9,11 @@ from fastapi import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from concerns.web.security import RateLimiter, csrf_token
 from concerns.workflows import auth
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 from concerns.workflows.machine import Actor
-from concerns.web.security import RateLimiter, csrf_token
 
 
 @dataclass
@@ -67,8 +67,8 @@ def state(request: Request) -> WebState:
 def current_user(request: Request) -> StaffUser | None:
     """The user of this request's session, checked against the database on every request."""
     cached = getattr(request.state, "staff_user", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if cached is None or isinstance(cached, StaffUser):
+        return cached
     user_id = request.session.get("uid")
     fp = request.session.get("fp")
     found: StaffUser | None = None

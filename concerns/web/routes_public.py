@@ -131,7 +131,9 @@ async def concern_submit(request: Request) -> Response:
             request, values, [(e.input_id, e.message) for e in checked.errors], status=400
         )
     raw = json.dumps(checked.mapping, ensure_ascii=False).encode("utf-8")
-    outcome = intake.ingest_form(web.ctx, raw, source="public web form", actor_name=intake.PUBLIC_ACTOR)
+    outcome = intake.ingest_form(
+        web.ctx, raw, source="public web form", actor_name=intake.PUBLIC_ACTOR
+    )
     request.session["concern_sent"] = {
         "reference": outcome.reference if outcome.status == "new_case" else None,
         "status": outcome.status,

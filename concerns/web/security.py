@@ -26,7 +26,9 @@ CSRF_HEADER = "x-csrf-token"
 
 class CsrfRefused(NotAllowed):
     def __init__(self) -> None:
-        super().__init__("the form has expired or did not come from this site: reload and try again")
+        super().__init__(
+            "the form has expired or did not come from this site: reload and try again"
+        )
 
 
 class SecurityHeaders:
@@ -51,7 +53,12 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.extend(_security_headers(nonce, static=path.startswith("/static/")))
+                # A route may set its own (the letter preview's CSP); the rest are added.
+                present = {name.lower() for name, _ in headers}
+                headers.extend(
+                    h for h in _security_headers(nonce, static=path.startswith("/static/"))
+                    if h[0] not in present
+                )
                 message["headers"] = headers
             await send(message)
 
@@ -155,7 +162,11 @@ def secret_key(configured: str, var_dir: Path) -> str:
         return path.read_text(encoding="ascii").strip()
     var_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another process made it a moment ago.
+        return path.read_text(encoding="ascii").strip()
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(key)
     return key

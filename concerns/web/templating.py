@@ -40,7 +40,7 @@ def _when(value: Any) -> str:
             try:
                 value = datetime.fromisoformat(value)
             except ValueError:
-                return value
+                return str(value)
         else:
             return "" if value is None else str(value)
     local = value.astimezone(LONDON)
@@ -52,7 +52,7 @@ def _day(value: Any) -> str:
         try:
             value = date.fromisoformat(value[:10])
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, datetime):
         value = value.astimezone(LONDON).date()
     if isinstance(value, date):

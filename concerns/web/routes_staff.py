@@ -1,0 +1,225 @@
+"""Staff pages: my work, the case list and the case page with its event forms, the director's
+and the assistant's queues, and logging a contact received by phone, letter or in person.
+
+Each page is one or two calls to the service layer; the role and conflict-of-interest checks
+and the audit of every case view happen there, on every request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from concerns.web import concern_form, event_forms
+from concerns.web.deps import StaffUser, render, require_role, signed_in, state
+from concerns.web.security import require_csrf
+from concerns.workflows import intake, letters_service, lifecycle, queries
+from concerns.workflows.errors import BadInput
+from concerns.workflows.machine import CASE_READERS, STATES
+
+router = APIRouter(include_in_schema=False)
+Staff = Annotated[StaffUser, Depends(signed_in)]
+
+QUEUE_TITLES = {"director": "Sign-off queue", "assistant": "Letters queue"}
+LOG_CHANNELS = {"phone": "Phone call", "letter": "Letter", "in_person": "In person"}
+
+
+@router.get("/my-work")
+def my_work(request: Request, user: Staff) -> Response:
+    if not user.roles & {"iat_officer", "iat_manager", "information_officer", "legal",
+                         "director", "executive_assistant"}:
+        return RedirectResponse(_home_for(user), status_code=303)
+    rows = queries.queue(state(request).ctx, user.username, "mine")
+    return render(request, "my_work.html", "My work", rows=rows)
+
+
+def _home_for(user: StaffUser) -> str:
+    if "intake" in user.roles:
+        return "/log-contact"
+    if user.roles & {"auditor"}:
+        return "/reports/scrutiny"
+    return "/login"
+
+
+@router.get("/cases")
+def case_list(
+    request: Request,
+    user: Staff,
+    state_: Annotated[str | None, Query(alias="state", max_length=40)] = None,
+    owner: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: Annotated[str | None, Query(max_length=5)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    rows = queries.list_cases(
+        state(request).ctx, user.username, state=state_ or None, owner=owner or None,
+        overdue=overdue == "yes", search=q or None,
+    )
+    return render(
+        request, "cases.html", "Cases", rows=rows, states=STATES,
+        filters={"state": state_ or "", "owner": owner or "", "overdue": overdue == "yes",
+                 "q": q or ""},
+    )
+
+
+def _reviewers(request: Request, events: list[str]) -> list[str]:
+    if "assign_reviewer" not in events:
+        return []
+    with state(request).ctx.uow() as uow:
+        return lifecycle.reviewers(uow.session)
+
+
+def _case_page(
+    request: Request,
+    user: StaffUser,
+    reference: str,
+    *,
+    template: str = "case.html",
+    errors: list[tuple[str, str]] | None = None,
+    posted: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+    return_to: str = "",
+) -> Response:
+    case = queries.show_case(state(request).ctx, user.username, reference)
+    events = list(case.get("events_available", []))
+    forms = event_forms.build(events, case, _reviewers(request, events), posted)
+    return render(
+        request, template, f"Case {case['reference']}", status_code=status_code,
+        errors=errors, case=case, forms=forms, return_to=return_to,
+    )
+
+
+@router.get("/cases/{reference}")
+def case_page(request: Request, user: Staff, reference: str) -> Response:
+    return _case_page(request, user, reference)
+
+
+def _local(target: str | None, fallback: str) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    return target if not urlsplit(target).netloc else fallback
+
+
+@router.post("/cases/{reference}/events/{event}", dependencies=[Depends(require_csrf)])
+async def fire(request: Request, user: Staff, reference: str, event: str) -> Response:
+    posted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    values, note = event_forms.values_from(event, posted)
+    version = posted.get("version", "")
+    return_to = _local(posted.get("return_to"), f"/cases/{reference}")
+    try:
+        result = lifecycle.fire_event(
+            state(request).ctx, reference, event, user.username, values, note,
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except BadInput as exc:
+        target = event_forms.error_target(event, exc.field)
+        template = "signoff.html" if return_to.startswith("/queue/director") else "case.html"
+        return _case_page(
+            request, user, reference, template=template, errors=[(target, exc.message)],
+            posted={event: posted}, status_code=422, return_to=return_to,
+        )
+    request.session["flash"] = (
+        f"{event_forms.BUTTONS.get(event, event.replace('_', ' ').capitalize())}: done. "
+        f"Case {result.reference} is now {result.to_state.replace('_', ' ')}."
+    )
+    return RedirectResponse(return_to, status_code=303)
+
+
+LETTER_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+@router.get("/cases/{reference}/letters/{kind}.{fmt}")
+def letter_file(request: Request, user: Staff, reference: str, kind: str, fmt: str) -> Response:
+    """A case's letter as stored (or a preview): HTML shown framed, PDF and Word downloaded."""
+    letter = letters_service.render_case_letter(
+        state(request).ctx, user.username, reference, kind, fmt
+    )
+    if fmt == "html":
+        # Shown inside the case page's frame: its own inline styles, nothing else.
+        return Response(
+            letter.data, media_type="text/html; charset=utf-8",
+            headers={"content-security-policy": LETTER_CSP, "x-frame-options": "SAMEORIGIN"},
+        )
+    return Response(
+        letter.data, media_type=letter.media_type,
+        headers={"content-disposition": f'attachment; filename="{letter.filename}"'},
+    )
+
+
+@router.get("/queue/{which}")
+def queue_page(request: Request, user: Staff, which: str) -> Response:
+    if which not in QUEUE_TITLES:
+        return render(request, "message.html", "Page not found", status_code=404,
+                      heading="Page not found", message="There is no such queue.")
+    rows = queries.queue(state(request).ctx, user.username, which)
+    forms = {
+        row["reference"]: event_forms.build(row.get("events", []))
+        for row in rows
+    } if which == "assistant" else {}
+    return render(request, "queue.html", QUEUE_TITLES[which], rows=rows, which=which,
+                  forms=forms)
+
+
+@router.get("/queue/director/{reference}")
+def signoff_page(request: Request, user: Staff, reference: str) -> Response:
+    require_role(user, frozenset({"director"}), "the sign-off queue")
+    return _case_page(request, user, reference, template="signoff.html",
+                      return_to="/queue/director")
+
+
+@router.get("/log-contact")
+def log_contact_page(request: Request, user: Staff) -> Response:
+    require_role(user, intake.INTAKE_ROLES, "logging a contact")
+    return _log_form(request, {}, [])
+
+
+def _log_form(
+    request: Request, values: dict[str, str], errors: list[tuple[str, str]], status: int = 200
+) -> Response:
+    return render(
+        request, "log_contact.html", "Log a contact", status_code=status, errors=errors,
+        values=values, relationships=concern_form.RELATIONSHIP_LABELS,
+        children=range(concern_form.MAX_CHILDREN), channels=LOG_CHANNELS,
+    )
+
+
+@router.post("/log-contact", dependencies=[Depends(require_csrf)])
+async def log_contact(request: Request, user: Staff) -> Response:
+    require_role(user, intake.INTAKE_ROLES, "logging a contact")
+    ctx = state(request).ctx
+    posted = await request.form()
+    values = {k: v for k, v in posted.items() if isinstance(v, str) and k != "csrf_token"}
+    errors: list[tuple[str, str]] = []
+    channel = values.get("channel", "")
+    if channel not in LOG_CHANNELS:
+        errors.append(("channel", "Select how the concern was received"))
+    received = concern_form.received_at(values, ctx.settings.calendar.timezone, ctx.now())
+    if isinstance(received, str):
+        errors.append(("received-day", received))
+        received_at = ctx.now()
+    else:
+        received_at = received
+    checked = concern_form.check(
+        values, received_at, max_concern=ctx.settings.intake.max_concern_characters
+    )
+    errors.extend((e.input_id, e.message) for e in checked.errors)
+    if errors:
+        return _log_form(request, values, errors, status=400)
+    mapping: dict[str, Any] = {**checked.mapping, "channel": channel}
+    raw = json.dumps(mapping, ensure_ascii=False).encode("utf-8")
+    outcome = intake.ingest_form(ctx, raw, source=f"logged by {user.username}",
+                                 actor_name=user.username)
+    request.session["flash"] = {
+        "new_case": f"Logged as new case {outcome.reference}.",
+        "added_to_case": f"Added to the open case {outcome.reference}.",
+        "duplicate": f"Already logged (case {outcome.reference}).",
+    }.get(outcome.status, "Could not be read: it is in the quarantine.")
+    readable = bool(user.roles & CASE_READERS) and outcome.reference
+    target = f"/cases/{outcome.reference}" if readable else "/log-contact"
+    return RedirectResponse(target, status_code=303)
