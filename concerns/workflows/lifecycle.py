@@ -86,39 +86,42 @@ def fire_event(
         if step.note_required and not note:
             raise BadInput("note", f"required for {event}")
 
-        at = ctx.now()
-        from_state = case.state
         ec = EventContext(ctx=ctx, session=s, case=case, step=step, user=user,
-                          values=values, note=note, at=at, from_state=from_state)
-        _EFFECTS.get(event, _no_effect)(ec)
-        if step.pauses:
-            clocks.pause_clocks(s, ctx.calendar, case, at)
-        if step.stops:
-            clocks.stop_clocks(s, case, step.stops, at)
-        if step.resumes:
-            clocks.resume_clocks(s, ctx.calendar, case, at)
-        case.state = new_state
-        for clock in step.starts:
-            clocks.start_clock(s, ctx.settings, ctx.calendar, case, clock, at)
-        if step.outcome:
-            case.outcome = step.outcome
-        if new_state == "closed":
-            case.closed_at = at
-        case.updated_at = at
-        run_hooks(ec)
+                          values=values, note=note, at=ctx.now(), from_state=case.state)
+        ref = case.reference
         try:
-            s.flush()
-        except StaleDataError:
-            raise ConcurrentChange(case.reference) from None
-        data = {k: _plain(v) for k, v in values.items()} | ec.data
-        append_event(s, case_id=case.id, event=event, actor=actor.username, at=at,
-                     from_state=from_state, to_state=new_state, data=data, note=note)
-        result = EventResult(case.reference, event, from_state, new_state, case.version, data)
-        try:
+            result = _apply(ec, new_state)
             uow.commit()
         except StaleDataError:
-            raise ConcurrentChange(case.reference) from None
+            # Our UPDATE matched no row: someone else's change to the case committed first.
+            raise ConcurrentChange(ref) from None
     return result
+
+
+def _apply(ec: EventContext, new_state: str) -> EventResult:
+    """The event's effects, clocks, hooks and audit row, in the caller's transaction."""
+    s, case, step, at, calendar = ec.session, ec.case, ec.step, ec.at, ec.ctx.calendar
+    _EFFECTS.get(step.event, _no_effect)(ec)
+    if step.pauses:
+        clocks.pause_clocks(s, calendar, case, at)
+    if step.stops:
+        clocks.stop_clocks(s, case, step.stops, at)
+    if step.resumes:
+        clocks.resume_clocks(s, calendar, case, at)
+    case.state = new_state
+    for clock in step.starts:
+        clocks.start_clock(s, ec.ctx.settings, calendar, case, clock, at)
+    if step.outcome:
+        case.outcome = step.outcome
+    if new_state == "closed":
+        case.closed_at = at
+    case.updated_at = at
+    run_hooks(ec)
+    s.flush()
+    data = {k: _plain(v) for k, v in ec.values.items()} | ec.data
+    append_event(s, case_id=case.id, event=step.event, actor=ec.user.username, at=at,
+                 from_state=ec.from_state, to_state=new_state, data=data, note=ec.note)
+    return EventResult(case.reference, step.event, ec.from_state, new_state, case.version, data)
 
 
 def _plain(value: Any) -> Any:
