@@ -1,7 +1,119 @@
-"""`concerns letters …`: render letters on letterhead."""
+"""`concerns letters …`: render letters on letterhead, and check edited templates."""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help="Letters on letterhead: preview and render.")
+from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled
+from concerns.letters import FORMATS, KINDS, check_templates
+from concerns.workflows.errors import BadInput
+from concerns.workflows.letters_service import LetterFile, render_case_letter
+from concerns.workflows.settings import load_settings
+
+app = typer.Typer(help="Letters on letterhead: preview and render.", no_args_is_help=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """All of the file or none of it: write beside it, then move into place."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInput("--out", "no such folder")
+    fd, tmp = tempfile.mkstemp(prefix=".letter-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command("render")
+@handled
+def render(
+    reference: Annotated[str, typer.Argument(help="Case reference, e.g. CAC-2026-0001.")],
+    kind: Annotated[str, typer.Argument(help=f"Letter kind: {', '.join(KINDS)}.")],
+    fmt: Annotated[str, typer.Option("--format", help="html, pdf or docx.")] = "pdf",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="File to write (default: standard output, or "
+                     "REF-KIND.FORMAT here when output is a terminal or --json is given)."),
+    ] = None,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The case's letter of KIND: the stored letter exactly as stored, else a preview.
+
+    A signed letter is never re-rendered: its stored PDF comes back byte for byte.
+    """
+    c = call(json_out, as_user, config)
+    if fmt not in FORMATS:
+        raise BadInput("--format", f"must be one of {', '.join(FORMATS)}")
+    letter = render_case_letter(c.ctx, c.user, reference, kind, fmt)
+    binary = fmt != "html"
+    if out is None and not c.json and not (binary and sys.stdout.isatty()):
+        sys.stdout.buffer.write(letter.data)
+        sys.stdout.flush()
+        return
+    target = out or Path(letter.filename)
+    _write(target, letter.data)
+    emit(c, _summary(letter, target), _human)
+
+
+def _summary(letter: LetterFile, target: Path) -> dict[str, Any]:
+    return {
+        "reference": letter.reference,
+        "kind": letter.kind,
+        "format": letter.format,
+        "out": str(target),
+        "bytes": len(letter.data),
+        "sha256": letter.sha256,
+        "letter_id": letter.letter_id,
+        "stored": letter.letter_id is not None,
+        "signed": letter.signed,
+    }
+
+
+def _human(d: dict[str, Any]) -> str:
+    what = "signed letter" if d["signed"] else "stored letter" if d["stored"] else "preview"
+    return f"Wrote {d['out']} ({what}, {d['bytes']} bytes, SHA-256 {d['sha256']})."
+
+
+@app.command("check")
+@handled
+def check(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Check the letter templates (the council's edited folder, if set) before they are used."""
+    c = call(json_out, None, config)
+    settings = load_settings(c.config)
+    folder_setting = settings.council.letter_templates
+    folder = None
+    if folder_setting:
+        folder = Path(folder_setting)
+        if not folder.is_absolute():
+            folder = settings.base_dir / folder
+        if not folder.is_dir():
+            raise BadInput("council.letter_templates", "no such folder")
+    problems = check_templates(folder)
+    data = {
+        "folder": str(folder) if folder else None,
+        "problems": [
+            {"template": p.template, "line": p.line, "problem": p.problem} for p in problems
+        ],
+    }
+    if c.json:
+        emit(c, data)
+    elif not problems:
+        typer.echo("The letter templates are fine.")
+    if problems:
+        if not c.json:
+            for p in problems:
+                where = f"{p.template}, line {p.line}" if p.line else p.template
+                typer.echo(f"error: template {where}: {p.problem}", err=True)
+        fail(f"{len(problems)} problem(s) in the letter templates", 2)

@@ -399,6 +399,12 @@ def render_case_letter(
             try:
                 data = renderer(ctx).render(content, fmt)
             except LetterError as exc:
+                if exc.field == "wording" and kind in NOTE_IS_WORDING:
+                    raise BadInput(
+                        "kind",
+                        f"no {kind.replace('_', ' ')} letter has been made for this case yet "
+                        "(it is made by its event, with the wording as --note)",
+                    ) from None
                 raise _refused(exc, kind) from None
             digest, letter_id, signed = sha256_hex(data), None, False
         append_event(
