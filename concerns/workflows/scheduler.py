@@ -1,0 +1,99 @@
+"""APScheduler 3 wiring: wake up every interval, sweep for due reminders, deliver the outbox.
+
+APScheduler only wakes the work up. Its job store is in memory and private to each process (its
+documentation warns never to share a job store between processes); the database decides what is
+due (unique notification keys) and who delivers it (outbox claims), so any number of scheduler
+processes, and web processes started with --with-scheduler, can run side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from concerns.workflows import outbox, reminders
+from concerns.workflows.context import AppContext
+
+log = logging.getLogger("concerns.scheduler")
+
+JOB_ID = "reminders"
+
+
+@dataclass
+class CycleResult:
+    sweep: reminders.SweepResult = field(default_factory=reminders.SweepResult)
+    delivery: outbox.DeliveryResult = field(default_factory=outbox.DeliveryResult)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.sweep.to_dict(), "delivery": self.delivery.to_dict()}
+
+
+def run_cycle(ctx: AppContext, now: datetime | None = None, *, deliver: bool = True) -> CycleResult:
+    """One sweep, then one delivery run of the outbox, both at NOW."""
+    now = now or ctx.now()
+    result = CycleResult(sweep=reminders.sweep(ctx, now))
+    if deliver:
+        result.delivery = outbox.deliver(ctx, now)
+    return result
+
+
+def _scheduled_cycle(ctx: AppContext) -> None:
+    # A failed cycle must not stop the scheduler: the next interval tries again, and nothing
+    # was half-done (each step is its own transaction).
+    try:
+        run_cycle(ctx)
+    except Exception as exc:
+        log.error("reminder cycle failed: %s", type(exc).__name__)
+        log.debug("reminder cycle failure", exc_info=True)
+
+
+def configure(scheduler: BaseScheduler, ctx: AppContext, interval: int | None = None) -> None:
+    seconds = interval or ctx.settings.reminders.sweep_interval_seconds
+    scheduler.configure(
+        jobstores={"default": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(1)},
+        # After a pause (a laptop asleep, a busy database) one cycle catches everything up.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": seconds},
+        timezone=UTC,
+    )
+    scheduler.add_job(
+        _scheduled_cycle,
+        "interval",
+        seconds=seconds,
+        args=[ctx],
+        id=JOB_ID,
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),  # the first cycle at once, not after one interval
+    )
+
+
+def start_background(ctx: AppContext, interval: int | None = None) -> BackgroundScheduler:
+    """Start a scheduler in background threads (for `concerns serve --with-scheduler`)."""
+    scheduler = BackgroundScheduler()
+    configure(scheduler, ctx, interval)
+    scheduler.start()
+    log.info("scheduler started in the background")
+    return scheduler
+
+
+def run_blocking(ctx: AppContext, interval: int | None = None) -> None:
+    """Run the scheduler in the foreground until SIGINT or SIGTERM (`concerns scheduler`)."""
+    scheduler = BlockingScheduler()
+    configure(scheduler, ctx, interval)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("scheduler running")
+    scheduler.start()
