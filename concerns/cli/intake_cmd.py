@@ -1,19 +1,61 @@
-"""`concerns intake …`: bring submissions in from every channel."""
+"""`concerns intake …`: bring submissions in from every channel.
+
+Every command prints one line (or, with --json, one object) per submission: source, status
+(new_case, added_to_case, duplicate, quarantined, set_aside), reference and reason. The exit
+status is 2 when anything was quarantined (the reason names the field), else 0.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
-from concerns.workflows.intake import ingest_form
+from concerns.cli.common import AsOpt, Call, ConfigOpt, JsonOpt, call, emit, handled, table
+from concerns.workflows.intake import IntakeResult, ingest_form, list_quarantine
+from concerns.workflows.mailbox import email_sources, ingest_email_files, poll_mailbox
+from concerns.workflows.register_import import import_register
 
-app = typer.Typer(help="Bring concerns in: web-form files, email, the legacy register, the mailbox.")
+app = typer.Typer(
+    help="Bring concerns in: web-form files, email, the legacy register, the mailbox."
+)
 
 # Larger files are refused before reading: no real form comes near this.
 MAX_FORM_BYTES = 20 * 1024 * 1024
+# A register bigger than this is not a spreadsheet anyone typed.
+MAX_REGISTER_BYTES = 200 * 1024 * 1024
+COLUMNS = ["source", "status", "reference", "reason"]
+
+
+@contextmanager
+def _progress(c: Call, label: str, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for people at a terminal; nothing for scripts or --json."""
+    console = Console(stderr=True)
+    shown = console.is_terminal and not c.json and total > 1
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=console, transient=True, disable=not shown,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+
+        def update(done: int, new_total: int) -> None:
+            bar.update(task, completed=done, total=new_total)
+
+        yield update
+
+
+def _finish(c: Call, results: list[dict[str, Any]]) -> None:
+    emit(c, results, lambda r: table(r, COLUMNS))
+    bad = [r for r in results if r["status"] == "quarantined"]
+    if bad:
+        for r in bad:
+            typer.echo(f"error: {r['source']}: {r['reason']}", err=True)
+        raise typer.Exit(2)
 
 
 @app.command("form")
@@ -27,19 +69,97 @@ def intake_form(
     """Log web-form submissions. Exits 2 if any was quarantined (the reason names the field)."""
     c = call(json_out, as_user, config)
     results: list[dict[str, Any]] = []
-    for path in files:
-        if not path.is_file():
-            results.append({"source": str(path), "status": "quarantined", "reference": None,
-                            "reason": "(file): no such file"})
-            continue
-        if path.stat().st_size > MAX_FORM_BYTES:
-            raw = path.read_bytes()[: MAX_FORM_BYTES + 1]
-        else:
-            raw = path.read_bytes()
-        results.append(ingest_form(c.ctx, raw, str(path), c.user).as_dict())
-    emit(c, results, lambda r: table(r, ["source", "status", "reference", "reason"]))
-    bad = [r for r in results if r["status"] == "quarantined"]
-    if bad:
-        for r in bad:
-            typer.echo(f"error: {r['source']}: {r['reason']}", err=True)
-        raise typer.Exit(2)
+    with _progress(c, "forms", len(files)) as update:
+        for i, path in enumerate(files, start=1):
+            if not path.is_file():
+                results.append({"source": str(path), "status": "quarantined", "reference": None,
+                                "reason": "(file): no such file"})
+                continue
+            if path.stat().st_size > MAX_FORM_BYTES:
+                raw = path.read_bytes()[: MAX_FORM_BYTES + 1]
+            else:
+                raw = path.read_bytes()
+            results.append(ingest_form(c.ctx, raw, str(path), c.user).as_dict())
+            update(i, len(files))
+    _finish(c, results)
+
+
+@app.command("email")
+@handled
+def intake_email(
+    paths: Annotated[
+        list[Path], typer.Argument(help=".eml files, folders of them, or maildirs.")
+    ],
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Log emails; forwards are read for the original sender. Auto-replies are set aside."""
+    c = call(json_out, as_user, config)
+    sources = list(email_sources(paths))
+    results: list[dict[str, Any]] = []
+    with _progress(c, "emails", len(sources)) as update:
+        for i, result in enumerate(ingest_email_files(c.ctx, sources, c.user), start=1):
+            results.append(result.as_dict())
+            update(i, len(sources))
+    _finish(c, results)
+
+
+@app.command("import")
+@handled
+def intake_import(
+    file: Annotated[Path, typer.Argument(help="The legacy register: a .csv or .xlsx file.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what each row would become; store nothing.")
+    ] = False,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Bring in the legacy register, each row at the stage it recorded."""
+    c = call(json_out, as_user, config)
+    if not file.is_file():
+        _finish(c, [{"source": str(file), "status": "quarantined", "reference": None,
+                     "reason": "(file): no such file"}])
+        return
+    if file.stat().st_size > MAX_REGISTER_BYTES:
+        _finish(c, [{"source": str(file), "status": "quarantined", "reference": None,
+                     "reason": f"(file): larger than {MAX_REGISTER_BYTES} bytes"}])
+        return
+    with _progress(c, "rows", 0) as update:
+        results: list[IntakeResult] = import_register(
+            c.ctx, file.read_bytes(), file.name, c.user, dry_run=dry_run, progress=update
+        )
+    rows = [r.as_dict() for r in results]
+    if dry_run and not c.json:
+        typer.echo("Dry run: nothing was stored.", err=True)
+    _finish(c, rows)
+
+
+@app.command("poll")
+@handled
+def intake_poll(
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Read the configured mailbox (maildir or IMAP) once."""
+    c = call(json_out, as_user, config)
+    _finish(c, [r.as_dict() for r in poll_mailbox(c.ctx, c.user)])
+
+
+@app.command("quarantine")
+@handled
+def intake_quarantine(
+    set_aside: Annotated[
+        bool, typer.Option("--set-aside", help="Also list auto-replies and bounces set aside.")
+    ] = False,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """What could not be read, with the reason (the content stays in the database)."""
+    c = call(json_out, as_user, config)
+    rows = list_quarantine(c.ctx, c.user, include_set_aside=set_aside)
+    emit(c, rows, lambda r: table(r, ["id", "received_at", "channel", "source", "status",
+                                      "reason"]))

@@ -127,10 +127,11 @@ class RegisterRow:
     cells: dict[str, str]
 
     def raw(self) -> bytes:
-        """The row as stored raw (stable JSON, so the same row twice has the same SHA-256)."""
-        return json.dumps(
-            {"row": self.row, "cells": self.cells}, ensure_ascii=False, sort_keys=True
-        ).encode("utf-8")
+        """The row as stored raw: stable JSON of its cells, so the same row imported again (even
+        after rows were added above it) has the same SHA-256."""
+        return json.dumps({"cells": self.cells}, ensure_ascii=False, sort_keys=True).encode(
+            "utf-8"
+        )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Intake: every submission stored raw first, then read, matched and logged on the register.
 
 Two transactions on purpose: the raw bytes are committed before any parsing, so a submission that
-cannot be read (or a failure while logging it) never loses what the person sent.
+cannot be read (or a failure while logging it) never loses what the person sent. A raw
+submission still marked `new` (stored, never logged: a crash in between) is read again when the
+same bytes arrive, rather than reported as a duplicate.
 """
 
 from __future__ import annotations
@@ -10,30 +12,54 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from concerns.db.models import Case, CaseChild, Child, Contact, RawSubmission, Respondent
-from concerns.triage.forms import parse_form
-from concerns.triage.names import normalise_name
+from concerns.db.models import (
+    Attachment,
+    Case,
+    CaseChild,
+    Child,
+    Contact,
+    RawSubmission,
+    Respondent,
+)
+from concerns.triage.email_intake import SetAside, message_id_of
+from concerns.triage.names import normalise_name  # staff keyed as users are (conflict rule)
+from concerns.triage.spreadsheet import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError
 from concerns.workflows import clocks
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import next_reference
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
+from concerns.workflows.parsing import read_email
+from concerns.workflows.people import match_children, match_person
 from concerns.workflows.users import load_actor
 
 INTAKE_ROLES = frozenset({"intake", "iat_officer", "iat_manager"})
 PUBLIC_ACTOR = "public"
+# The clock a case imported at a stage is waiting on, started from the import.
+STAGE_CLOCKS: dict[str, tuple[str, ...]] = {
+    "logged": ("acknowledge",),
+    "triage": ("complaints_triage", "legal_triage"),
+    "awaiting_information": ("information_wait",),
+    "complaint_offered": ("offer_reply",),
+    "in_review": ("review",),
+    "awaiting_signoff": ("signoff",),
+    "authorised": ("letter",),
+    "letter_ready": ("signature",),
+    "signed": ("dispatch",),
+    "responded": ("reply_window",),
+    "dissatisfied": ("meeting_offer",),
+}
 
 
 @dataclass(frozen=True)
 class IntakeResult:
     source: str
-    status: str  # new_case | added_to_case | duplicate | quarantined
+    status: str  # new_case | added_to_case | duplicate | quarantined | set_aside
     reference: str | None = None
     reason: str | None = None
     field: str | None = None
@@ -43,216 +69,230 @@ class IntakeResult:
                 "reason": self.reason}
 
 
-def _check_actor(ctx: AppContext, actor_name: str | None) -> str:
+@dataclass(frozen=True)
+class StoredRaw:
+    id: int
+    seen: bool  # the same bytes (or Message-ID) were stored before
+    status: str  # the stored row's status: new, contact, quarantined, ignored
+    reason: str | None = None
+
+
+def check_actor(
+    ctx: AppContext, actor_name: str | None, roles: frozenset[str] = INTAKE_ROLES,
+    *, allow_public: bool = False,
+) -> str:
     """The public form logs as 'public'; everything else needs a staff member who may log."""
-    if actor_name == PUBLIC_ACTOR:
+    if allow_public and actor_name == PUBLIC_ACTOR:
         return PUBLIC_ACTOR
     with ctx.uow() as uow:
         _, actor = load_actor(uow.session, actor_name)
-        if not actor.roles & INTAKE_ROLES:
-            raise NotAllowed("logging concerns needs the role intake, iat_officer or iat_manager")
+        if not actor.roles & roles:
+            raise NotAllowed("this needs the role " + " or ".join(sorted(roles)))
         return actor.username
+
+
+def find_raw(
+    s: Session, channel: str, digest: str, message_id: str | None
+) -> RawSubmission | None:
+    found = s.scalars(
+        select(RawSubmission).where(RawSubmission.channel == channel,
+                                    RawSubmission.sha256 == digest)
+    ).first()
+    if found is None and message_id:
+        found = s.scalars(
+            select(RawSubmission).where(RawSubmission.channel == channel,
+                                        RawSubmission.message_id == message_id)
+        ).first()
+    return found
+
+
+def stage_raw(
+    s: Session, raw: bytes, *, channel: str, source: str, message_id: str | None, at: datetime
+) -> tuple[RawSubmission, bool]:
+    """Add the raw bytes to the session (no commit); (row, seen before)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    existing = find_raw(s, channel, digest, message_id)
+    if existing is not None:
+        return existing, True
+    row = RawSubmission(channel=channel, source=source[:500], sha256=digest,
+                        message_id=message_id, content=raw, size=len(raw), received_at=at)
+    s.add(row)
+    s.flush()
+    return row, False
 
 
 def store_raw(
     ctx: AppContext, raw: bytes, *, channel: str, source: str, message_id: str | None = None
-) -> tuple[int, bool]:
-    """Commit the raw bytes. Returns (raw id, already_seen) — the same bytes twice are one."""
-    digest = hashlib.sha256(raw).hexdigest()
+) -> StoredRaw:
+    """Commit the raw bytes before anything else. The same bytes twice are stored once."""
     with ctx.uow() as uow:
         s = uow.session
-        existing = s.scalars(
-            select(RawSubmission.id).where(
-                RawSubmission.channel == channel, RawSubmission.sha256 == digest
-            )
-        ).first()
-        if existing is None and message_id:
-            existing = s.scalars(
-                select(RawSubmission.id).where(
-                    RawSubmission.channel == channel, RawSubmission.message_id == message_id
-                )
-            ).first()
-        if existing is not None:
-            return existing, True
-        row = RawSubmission(channel=channel, source=source[:500], sha256=digest,
-                            message_id=message_id, content=raw, size=len(raw),
-                            received_at=ctx.now())
-        s.add(row)
         try:
-            uow.commit()
+            row, seen = stage_raw(s, raw, channel=channel, source=source,
+                                  message_id=message_id, at=ctx.now())
+            result = StoredRaw(row.id, seen, row.status, row.reason)
+            if not seen:
+                uow.commit()
+            return result
         except IntegrityError:
             # Another process stored the same bytes a moment ago.
             uow.rollback()
-            found = s.scalars(
-                select(RawSubmission.id).where(
-                    RawSubmission.channel == channel, RawSubmission.sha256 == digest
-                )
-            ).first()
+            found = find_raw(s, channel, hashlib.sha256(raw).hexdigest(), message_id)
             if found is None:
                 raise
-            return found, True
-        return row.id, False
+            return StoredRaw(found.id, True, found.status, found.reason)
+
+
+def mark_raw(s: Session, raw_id: int, status: str, reason: str | None) -> None:
+    row = s.get(RawSubmission, raw_id)
+    if row is not None:
+        row.status = status
+        row.reason = reason
 
 
 def quarantine(ctx: AppContext, raw_id: int, reason: str) -> None:
     with ctx.uow() as uow:
-        row = uow.session.get(RawSubmission, raw_id)
-        if row is not None:
-            row.status = "quarantined"
-            row.reason = reason
-            uow.commit()
+        mark_raw(uow.session, raw_id, "quarantined", reason)
+        uow.commit()
+
+
+def duplicate(ctx: AppContext, stored: StoredRaw, source: str) -> IntakeResult:
+    with ctx.uow() as uow:
+        reference = uow.session.scalar(
+            select(Case.reference)
+            .join(Contact, Contact.case_id == Case.id)
+            .where(Contact.raw_submission_id == stored.id)
+        )
+    why = {"quarantined": "already received and quarantined",
+           "ignored": "already received and set aside"}.get(stored.status, "already received")
+    return IntakeResult(source, "duplicate", reference=reference, reason=why)
 
 
 def ingest_form(
     ctx: AppContext, raw: bytes, source: str, actor_name: str | None
 ) -> IntakeResult:
     """One web-form submission (DESIGN §6): stored raw, then validated and logged."""
-    actor = _check_actor(ctx, actor_name)
-    raw_id, seen = store_raw(ctx, raw, channel="web", source=source)
-    if seen:
-        return _duplicate(ctx, raw_id, source)
+    from concerns.triage.forms import parse_form
+
+    actor = check_actor(ctx, actor_name, allow_public=True)
+    stored = store_raw(ctx, raw, channel="web", source=source)
+    if stored.seen and stored.status != "new":
+        return duplicate(ctx, stored, source)
     try:
         submission = parse_form(
             raw, received_at=ctx.now(), max_concern=ctx.settings.intake.max_concern_characters
         )
     except SubmissionError as exc:
-        quarantine(ctx, raw_id, str(exc))
+        quarantine(ctx, stored.id, str(exc))
         return IntakeResult(source, "quarantined", reason=str(exc), field=exc.field)
-    return log_submission(ctx, submission, raw_id=raw_id, source=source, actor=actor)
+    return log_submission(ctx, submission, raw_id=stored.id, source=source, actor=actor)
 
 
-def _duplicate(ctx: AppContext, raw_id: int, source: str) -> IntakeResult:
-    with ctx.uow() as uow:
-        reference = uow.session.scalar(
-            select(Case.reference)
-            .join(Contact, Contact.case_id == Case.id)
-            .where(Contact.raw_submission_id == raw_id)
-        )
-    return IntakeResult(source, "duplicate", reference=reference,
-                        reason="already received (same content)")
+def ingest_email(
+    ctx: AppContext, raw: bytes, source: str, actor_name: str | None
+) -> IntakeResult:
+    """One email (.eml bytes): stored raw, then read (forwards unwrapped) and logged, or set
+    aside (auto-replies, out-of-office, delivery failures), or quarantined with the reason."""
+    actor = check_actor(ctx, actor_name)
+    return ingest_email_as(ctx, raw, source, actor)
+
+
+def ingest_email_as(ctx: AppContext, raw: bytes, source: str, actor: str) -> IntakeResult:
+    stored = store_raw(ctx, raw, channel="email", source=source, message_id=message_id_of(raw))
+    if stored.seen and stored.status != "new":
+        return duplicate(ctx, stored, source)
+    try:
+        read = read_email(ctx.settings, raw, ctx.now())
+    except SubmissionError as exc:
+        quarantine(ctx, stored.id, str(exc))
+        return IntakeResult(source, "quarantined", reason=str(exc), field=exc.field)
+    if isinstance(read, SetAside):
+        with ctx.uow() as uow:
+            mark_raw(uow.session, stored.id, "ignored", read.reason)
+            uow.commit()
+        return IntakeResult(source, "set_aside", reason=read.reason)
+    return log_submission(ctx, read, raw_id=stored.id, source=source, actor=actor)
 
 
 def log_submission(
-    ctx: AppContext, submission: Submission, *, raw_id: int | None, source: str, actor: str
+    ctx: AppContext, submission: Submission, *, raw_id: int | None, source: str, actor: str,
+    entry: RegisterEntry | None = None,
 ) -> IntakeResult:
-    """Match the person and children, then add the contact to their open case or open a new one."""
+    """Match the person and children, then add the contact to their open case or open a new
+    one; one transaction."""
     with ctx.uow() as uow:
-        s = uow.session
-        at = ctx.now()
-        respondent = _match_respondent(s, submission) or _new_respondent(s, submission, ctx)
-        children = [_match_or_add_child(s, c.name, c.date_of_birth) for c in submission.children]
-        s.flush()
-        case = _open_case_for(s, respondent, children)
-        status = "added_to_case"
-        if case is None:
-            status = "new_case"
-            case = _new_case(s, ctx, submission, respondent, at)
-        for child in children:
-            if s.get(CaseChild, (case.id, child.id)) is None:
-                s.add(CaseChild(case_id=case.id, child_id=child.id))
-        contact = Contact(
-            case_id=case.id,
-            respondent_id=respondent.id,
-            raw_submission_id=raw_id,
-            received_at=submission.submitted_at,
-            channel=submission.channel,
-            route=submission.route,
-            subject=submission.subject,
-            concern=submission.concern,
-            involvement_from_year=submission.involvement_from_year,
-            involvement_to_year=submission.involvement_to_year,
-            consent_to_contact=submission.consent_to_contact,
-            flags=list(submission.flags),
-            created_at=at,
-        )
-        s.add(contact)
-        if status == "added_to_case":
-            _merge_case_details(case, submission)
-            case.updated_at = at
-        s.flush()
-        if raw_id is not None:
-            raw_row = s.get(RawSubmission, raw_id)
-            if raw_row is not None:
-                raw_row.status = "contact"
-        append_event(
-            s, case_id=case.id, event="concern_logged" if status == "new_case" else "contact_added",
-            actor=actor, at=at, from_state=None if status == "new_case" else case.state,
-            to_state=case.state,
-            data={"contact_id": contact.id, "channel": submission.channel,
-                  "flags": len(submission.flags)},
-        )
-        reference = case.reference
+        result = log_in(uow.session, ctx, submission, raw_id=raw_id, source=source, actor=actor,
+                        entry=entry)
         uow.commit()
-    return IntakeResult(source, status, reference=reference)
+    return result
 
 
-def phone_key(phone: str | None, region: str = "GB") -> str | None:
-    if not phone:
-        return None
-    try:
-        number = phonenumbers.parse(phone, region)
-    except phonenumbers.NumberParseException:
-        digits = "".join(ch for ch in phone if ch.isdigit())
-        return digits or None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def postcode_key(postcode: str | None) -> str | None:
-    if not postcode:
-        return None
-    key = "".join(postcode.split()).upper()
-    return key or None
-
-
-def _match_respondent(s: Session, submission: Submission) -> Respondent | None:
-    person = submission.respondent
-    name_key = normalise_name(person.name)
-    email_key = person.email.lower() if person.email else None
-    phone = phone_key(person.phone)
-    for column, key in ((Respondent.email_key, email_key), (Respondent.phone_key, phone)):
-        if key is None:
-            continue
-        match = s.scalars(
-            select(Respondent).where(column == key, Respondent.name_key == name_key,
-                                     Respondent.merged_into_id.is_(None))
-        ).first()
-        if match is not None:
-            return match
-    return None
-
-
-def _new_respondent(s: Session, submission: Submission, ctx: AppContext) -> Respondent:
-    person = submission.respondent
-    name_key = normalise_name(person.name)
-    respondent = Respondent(
-        name=person.name,
-        email=person.email,
-        phone=person.phone,
-        address=person.address,
-        postcode=person.postcode,
-        relationship_to_child=person.relationship,
-        name_key=name_key,
-        name_block=name_key.split(" ")[-1] if name_key else "",
-        email_key=person.email.lower() if person.email else None,
-        phone_key=phone_key(person.phone, ctx.settings.intake.default_phone_region),
-        postcode_key=postcode_key(person.postcode),
-        created_at=ctx.now(),
+def log_in(
+    s: Session, ctx: AppContext, submission: Submission, *, raw_id: int | None, source: str,
+    actor: str, entry: RegisterEntry | None = None,
+) -> IntakeResult:
+    """The work of log_submission inside the caller's transaction (an import's dry run rolls
+    it all back)."""
+    at = ctx.now()
+    if raw_id is not None:
+        raw_row = s.get(RawSubmission, raw_id, with_for_update=True)
+        if raw_row is not None and raw_row.status != "new":
+            # Logged by another process between our store and now.
+            return IntakeResult(source, "duplicate", reason="already received")
+    region = ctx.settings.intake.default_phone_region
+    person = match_person(s, submission.respondent, region, at)
+    respondent = person.respondent
+    children = match_children(s, respondent, submission.children)
+    case = None if entry is not None and entry.stage == "closed" else _open_case_for(
+        s, respondent, children)
+    flags = list(submission.flags)
+    status = "added_to_case"
+    if case is None:
+        status = "new_case"
+        case = _new_case(s, ctx, submission, respondent, at, entry)
+    elif entry is not None and entry.stage != case.state:
+        flags.append(f"stage: the register says {entry.stage}; the case stays at {case.state}")
+    for child in children:
+        if s.get(CaseChild, (case.id, child.id)) is None:
+            s.add(CaseChild(case_id=case.id, child_id=child.id))
+    contact = Contact(
+        case_id=case.id,
+        respondent_id=respondent.id,
+        raw_submission_id=raw_id,
+        received_at=submission.submitted_at,
+        channel=submission.channel,
+        route=submission.route,
+        subject=submission.subject,
+        concern=submission.concern,
+        involvement_from_year=submission.involvement_from_year,
+        involvement_to_year=submission.involvement_to_year,
+        consent_to_contact=submission.consent_to_contact,
+        flags=flags,
+        created_at=at,
     )
-    s.add(respondent)
+    s.add(contact)
     s.flush()
-    return respondent
-
-
-def _match_or_add_child(s: Session, name: str, dob: object) -> Child:
-    key = normalise_name(name)
-    match = s.scalars(
-        select(Child).where(Child.name_key == key, Child.date_of_birth == dob)
-    ).first() if dob is not None else None
-    if match is not None:
-        return match
-    child = Child(name=name, date_of_birth=dob, name_key=key)
-    s.add(child)
-    return child
+    for item in submission.attachments:
+        s.add(Attachment(contact_id=contact.id, filename=item.filename[:500],
+                         content_type=item.content_type[:200], size=len(item.content),
+                         sha256=hashlib.sha256(item.content).hexdigest(), content=item.content))
+    if status == "added_to_case":
+        _merge_case_details(case, submission)
+        case.updated_at = at
+    s.flush()
+    if raw_id is not None:
+        mark_raw(s, raw_id, "contact", None)
+    data = {"contact_id": contact.id, "channel": submission.channel, "flags": len(flags),
+            "person_recognised": person.matched, "match_flags_raised": person.flags,
+            "children": len(children), "attachments": len(submission.attachments)}
+    if entry is not None:
+        data |= {"imported_row": entry.row, "imported_stage": entry.stage}
+    append_event(
+        s, case_id=case.id, event="concern_logged" if status == "new_case" else "contact_added",
+        actor=actor, at=at, from_state=None if status == "new_case" else case.state,
+        to_state=case.state, data=data,
+    )
+    return IntakeResult(source, status, reference=case.reference)
 
 
 def _open_case_for(s: Session, respondent: Respondent, children: list[Child]) -> Case | None:
@@ -272,11 +312,13 @@ def _open_case_for(s: Session, respondent: Respondent, children: list[Child]) ->
 
 
 def _new_case(
-    s: Session, ctx: AppContext, submission: Submission, respondent: Respondent, at: datetime
+    s: Session, ctx: AppContext, submission: Submission, respondent: Respondent, at: datetime,
+    entry: RegisterEntry | None,
 ) -> Case:
+    state = entry.stage if entry is not None else "logged"
     case = Case(
         reference=next_reference(s, ctx.settings.council.reference_prefix, submission.submitted_at),
-        state="logged",
+        state=state,
         respondent_id=respondent.id,
         received_at=submission.submitted_at,
         channel=submission.channel,
@@ -287,10 +329,20 @@ def _new_case(
         created_at=at,
         updated_at=at,
     )
+    if entry is not None:
+        case.outcome = entry.outcome
+        case.learning_review_completed = entry.learning_review_completed
+        if state == "closed":
+            case.closed_at = entry.closed_at or submission.submitted_at
     s.add(case)
     s.flush()
-    # The acknowledgement clock runs from receipt, not from when we got round to logging it.
-    clocks.start_clock(s, ctx.settings, ctx.calendar, case, "acknowledge", submission.submitted_at)
+    if state == "logged":
+        # The acknowledgement clock runs from receipt, not from when we got round to logging it.
+        clocks.start_clock(s, ctx.settings, ctx.calendar, case, "acknowledge",
+                           submission.submitted_at)
+    else:
+        for clock in STAGE_CLOCKS.get(state, ()):
+            clocks.start_clock(s, ctx.settings, ctx.calendar, case, clock, at)
     return case
 
 
@@ -307,6 +359,33 @@ def _merge_case_details(case: Case, submission: Submission) -> None:
     ):
         case.involvement_from_year = submission.involvement_from_year
     if submission.involvement_to_year is not None and (
-        case.involvement_to_year is None or submission.involvement_to_year > case.involvement_to_year
+        case.involvement_to_year is None
+        or submission.involvement_to_year > case.involvement_to_year
     ):
         case.involvement_to_year = submission.involvement_to_year
+
+
+def list_quarantine(
+    ctx: AppContext, actor_name: str | None, *, include_set_aside: bool = False
+) -> list[dict[str, object]]:
+    """What could not be read (and, if asked, what was set aside), with the reasons.
+
+    Only the source, the channel and the reason are shown: the content stays in the database.
+    """
+    check_actor(ctx, actor_name)
+    statuses = ("quarantined", "ignored") if include_set_aside else ("quarantined",)
+    with ctx.uow() as uow:
+        rows = uow.session.execute(
+            select(RawSubmission.id, RawSubmission.channel, RawSubmission.source,
+                   RawSubmission.received_at, RawSubmission.size, RawSubmission.status,
+                   RawSubmission.reason)
+            .where(RawSubmission.status.in_(statuses))
+            .order_by(RawSubmission.received_at, RawSubmission.id)
+        ).all()
+    return [
+        {"id": r.id, "channel": r.channel, "source": r.source,
+         "received_at": r.received_at.isoformat(), "size": r.size,
+         "status": "quarantined" if r.status == "quarantined" else "set_aside",
+         "reason": r.reason}
+        for r in rows
+    ]

@@ -1,0 +1,62 @@
+"""Reading a stored raw submission with the parser of its channel.
+
+Used when a submission first arrives and again whenever the IAT needs what it said (splitting a
+person re-reads who wrote it). Channels of `raw_submissions`: web (form JSON), email (.eml
+bytes), import (one register row as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from concerns.triage.email_intake import SetAside, parse_email
+from concerns.triage.forms import parse_form
+from concerns.triage.spreadsheet import RegisterEntry, RegisterRow, parse_row
+from concerns.triage.submission import Submission, SubmissionError
+from concerns.workflows.settings import Settings
+
+
+def staff_addresses(settings: Settings) -> tuple[str, ...]:
+    """The council's own mail domain: forwards from it are unwrapped to the original sender."""
+    email = settings.council.email
+    return (email.rsplit("@", 1)[1],) if "@" in email else ()
+
+
+def read_email(settings: Settings, raw: bytes, received_at: datetime) -> Submission | SetAside:
+    return parse_email(
+        raw,
+        received_at=received_at,
+        max_concern=settings.intake.max_concern_characters,
+        max_attachment_bytes=settings.intake.max_attachment_bytes,
+        staff=staff_addresses(settings),
+    )
+
+
+def read_register_row(
+    raw: bytes, received_at: datetime, settings: Settings, row: int = 0
+) -> RegisterEntry:
+    """One stored register row; ROW (its number in the file) is for the error messages."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        cells = {str(k): str(v) for k, v in data["cells"].items()}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        raise SubmissionError("(row)", "not a stored register row") from None
+    return parse_row(
+        RegisterRow(row, cells),
+        received_fallback=received_at,
+        max_concern=settings.intake.max_concern_characters,
+    )
+
+
+def read_raw(
+    settings: Settings, channel: str, raw: bytes, received_at: datetime
+) -> Submission | SetAside:
+    """What a stored submission says. Raises SubmissionError naming the field at fault."""
+    if channel == "email":
+        return read_email(settings, raw, received_at)
+    if channel == "import":
+        return read_register_row(raw, received_at, settings).submission
+    return parse_form(
+        raw, received_at=received_at, max_concern=settings.intake.max_concern_characters
+    )
