@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from concerns.cli import intake_cmd, letters_cmd, remind_cmd, report_cmd
+from concerns.cli import intake_cmd, letters_cmd, people_cmd, remind_cmd, report_cmd
 from concerns.cli.common import (
     GLOBALS,
     AsOpt,
@@ -37,6 +37,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(intake_cmd.app, name="intake")
+app.add_typer(people_cmd.app, name="people")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(remind_cmd.app, name="remind")
 app.add_typer(remind_cmd.calendar_app, name="calendar")
