@@ -2,6 +2,78 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
+from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled, table
+from concerns.reports.scrutiny import FIGURES, LABELS, to_csv, to_html, to_pdf
+from concerns.workflows.scrutiny_service import parse_day, scrutiny_report
+
 app = typer.Typer(help="Scrutiny and performance reports.")
+
+FORMATS = ("text", "json", "csv", "html", "pdf")
+
+
+def _human(report: dict[str, Any]) -> str:
+    rows = [{"figure": LABELS[n], "value": "–" if report[n] is None else report[n]}
+            for n in FIGURES]
+    rows += [{"figure": f"Contacts in {m['month']}", "value": m["contacts"]}
+             for m in report["contacts_by_month"] if m["contacts"]]
+    return table(rows, ["figure", "value"])
+
+
+@app.command("scrutiny")
+@handled
+def scrutiny(
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD), inclusive.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last day (YYYY-MM-DD), inclusive.")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="html, pdf, csv or json.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to FILE.")] = None,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Figures for the scrutiny committee over any period (aggregates only)."""
+    c = call(json_out, as_user, config)
+    kind = (fmt or ("json" if c.json else "text")).lower()
+    if kind not in FORMATS:
+        fail("--format: expected one of html, pdf, csv, json", 2)
+    if kind == "pdf" and out is None and sys.stdout.isatty():
+        fail("--out: a PDF needs a file to go to", 2)
+    report = scrutiny_report(c.ctx, c.user, parse_day(date_from, "--from"),
+                             parse_day(date_to, "--to"))
+    data: str | bytes
+    if kind == "text":
+        if out is None:
+            emit(c, report, _human)
+            return
+        data = _human(report) + "\n"
+    elif kind == "json":
+        data = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    elif kind == "csv":
+        data = to_csv(report)
+    else:
+        html = to_html(report, c.ctx.settings.council.name, c.ctx.now())
+        data = to_pdf(html) if kind == "pdf" else html
+    if out is None:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            typer.echo(data, nl=False)
+        return
+    try:
+        out.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    except OSError as exc:
+        fail(f"--out: cannot write the file ({exc.strerror})", 2)
+    if not c.json:
+        typer.echo(f"Scrutiny report written to {out}.", err=True)
