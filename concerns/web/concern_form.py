@@ -246,3 +246,10 @@ def received_at(form: Mapping[str, str], timezone: str, now: datetime) -> dateti
     if day == now.astimezone(zone).date():
         return now
     return datetime.combine(day, time(12, 0), tzinfo=zone)
+
+
+class FormValues(dict[str, str]):
+    """Posted values for re-showing a form: a missing field is blank, never "None"."""
+
+    def get(self, key: str, default: str = "") -> str:  # type: ignore[override]
+        return super().get(key, default)

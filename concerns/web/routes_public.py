@@ -106,7 +106,7 @@ def _concern_form(
 ) -> Response:
     return render(
         request, "concern.html", "Raise a concern", status_code=status, errors=errors,
-        values=values, relationships=concern_form.RELATIONSHIP_LABELS,
+        values=concern_form.FormValues(values), relationships=concern_form.RELATIONSHIP_LABELS,
         children=range(concern_form.MAX_CHILDREN),
     )
 

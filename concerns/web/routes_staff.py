@@ -18,7 +18,7 @@ from concerns.web import concern_form, event_forms
 from concerns.web.deps import StaffUser, render, require_role, signed_in, state
 from concerns.web.security import require_csrf
 from concerns.workflows import intake, letters_service, lifecycle, queries
-from concerns.workflows.errors import BadInput
+from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed
 from concerns.workflows.machine import CASE_READERS, STATES
 
 router = APIRouter(include_in_schema=False)
@@ -114,12 +114,14 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
             state(request).ctx, reference, event, user.username, values, note,
             expected_version=int(version) if version.isdigit() else None,
         )
-    except BadInput as exc:
-        target = event_forms.error_target(event, exc.field)
+    except (BadInput, NotAllowed, ConcurrentChange) as exc:
+        # Shown on the form again, naming the field (or the rule) at fault; nothing was stored.
+        field = exc.field if isinstance(exc, BadInput) else ""
+        target = event_forms.error_target(event, field)
         template = "signoff.html" if return_to.startswith("/queue/director") else "case.html"
         return _case_page(
             request, user, reference, template=template, errors=[(target, exc.message)],
-            posted={event: posted}, status_code=422, return_to=return_to,
+            posted={event: posted}, status_code=exc.http_status, return_to=return_to,
         )
     request.session["flash"] = (
         f"{event_forms.BUTTONS.get(event, event.replace('_', ' ').capitalize())}: done. "
@@ -184,7 +186,7 @@ def _log_form(
 ) -> Response:
     return render(
         request, "log_contact.html", "Log a contact", status_code=status, errors=errors,
-        values=values, relationships=concern_form.RELATIONSHIP_LABELS,
+        values=concern_form.FormValues(values), relationships=concern_form.RELATIONSHIP_LABELS,
         children=range(concern_form.MAX_CHILDREN), channels=LOG_CHANNELS,
     )
 

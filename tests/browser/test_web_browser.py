@@ -1,0 +1,261 @@
+"""The people who use it, in real Chromium: the public, an officer, the director, her assistant."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from concerns.db.models import Case, Event, Letter
+from tests.browser.conftest import (
+    LiveServer,
+    assert_accessible,
+    assert_fits,
+    screenshot,
+    sign_in,
+)
+from tests.factories import act, log_concern, walk_to_signoff
+
+pytestmark = pytest.mark.browser
+
+
+def _state(live: LiveServer, reference: str) -> str:
+    with live.ctx.sessions() as session:
+        return session.scalars(select(Case.state).where(Case.reference == reference)).one()
+
+
+def _new_case(live: LiveServer, **details: Any) -> str:
+    """A concern from a new person (no shared phone number, so never matched to another case)."""
+    return log_concern(live.ctx, phone=None, **details)
+
+
+def _fire(page: Any, event: str) -> None:
+    """Press the button of the event's form on the case page."""
+    form = page.locator(f"#event-{event.replace('_', '-')}")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def test_the_public_form_lists_every_problem_then_accepts_the_corrected_concern(
+    new_page: Any, live: LiveServer
+) -> None:
+    page = new_page()
+    page.goto("/concern")
+    assert_accessible(page)
+    screenshot(page, "public-concern-form")
+    page.fill("#email", "not an email")
+    page.fill("#from-year", "nineteen")
+    page.get_by_role("button", name="Send your concern").click()
+    summary = page.locator(".govuk-error-summary")
+    summary.wait_for()
+    links = summary.locator("a")
+    assert links.all_inner_texts() == [
+        "Enter your full name",
+        "Enter an email address in the correct format, like name@example.com",
+        "Enter the year social care became involved as a year between 1900 and now, like 2015",
+        "Enter your concern",
+    ]
+    assert page.title().startswith("Error: ")
+    # Each message is also next to its field, and the summary links there.
+    assert "Enter your full name" in page.locator("#name-error").inner_text()
+    assert page.input_value("#email") == "not an email"
+    assert_accessible(page)
+    screenshot(page, "public-concern-form-errors")
+    links.first.click()
+    assert page.evaluate("() => document.activeElement.id") == "name"
+
+    page.fill("#name", "Robin Example")
+    page.fill("#email", "robin@example.org")
+    page.fill("#from-year", "2014")
+    page.fill("#child-0-name", "Charlie Example")
+    page.fill("#child-0-dob-day", "5")
+    page.fill("#child-0-dob-month", "6")
+    page.fill("#child-0-dob-year", "2011")
+    page.fill("#concern", "<script>alert('x')</script> Nobody told us why the visits stopped.")
+    page.get_by_role("button", name="Send your concern").click()
+    page.wait_for_url("**/concern/sent")
+    reference = page.inner_text("#case-reference")
+    assert re.fullmatch(r"CAC-\d{4}-\d{4}", reference)
+    assert_accessible(page)
+    screenshot(page, "public-concern-sent")
+    with live.ctx.sessions() as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert case.channel == "web" and case.state == "logged"
+        assert case.contacts[0].raw_submission_id is not None
+
+
+def test_an_officer_walks_a_case_through_triage_and_review(
+    new_page: Any, live: LiveServer
+) -> None:
+    reference = _new_case(live, concern="<b>bold?</b> The plan was never shared.")
+    officer = new_page()
+    sign_in(officer, "alex")
+    assert_accessible(officer)
+    screenshot(officer, "my-work")
+    officer.goto(f"/cases/{reference}")
+    # The concern's raw text is shown as text, never as markup.
+    assert officer.locator(".app-pre-wrap", has_text="<b>bold?</b>").count() == 1
+    assert_accessible(officer)
+    _fire(officer, "acknowledge")
+    assert "now triage" in officer.inner_text(".govuk-notification-banner")
+    assert _state(live, reference) == "triage"
+
+    information = new_page()
+    sign_in(information, "priya")
+    information.goto(f"/cases/{reference}")
+    form = information.locator("#event-record-complaints-triage")
+    form.get_by_label("No", exact=True).check()
+    form.get_by_label("Time limit passed", exact=True).check()
+    _fire(information, "record_complaints_triage")
+
+    legal = new_page()
+    sign_in(legal, "lee")
+    legal.goto(f"/cases/{reference}")
+    form = legal.locator("#event-record-legal-triage")
+    form.get_by_label("None", exact=True).check()
+    form.locator("#record-legal-triage-comment").fill("No proceedings on record.")
+    _fire(legal, "record_legal_triage")
+
+    manager = new_page()
+    sign_in(manager, "morgan")
+    manager.goto(f"/cases/{reference}")
+    manager.select_option("#assign-reviewer-reviewer", "alex")
+    _fire(manager, "assign_reviewer")
+
+    officer.goto(f"/cases/{reference}")
+    _fire(officer, "start_review")
+    assert _state(live, reference) == "in_review"
+    officer.locator("#event-add-review-note").get_by_label("Records examined", exact=True).check()
+    officer.fill("#add-review-note-note", "Read the case file from 2012 to 2015.")
+    _fire(officer, "add_review_note")
+    # Submitting without an outcome is refused, naming the field, and nothing changes.
+    _fire(officer, "submit_outcome")
+    assert officer.locator(".govuk-error-summary").count() == 1
+    assert _state(live, reference) == "in_review"
+    officer.fill("#submit-outcome-summary", "Records read; the plan was not shared in time.")
+    officer.fill("#submit-outcome-wording", "Thank you for raising this. We are sorry.")
+    _fire(officer, "submit_outcome")
+    assert _state(live, reference) == "awaiting_signoff"
+    assert_accessible(officer)
+    screenshot(officer, "case-page")
+
+
+def test_the_director_authorises_from_her_queue_with_edited_wording(
+    new_page: Any, live: LiveServer
+) -> None:
+    reference = _new_case(live)
+    walk_to_signoff(live.ctx, reference)
+    director = new_page()
+    sign_in(director, "dana")
+    director.goto("/queue/director")
+    assert_accessible(director)
+    screenshot(director, "director-queue")
+    director.get_by_role("link", name=f"Review and sign off case {reference}").click()
+    wording = director.locator("#authorise-wording")
+    assert "We are sorry" in wording.input_value()
+    wording.fill("Thank you for writing to us. We apologise for the delay in sharing the plan.")
+    assert_accessible(director)
+    screenshot(director, "director-signoff")
+    _fire(director, "authorise")
+    director.wait_for_url("**/queue/director")
+    assert "now authorised" in director.inner_text(".govuk-notification-banner")
+    with live.ctx.sessions() as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert case.state == "authorised"
+        assert case.outcome_wording is not None and "apologise" in case.outcome_wording
+
+
+def test_the_director_returns_an_outcome_with_a_note(new_page: Any, live: LiveServer) -> None:
+    reference = _new_case(live)
+    walk_to_signoff(live.ctx, reference)
+    director = new_page()
+    sign_in(director, "dana")
+    director.goto(f"/queue/director/{reference}")
+    _fire(director, "return_for_changes")
+    assert "required" in director.inner_text(".govuk-error-summary")
+    director.fill("#return-for-changes-note", "Please say sorry plainly.")
+    _fire(director, "return_for_changes")
+    assert _state(live, reference) == "in_review"
+
+
+def test_the_assistant_prepares_the_letter_and_sends_it_once_signed(
+    new_page: Any, live: LiveServer
+) -> None:
+    reference = _new_case(live)
+    walk_to_signoff(live.ctx, reference)
+    act(live.ctx, reference, "authorise", "dana")
+    assistant = new_page()
+    sign_in(assistant, "erin")
+    assistant.goto("/queue/assistant")
+    assert_accessible(assistant)
+    screenshot(assistant, "assistant-queue")
+    assistant.get_by_role("button", name=f"Prepare the letter for case {reference}").click()
+    assistant.wait_for_url("**/queue/assistant")
+    assert _state(live, reference) == "letter_ready"
+
+    director = new_page()
+    sign_in(director, "dana")
+    director.goto(f"/queue/director/{reference}")
+    assert director.locator("iframe.app-letter-frame").count() == 1
+    _fire(director, "sign")
+    assert _state(live, reference) == "signed"
+
+    assistant.goto("/queue/assistant")
+    assistant.get_by_role("button", name=f"Record as posted for case {reference}").click()
+    assistant.wait_for_url("**/queue/assistant")
+    assert _state(live, reference) == "responded"
+    with live.ctx.sessions() as session:
+        letter = session.scalars(
+            select(Letter).join(Case).where(Case.reference == reference, Letter.kind == "outcome")
+        ).one()
+        assert letter.signed_at is not None and letter.sent_method == "post"
+
+
+def test_an_officer_cannot_open_the_directors_queue(new_page: Any, live: LiveServer) -> None:
+    page = new_page()
+    sign_in(page, "alex")
+    response = page.goto("/queue/director")
+    assert response is not None and response.status == 403
+    assert "needs the role director" in page.inner_text("main")
+    assert page.get_by_role("link", name="Sign-off queue").count() == 0
+
+
+def test_a_person_named_in_a_concern_cannot_open_its_case(
+    new_page: Any, live: LiveServer
+) -> None:
+    reference = _new_case(live, staff_named=["Jo Bloggs"])
+    page = new_page()
+    sign_in(page, "jo")
+    response = page.goto(f"/cases/{reference}")
+    assert response is not None and response.status == 403
+    assert "conflict of interest" in page.inner_text("main")
+    with live.ctx.sessions() as session:
+        refused = session.scalars(
+            select(Event).join(Case).where(
+                Case.reference == reference, Event.event == "case_view_refused",
+                Event.actor == "jo",
+            )
+        ).all()
+    assert len(refused) == 1
+
+
+@pytest.mark.parametrize("path", ["/concern", "/login"])
+def test_public_pages_work_at_320_pixels_wide(new_page: Any, path: str) -> None:
+    page = new_page(width=320)
+    page.goto(path)
+    assert_fits(page)
+    assert_accessible(page)
+
+
+def test_staff_pages_work_at_320_pixels_wide(new_page: Any, live: LiveServer) -> None:
+    reference = _new_case(live)
+    walk_to_signoff(live.ctx, reference)
+    page = new_page(width=320)
+    sign_in(page, "dana")
+    for path in ("/my-work", "/cases", f"/cases/{reference}", "/queue/director",
+                 f"/queue/director/{reference}"):
+        page.goto(path)
+        assert_fits(page)
+        assert_accessible(page)
