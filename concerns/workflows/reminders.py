@@ -15,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import Row, Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,8 +44,6 @@ log = logging.getLogger("concerns.reminders")
 
 REMINDER = "reminder"
 DIGEST = "digest"
-# Rows per INSERT statement: well under SQLite's limit on bound parameters.
-CHUNK = 400
 
 CLOCK_LABELS = {
     "acknowledge": "acknowledgement",
@@ -248,22 +246,18 @@ def insert_notifications(session: Session, values: list[dict[str, Any]]) -> list
     if not values:
         return []
     values = sorted({v["key"]: v for v in values}.values(), key=lambda v: str(v["key"]))
+    table = cast(Table, Notification.__table__)
     dialect = session.get_bind().dialect.name
-    created: list[str] = []
-    for start in range(0, len(values), CHUNK):
-        chunk = values[start : start + CHUNK]
-        if dialect == "postgresql":
-            pg = postgresql.insert(Notification).values(chunk)
-            stmt = pg.on_conflict_do_nothing(index_elements=["key"]).returning(Notification.key)
-        elif dialect == "sqlite":
-            lite = sqlite.insert(Notification).values(chunk)
-            stmt = lite.on_conflict_do_nothing(index_elements=["key"]).returning(
-                Notification.key
-            )
-        else:  # pragma: no cover - only the two supported databases
-            raise RuntimeError(f"unsupported database: {dialect}")
-        created.extend(session.execute(stmt).scalars())
-    return created
+    # Core executemany: SQLAlchemy batches the rows into multi-row INSERTs ("insertmanyvalues")
+    # with one compiled statement, and RETURNING tells which keys were new.
+    stmt: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"unsupported database: {dialect}")
+    return list(session.execute(stmt.returning(table.c.key), values).scalars())
 
 
 def _reminder_values(
