@@ -54,8 +54,10 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/log-contact", "Log a contact", frozenset({"intake", "iat_officer", "iat_manager"})),
     ("/queue/director", "Sign-off queue", frozenset({"director"})),
     ("/queue/assistant", "Letters queue", frozenset({"executive_assistant"})),
-    ("/quarantine", "Quarantine", frozenset({"iat_officer", "iat_manager"})),
-    ("/reports/scrutiny", "Scrutiny report", frozenset({"iat_manager", "auditor", "director"})),
+    ("/quarantine", "Quarantine", frozenset({"intake", "iat_officer", "iat_manager"})),
+    ("/reports/scrutiny", "Scrutiny report", frozenset({
+        "iat_officer", "iat_manager", "auditor", "director",
+    })),
 )
 
 
