@@ -42,8 +42,11 @@ def render(
     fmt: Annotated[str, typer.Option("--format", help="html, pdf or docx.")] = "pdf",
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="File to write (default: standard output, or "
-                     "REF-KIND.FORMAT here when output is a terminal or --json is given)."),
+        typer.Option(
+            "--out",
+            help="File to write (default: standard output, or "
+            "REF-KIND.FORMAT here when output is a terminal or --json is given).",
+        ),
     ] = None,
     json_out: JsonOpt = False,
     as_user: AsOpt = None,

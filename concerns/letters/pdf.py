@@ -11,9 +11,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
+# WeasyPrint is imported when the first PDF is made, not when the package is: it takes most of
+# a second to load, which every `concerns` command would otherwise pay.
 
 # Only the pages of a letter that runs past one page carry numbers.
 PAGE_NUMBERS = """
@@ -29,17 +28,23 @@ PAGE_NUMBERS = """
 
 
 @lru_cache(maxsize=1)
-def _fonts() -> FontConfiguration:
+def _fonts() -> Any:
     # Building the font configuration is the slow part of a first render; share it.
+    from weasyprint.text.fonts import FontConfiguration
+
     return FontConfiguration()
 
 
 @lru_cache(maxsize=64)
-def _numbering(label: str) -> CSS:
+def _numbering(label: str) -> Any:
+    from weasyprint import CSS
+
     return CSS(string=PAGE_NUMBERS.format(label=label), font_config=_fonts())
 
 
 def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher
+
     return URLFetcher(allowed_protocols=("data",), timeout=1)
 
 
@@ -51,6 +56,8 @@ def _label(reference: str) -> str:
 
 def html_to_pdf(html: str, reference: str = "") -> bytes:
     """The PDF of one letter; when it runs to several pages, each says "page N of M"."""
+    from weasyprint import HTML
+
     fonts = _fonts()
     document = HTML(string=html, url_fetcher=_fetcher()).render(font_config=fonts)
     if len(document.pages) > 1:

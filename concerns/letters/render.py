@@ -9,7 +9,6 @@ from pathlib import Path
 from concerns.letters.content import LetterContent, LetterError, Letterhead
 from concerns.letters.pdf import html_to_pdf
 from concerns.letters.templating import BUILTIN_TEMPLATES, TEMPLATE_SUFFIXES, LetterTemplates
-from concerns.letters.word import html_to_docx
 
 FORMATS = ("html", "pdf", "docx")
 
@@ -53,6 +52,13 @@ class RenderedLetter:
     html: str
     pdf: bytes
     sha256: str
+
+
+def html_to_docx(html: str) -> bytes:
+    """The Word file of a rendered letter (python-docx loaded only when one is asked for)."""
+    from concerns.letters.word import html_to_docx as convert
+
+    return convert(html)
 
 
 class LetterRenderer:

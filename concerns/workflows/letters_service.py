@@ -35,7 +35,7 @@ from concerns.letters import (
     sha256_hex,
 )
 from concerns.letters.content import SUBJECTS
-from concerns.letters.word import html_to_docx
+from concerns.letters.render import html_to_docx
 from concerns.workflows import clocks
 from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar

@@ -50,8 +50,14 @@ def log(
     phone: str | None = None,
     concern: str = "Nobody explained why my grandson was moved.",
 ) -> str:
-    respondent = {"name": name, "email": email, "address": address, "postcode": postcode,
-                  "phone": phone, "relationship": "grandparent"}
+    respondent = {
+        "name": name,
+        "email": email,
+        "address": address,
+        "postcode": postcode,
+        "phone": phone,
+        "relationship": "grandparent",
+    }
     form = {
         "submitted_at": "2026-11-02T10:15:00+00:00",
         "channel": "web",
@@ -71,7 +77,9 @@ def letters(ctx: AppContext, reference: str) -> list[Letter]:
         s = uow.session
         case_id = s.scalar(select(Case.id).where(Case.reference == reference))
         rows = s.scalars(
-            select(Letter).options(undefer(Letter.pdf)).where(Letter.case_id == case_id)
+            select(Letter)
+            .options(undefer(Letter.pdf))
+            .where(Letter.case_id == case_id)
             .order_by(Letter.id)
         ).all()
         s.expunge_all()
@@ -134,8 +142,14 @@ def test_each_letter_event_makes_its_own_kind_of_letter(staffed: AppContext) -> 
     act(staffed, offered, "acknowledge", "alex")
     act(staffed, offered, "request_information", "alex", "Please send the dates of the move.")
     act(staffed, offered, "information_received", "erin")
-    act(staffed, offered, "record_complaints_triage", "priya", meets_criteria="yes",
-        reason="within_time_limit")
+    act(
+        staffed,
+        offered,
+        "record_complaints_triage",
+        "priya",
+        meets_criteria="yes",
+        reason="within_time_limit",
+    )
     act(staffed, offered, "offer_complaints_route", "alex")
     reviewed = log(staffed, name="Kit Owens", email="kit.owens@example.org")
     to_signed(staffed, reviewed)
@@ -145,9 +159,15 @@ def test_each_letter_event_makes_its_own_kind_of_letter(staffed: AppContext) -> 
 
     assert [x.kind for x in letters(staffed, answered)] == ["answer"]
     assert [x.kind for x in letters(staffed, offered)] == [
-        "acknowledgement", "information_request", "complaints_offer"]
+        "acknowledgement",
+        "information_request",
+        "complaints_offer",
+    ]
     assert [x.kind for x in letters(staffed, reviewed)] == [
-        "acknowledgement", "outcome", "meeting_offer"]
+        "acknowledgement",
+        "outcome",
+        "meeting_offer",
+    ]
     answer = pdf_text(letters(staffed, answered)[0].pdf or b"")
     assert "Your file is held at Plough Lane." in answer
     request = pdf_text(letters(staffed, offered)[1].pdf or b"")
@@ -224,8 +244,9 @@ def test_a_broken_council_template_stops_the_event_before_anything_is_stored(
 ) -> None:
     folder = tmp_path / "letters"
     folder.mkdir()
-    (folder / "outcome.html").write_text('{% extends "_layout.html" %}\n{% block body %}\n'
-                                         "{% if wording %}\n{% endblock %}\n")
+    (folder / "outcome.html").write_text(
+        '{% extends "_layout.html" %}\n{% block body %}\n{% if wording %}\n{% endblock %}\n'
+    )
     ref = log(staffed)
     walk_to_signoff(staffed, ref)
     act(staffed, ref, "authorise", "dana")
@@ -258,8 +279,12 @@ def test_a_signed_letters_bytes_never_change(staffed: AppContext) -> None:
     to_signed(staffed, ref)
     before = letters(staffed, ref)[-1]
     assert before.pdf is not None
-    for attempt in ({"pdf": b"%PDF-forged"}, {"html": "<p>forged</p>"},
-                    {"sha256": "0" * 64}, {"signed_sha256": "0" * 64}):
+    for attempt in (
+        {"pdf": b"%PDF-forged"},
+        {"html": "<p>forged</p>"},
+        {"sha256": "0" * 64},
+        {"signed_sha256": "0" * 64},
+    ):
         with staffed.uow() as uow, pytest.raises(LetterLocked, match="signed"):
             row = uow.session.get(Letter, before.id)
             assert row is not None
@@ -279,7 +304,12 @@ def test_a_signed_letters_bytes_never_change(staffed: AppContext) -> None:
         render_case_letter(staffed, "erin", ref, "outcome", "docx")
     after = letters(staffed, ref)[-1]
     assert (after.pdf, after.html, after.sha256, after.signed_sha256, after.signed_at) == (
-        before.pdf, before.html, before.sha256, before.signed_sha256, before.signed_at)
+        before.pdf,
+        before.html,
+        before.sha256,
+        before.signed_sha256,
+        before.signed_at,
+    )
 
 
 def test_posting_the_signed_letter_records_it_without_an_email(staffed: AppContext) -> None:
@@ -347,13 +377,19 @@ def test_send_delivers_exactly_the_signed_bytes_through_a_real_smtp_server(
     to_signed(staffed, ref, wording="We found that the move was not explained, and we are sorry.")
     signed = letters(staffed, ref)[-1]
     assert act(staffed, ref, "send", "erin", method="email") == "responded"
-    settings = replace(staffed.settings,
-                       smtp=replace(staffed.settings.smtp, host="127.0.0.1", port=port))
-    result = deliver(staffed.sessions, settings, staffed.now())
+    settings = replace(
+        staffed.settings, smtp=replace(staffed.settings.smtp, host="127.0.0.1", port=port)
+    )
+    outbox = AppContext(settings, staffed.engine)
+    result = deliver(outbox, staffed.now())
     assert result.failed == 0 and result.sent >= 1
 
-    mine = [m for m in inbox.messages if ref in str(m["Subject"]) and "outcome" in str(
-        [p.get_filename() for p in m.iter_attachments()])]
+    mine = [
+        m
+        for m in inbox.messages
+        if ref in str(m["Subject"])
+        and "outcome" in str([p.get_filename() for p in m.iter_attachments()])
+    ]
     assert len(mine) == 1
     [attachment] = list(mine[0].iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
@@ -366,7 +402,7 @@ def test_send_delivers_exactly_the_signed_bytes_through_a_real_smtp_server(
     assert "We found that the move was not explained" in pdf_text(delivered)
 
     # Delivered once: a second run finds nothing more for this letter.
-    again = deliver(staffed.sessions, settings, staffed.now())
+    again = deliver(outbox, staffed.now())
     assert again.sent == 0
     with staffed.uow() as uow:
         statuses = uow.session.execute(
@@ -402,4 +438,3 @@ def test_rendering_needs_a_role_that_may_read_the_case(staffed: AppContext) -> N
         render_case_letter(staffed, "alex", ref, "apology", "pdf")
     with pytest.raises(BadInput, match="format"):
         render_case_letter(staffed, "alex", ref, "acknowledgement", "odt")
-
