@@ -1,0 +1,58 @@
+"""Run the `concerns` command as a user would: a subprocess against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass
+class Cli:
+    home: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, as_user: str | None = None, stdin: str | None = None) -> Result:
+        argv = [sys.executable, "-m", "concerns.cli.main", *args]
+        if as_user:
+            argv += ["--as", as_user]
+        proc = subprocess.run(argv, cwd=self.home, env=self.env, input=stdin,
+                              capture_output=True, text=True, timeout=120)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def ok(self, *args: str, as_user: str | None = None) -> Result:
+        result = self(*args, as_user=as_user)
+        assert result.code == 0, (args, result.err)
+        assert "Traceback" not in result.err
+        return result
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    config = tmp_path / "config.toml"
+    config.write_text((REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCERNS_")}
+    env.update({
+        "CONCERNS_CONFIG": str(config),
+        "CONCERNS_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'concerns.db'}",
+        "PYTHONPATH": str(REPO),
+    })
+    return Cli(tmp_path, env)
