@@ -211,12 +211,12 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     if "\x00" in text:
         raise SubmissionError("(file)", "not a text CSV file (contains NUL bytes)")
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-            text[:4096], delimiters=",;\t"
-        )
+        # Only the delimiter is sniffed: the sniffer's guesses at quoting are unreliable, and
+        # registers saved by Excel quote as Excel does.
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     try:
         for number, values in enumerate(reader, start=1):
             yield number, [v.strip() for v in values]

@@ -278,6 +278,8 @@ def log_in(
                          sha256=hashlib.sha256(item.content).hexdigest(), content=item.content))
     if status == "added_to_case":
         _merge_case_details(case, submission)
+        # An earlier contact logged late (the register after the mailbox) dates the case.
+        case.received_at = min(case.received_at, submission.submitted_at)
         case.updated_at = at
     s.flush()
     if raw_id is not None:
