@@ -55,22 +55,25 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 STAMP = "2026-01-05 09:00:00"
 
 
-def record(name: str, ours: float, baseline: float, unit: str = "s") -> dict[str, Any]:
-    """Print one result and append it to bench/results.json (no shared helper exists yet)."""
-    rec = {"name": name, "ours": round(ours, 6), "baseline": round(baseline, 6), "unit": unit,
-           "ratio": round(ours / baseline, 3) if baseline else None}
-    existing: list[dict[str, Any]] = []
-    if RESULTS.exists():
-        try:
-            loaded = json.loads(RESULTS.read_text())
-            existing = loaded if isinstance(loaded, list) else []
-        except json.JSONDecodeError:
-            existing = []
-    existing = [r for r in existing if r.get("name") != name] + [rec]
-    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
-    print(f"{name:<44} ours {ours:>10.4f} {unit}  baseline {baseline:>10.4f} {unit}  "
-          f"ratio {rec['ratio']}")
-    return rec
+try:
+    from bench.common import record
+except ImportError:  # the shared helper is not there: the same record format, written here
+
+    def record(name: str, ours: float, baseline: float, unit: str) -> dict[str, Any]:
+        rec = {"name": name, "ours": round(ours, 6), "baseline": round(baseline, 6),
+               "unit": unit, "ratio": round(ours / baseline, 3) if baseline else None}
+        existing: list[dict[str, Any]] = []
+        if RESULTS.exists():
+            try:
+                loaded = json.loads(RESULTS.read_text())
+                existing = loaded if isinstance(loaded, list) else []
+            except json.JSONDecodeError:
+                existing = []
+        existing = [r for r in existing if r.get("name") != name] + [rec]
+        RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+        print(f"{name:<60} ours {ours:>12.4f} {unit:<6} baseline {baseline:>12.4f} {unit:<6} "
+              f"ratio {rec['ratio']}")
+        return rec
 
 
 # --- databases ----------------------------------------------------------------------------
@@ -268,11 +271,12 @@ def run(url: str, label: str) -> None:
     print(f"[{label}] loaded {LARGE:,} open deadlines in {time.perf_counter() - started:.1f}s")
     large_sweep, large_select = measure(ctx)
     size = f"{LARGE // 1000}k" if LARGE < 1_000_000 else f"{LARGE // 1_000_000}m"
-    record(f"reminder_sweep_{label}_10k_open_1k_due_vs_bare_select", small_sweep, small_select)
+    record(f"reminder_sweep_{label}_10k_open_1k_due_vs_bare_select", small_sweep, small_select,
+           "s")
     record(f"reminder_sweep_{label}_{size}_open_1k_due_vs_bare_select", large_sweep,
-           large_select)
-    record(f"reminder_sweep_{label}_{size}_vs_10k_open", large_sweep, small_sweep)
-    record(f"bare_select_{label}_{size}_vs_10k_open", large_select, small_select)
+           large_select, "s")
+    record(f"reminder_sweep_{label}_{size}_vs_10k_open", large_sweep, small_sweep, "s")
+    record(f"bare_select_{label}_{size}_vs_10k_open", large_select, small_select, "s")
     engine.dispose()
 
 
