@@ -30,8 +30,15 @@ _counter = itertools.count(1)
 
 def create_staff(ctx: AppContext, password: str | None = None) -> None:
     for username, roles, full_name in STAFF:
-        add_user(ctx, "admin", username, roles, full_name=full_name,
-                 email=f"{username}@example.gov.uk", password=password)
+        add_user(
+            ctx,
+            "admin",
+            username,
+            roles,
+            full_name=full_name,
+            email=f"{username}@example.gov.uk",
+            password=password,
+        )
 
 
 def form_bytes(
@@ -50,13 +57,18 @@ def form_bytes(
 ) -> bytes:
     n = next(_counter)
     data: dict[str, Any] = {
-        "submitted_at": submitted_at.isoformat() if isinstance(submitted_at, datetime)
+        "submitted_at": submitted_at.isoformat()
+        if isinstance(submitted_at, datetime)
         else submitted_at,
         "channel": "web",
-        "respondent": {"name": name or f"Test Person {n}",
-                       "email": email or f"person{n}@example.com", "phone": phone,
-                       "address": address, "postcode": postcode,
-                       "relationship": "parent"},
+        "respondent": {
+            "name": name or f"Test Person {n}",
+            "email": email or f"person{n}@example.com",
+            "phone": phone,
+            "address": address,
+            "postcode": postcode,
+            "relationship": "parent",
+        },
         "children": children if children is not None else [],
         "involvement": involvement or {"from_year": 2010, "to_year": 2015},
         "staff_named": staff_named or [],
@@ -73,15 +85,22 @@ def log_concern(ctx: AppContext, actor: str = "ian", **kwargs: Any) -> str:
     return result.reference
 
 
-def act(ctx: AppContext, reference: str, event: str, actor: str, note: str | None = None,
-        **values: str) -> str:
+def act(
+    ctx: AppContext, reference: str, event: str, actor: str, note: str | None = None, **values: str
+) -> str:
     return fire_event(ctx, reference, event, actor, values, note).to_state
 
 
 def walk_to_review(ctx: AppContext, reference: str, reviewer: str = "alex") -> None:
     act(ctx, reference, "acknowledge", "alex")
-    act(ctx, reference, "record_complaints_triage", "priya", meets_criteria="no",
-        reason="time_limit_passed")
+    act(
+        ctx,
+        reference,
+        "record_complaints_triage",
+        "priya",
+        meets_criteria="no",
+        reason="time_limit_passed",
+    )
     act(ctx, reference, "record_legal_triage", "lee", proceedings="none")
     act(ctx, reference, "assign_reviewer", "morgan", reviewer=reviewer)
     act(ctx, reference, "start_review", "alex")
@@ -89,5 +108,11 @@ def walk_to_review(ctx: AppContext, reference: str, reviewer: str = "alex") -> N
 
 def walk_to_signoff(ctx: AppContext, reference: str, reviewer: str = "alex") -> None:
     walk_to_review(ctx, reference, reviewer)
-    act(ctx, reference, "submit_outcome", reviewer, summary="Records read; staff interviewed.",
-        wording="Thank you for writing to us. We are sorry for what happened.")
+    act(
+        ctx,
+        reference,
+        "submit_outcome",
+        reviewer,
+        summary="Records read; staff interviewed.",
+        wording="Thank you for writing to us. We are sorry for what happened.",
+    )

@@ -36,8 +36,10 @@ def postgres_reachable() -> str | None:
         engine.dispose()
         return None
     except Exception as exc:
-        return f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()}: " \
-               f"{type(exc).__name__}"
+        return (
+            f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()}: "
+            f"{type(exc).__name__}"
+        )
 
 
 def create_pg_database(prefix: str = "concerns_test") -> str:

@@ -31,8 +31,11 @@ AsOpt = Annotated[
 ]
 ConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", help="Settings file (default ./config.toml or $CONCERNS_CONFIG).",
-                 show_default=False),
+    typer.Option(
+        "--config",
+        help="Settings file (default ./config.toml or $CONCERNS_CONFIG).",
+        show_default=False,
+    ),
 ]
 
 
@@ -97,8 +100,11 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
             orig = str(getattr(exc, "orig", "") or "")
             if "no such table" in orig or "does not exist" in orig:
                 fail("the database is not initialised: run `concerns init` first", 1)
-            fail("the database could not be reached or used; check database.url in config "
-                 "or $CONCERNS_DATABASE_URL", 1)
+            fail(
+                "the database could not be reached or used; check database.url in config "
+                "or $CONCERNS_DATABASE_URL",
+                1,
+            )
         except SQLAlchemyError:
             log.debug("database error", exc_info=True)
             fail("a database error stopped the command; nothing was changed", 1)
@@ -126,7 +132,9 @@ def emit(c: Call, data: Any, human: Callable[[Any], str] | str | None = None) ->
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     if not rows:
         return "(none)"
-    cells = [[str(r.get(col, "") if r.get(col) is not None else "") for col in columns] for r in rows]
+    cells = [
+        [str(r.get(col, "") if r.get(col) is not None else "") for col in columns] for r in rows
+    ]
     widths = [max(len(col), *(len(row[i]) for row in cells)) for i, col in enumerate(columns)]
     line = "  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
@@ -136,5 +144,8 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def configure_logging() -> None:
     level = os.environ.get("CONCERNS_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(level=getattr(logging, level, logging.WARNING), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level, logging.WARNING),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )

@@ -78,8 +78,9 @@ def init(
     def human(d: dict[str, Any]) -> str:
         lines = [f"Database {d['database']}."]
         if d["users_created"]:
-            lines.append(f"Demo staff: {', '.join(d['users_created'])} "
-                         f"(password: {d['demo_password']}).")
+            lines.append(
+                f"Demo staff: {', '.join(d['users_created'])} (password: {d['demo_password']})."
+            )
         if d["demo_cases"]:
             lines.append(f"Demo cases: {', '.join(d['demo_cases'])}.")
         return "\n".join(lines)
@@ -107,8 +108,9 @@ def user_add(
     """Add a member of staff (the first account may be added by anyone; then admins only)."""
     c = call(json_out, as_user, config)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    info = users.add_user(c.ctx, c.user, name, role, full_name=full_name, email=email,
-                          password=password)
+    info = users.add_user(
+        c.ctx, c.user, name, role, full_name=full_name, email=email, password=password
+    )
     emit(c, info.__dict__, f"Added {info.username} ({', '.join(info.roles)}).")
 
 
@@ -140,8 +142,13 @@ def case_list(
     """Cases you may see, newest first."""
     c = call(json_out, as_user, config)
     rows = queries.list_cases(c.ctx, c.user, state=state, overdue=overdue, owner=owner)
-    emit(c, rows, lambda r: table(
-        r, ["reference", "state", "received_at", "respondent_name", "owner", "overdue"]))
+    emit(
+        c,
+        rows,
+        lambda r: table(
+            r, ["reference", "state", "received_at", "respondent_name", "owner", "overdue"]
+        ),
+    )
 
 
 @case_app.command("show")
@@ -172,8 +179,10 @@ def _render_case(d: dict[str, Any]) -> str:
         ex = dl.get("explanation") or {}
         how = ""
         if ex:
-            how = f"  ({ex.get('days')} {'working ' if ex.get('working_days') else ''}days from " \
-                  f"{ex.get('from')}"
+            how = (
+                f"  ({ex.get('days')} {'working ' if ex.get('working_days') else ''}days from "
+                f"{ex.get('from')}"
+            )
             if ex.get("skipped"):
                 how += "; skipped " + ", ".join(f"{day} {name}" for day, name in ex["skipped"])
             if ex.get("pauses"):
@@ -185,12 +194,16 @@ def _render_case(d: dict[str, Any]) -> str:
     if d["letters"]:
         lines.append("Letters:")
         for letter in d["letters"]:
-            lines.append(f"  {letter['kind']:<20} sha256 {letter['sha256'] or '-'}"
-                         f"  signed {letter['signed_at'] or '-'}")
+            lines.append(
+                f"  {letter['kind']:<20} sha256 {letter['sha256'] or '-'}"
+                f"  signed {letter['signed_at'] or '-'}"
+            )
     lines.append("History:")
     for h in d["history"]:
-        lines.append(f"  {h['at'][:19]}  {h['event']:<26} {h['actor']:<10} "
-                     f"{h['from'] or ''} -> {h['to'] or ''}")
+        lines.append(
+            f"  {h['at'][:19]}  {h['event']:<26} {h['actor']:<10} "
+            f"{h['from'] or ''} -> {h['to'] or ''}"
+        )
     lines.append("You may now: " + (", ".join(d["events_available"]) or "nothing"))
     return "\n".join(lines)
 
@@ -252,10 +265,20 @@ def case_act(
 ) -> None:
     """Fire EVENT on the case (see `case events REF` for what you may do)."""
     c = call(json_out, as_user, config)
-    result = fire_event(c.ctx, reference, event, c.user, _parse_sets(sets or []), note,
-                        expected_version=expected_version)
-    emit(c, result.__dict__,
-         f"{result.reference}: {result.event} ({result.from_state} -> {result.to_state})")
+    result = fire_event(
+        c.ctx,
+        reference,
+        event,
+        c.user,
+        _parse_sets(sets or []),
+        note,
+        expected_version=expected_version,
+    )
+    emit(
+        c,
+        result.__dict__,
+        f"{result.reference}: {result.event} ({result.from_state} -> {result.to_state})",
+    )
 
 
 @app.command("queue")
@@ -269,35 +292,49 @@ def queue_cmd(
     """Work waiting for the director, the assistant, or for me."""
     c = call(json_out, as_user, config)
     rows = queries.queue(c.ctx, c.user, which)
-    emit(c, rows, lambda r: table(
-        [{**x, "events": ",".join(x["events"])} for x in r],
-        ["reference", "state", "due", "respondent_name", "events"]))
+    emit(
+        c,
+        rows,
+        lambda r: table(
+            [{**x, "events": ",".join(x["events"])} for x in r],
+            ["reference", "state", "due", "respondent_name", "events"],
+        ),
+    )
 
 
 @audit_app.command("verify")
 @handled
-def audit_verify(json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+def audit_verify(
+    json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None
+) -> None:
     """Check the audit chain: exits 1 and names the first broken row if any was edited."""
     c = call(json_out, as_user, config)
     report = admin.verify_audit(c.ctx, c.user)
-    data = {"ok": report.broken_at is None, "rows": report.rows, "broken_at": report.broken_at,
-            "problem": report.problem}
+    data = {
+        "ok": report.broken_at is None,
+        "rows": report.rows,
+        "broken_at": report.broken_at,
+        "problem": report.problem,
+    }
     if report.broken_at is None:
         emit(c, data, f"Audit chain intact: {report.rows} rows verified.")
         return
     if c.json:
         emit(c, data)
-    fail(f"audit chain broken at event row {report.broken_at}: {report.problem} "
-         f"({report.rows} rows before it verified)", 1)
+    fail(
+        f"audit chain broken at event row {report.broken_at}: {report.problem} "
+        f"({report.rows} rows before it verified)",
+        1,
+    )
 
 
 @app.command("diagram")
 @handled
 def diagram(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
     """The lifecycle as a Mermaid state diagram, generated from the lifecycle table."""
-    from concerns.workflows.machine import diagram_mermaid
+    from concerns.workflows.machine import diagram_markdown
 
-    text = diagram_mermaid()
+    text = diagram_markdown()
     if out:
         out.write_text(text, encoding="utf-8")
     else:

@@ -93,7 +93,9 @@ class User(Base):
 class UserRole(Base):
     __tablename__ = "user_roles"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="roles")
@@ -183,10 +185,10 @@ class Case(Base):
 class CaseChild(Base):
     __tablename__ = "case_children"
 
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
-    child_id: Mapped[int] = mapped_column(
-        ForeignKey("children.id"), primary_key=True, index=True
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), primary_key=True, index=True)
 
 
 class RawSubmission(Base):

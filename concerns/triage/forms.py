@@ -32,7 +32,9 @@ def parse_form(
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SubmissionError("(file)", f"not UTF-8 text (bad byte at position {exc.start})") from None
+        raise SubmissionError(
+            "(file)", f"not UTF-8 text (bad byte at position {exc.start})"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -65,9 +67,7 @@ def form_from_mapping(
     postcode = _optional_text(respondent, "postcode", "respondent.postcode", flags)
     relationship = _optional_text(respondent, "relationship", "respondent.relationship", flags)
     if relationship is not None and relationship not in RELATIONSHIPS:
-        flags.append(
-            "respondent.relationship: expected one of " + ", ".join(RELATIONSHIPS)
-        )
+        flags.append("respondent.relationship: expected one of " + ", ".join(RELATIONSHIPS))
         relationship = "other"
     if not (email or phone or address):
         raise SubmissionError(
@@ -136,8 +136,14 @@ def form_from_mapping(
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "true/false", int: "a number", float: "a number", str: "text",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
 
 
 def _required_text(obj: dict[str, Any], key: str, path: str) -> str:
@@ -231,8 +237,10 @@ def _involvement(
         year = value.get(key)
         if year is None:
             years.append(None)
-        elif isinstance(year, int) and not isinstance(year, bool) and (
-            1900 <= year <= submitted_at.year + 1
+        elif (
+            isinstance(year, int)
+            and not isinstance(year, bool)
+            and (1900 <= year <= submitted_at.year + 1)
         ):
             years.append(year)
         else:

@@ -10,7 +10,10 @@ _SPLIT = re.compile(r"[^0-9a-z]+")
 
 
 def normalise_name(name: str) -> str:
-    """Case, accents, spacing, punctuation, hyphens and apostrophes folded: "O'Neil-Smith " → "oneil smith"."""
+    """Fold case, accents, spacing, punctuation, hyphens and apostrophes.
+
+    "O'Neil-Smith " → "oneil smith".
+    """
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     folded = _DROP.sub("", folded.lower())
     return " ".join(part for part in _SPLIT.split(folded) if part)

@@ -53,8 +53,15 @@ def init_database(ctx: AppContext, *, demo: bool = False) -> InitResult:
             has_cases = uow.session.scalar(select(func.count()).select_from(Case)) or 0
         if not has_users:
             for username, roles, full_name in DEMO_USERS:
-                add_user(ctx, "admin", username, roles, full_name=full_name,
-                         email=f"{username}@example.gov.uk", password=DEMO_PASSWORD)
+                add_user(
+                    ctx,
+                    "admin",
+                    username,
+                    roles,
+                    full_name=full_name,
+                    email=f"{username}@example.gov.uk",
+                    password=DEMO_PASSWORD,
+                )
                 created.append(username)
         if not has_cases:
             cases = _demo_cases(ctx)
@@ -68,16 +75,28 @@ def _is_current(ctx: AppContext) -> bool:
         return False
 
 
-def _form(name: str, email: str, concern: str, days_ago: int, ctx: AppContext,
-          child: tuple[str, str] | None = None, staff: tuple[str, ...] = (),
-          years: tuple[int, int] = (2008, 2016)) -> bytes:
+def _form(
+    name: str,
+    email: str,
+    concern: str,
+    days_ago: int,
+    ctx: AppContext,
+    child: tuple[str, str] | None = None,
+    staff: tuple[str, ...] = (),
+    years: tuple[int, int] = (2008, 2016),
+) -> bytes:
     submitted = (ctx.now() - timedelta(days=days_ago)).replace(microsecond=0)
     data: dict[str, Any] = {
         "submitted_at": submitted.isoformat(),
         "channel": "web",
-        "respondent": {"name": name, "email": email, "phone": "01432 555 0%02d" % days_ago,
-                       "address": "1 Example Street, Hereford", "postcode": "HR1 2AB",
-                       "relationship": "parent"},
+        "respondent": {
+            "name": name,
+            "email": email,
+            "phone": f"01432 555 0{days_ago:02d}",
+            "address": "1 Example Street, Hereford",
+            "postcode": "HR1 2AB",
+            "relationship": "parent",
+        },
         "children": [{"name": child[0], "date_of_birth": child[1]}] if child else [],
         "involvement": {"from_year": years[0], "to_year": years[1]},
         "staff_named": list(staff),
@@ -90,24 +109,52 @@ def _form(name: str, email: str, concern: str, days_ago: int, ctx: AppContext,
 def _demo_cases(ctx: AppContext) -> list[str]:
     """A handful of made-up cases at different stages, walked there through the real services."""
     forms = [
-        ("Amira Hussain", "amira.h@example.com", "I was never told why my son was placed in care.",
-         1, ("Yusuf Hussain", "2009-03-14"), ()),
-        ("Gareth Price", "g.price@example.com",
-         "Our social worker did not return calls for months in 2012.", 6,
-         ("Ellie Price", "2006-07-02"), ("Jo Bloggs",)),
-        ("Margaret O'Neill", "moneill@example.com",
-         "My granddaughter's contact arrangements were changed without asking us.", 12,
-         ("Ruby O'Neill", "2011-11-30"), ()),
-        ("Daniel Brooks", "dan.brooks@example.com",
-         "I want to understand the decisions made when I was in foster care.", 20, None, ()),
-        ("Helen Carter", "helen.carter@example.com",
-         "The assessment of our family in 2015 contained mistakes that were never corrected.", 30,
-         ("Sophie Carter", "2010-05-19"), ()),
+        (
+            "Amira Hussain",
+            "amira.h@example.com",
+            "I was never told why my son was placed in care.",
+            1,
+            ("Yusuf Hussain", "2009-03-14"),
+            (),
+        ),
+        (
+            "Gareth Price",
+            "g.price@example.com",
+            "Our social worker did not return calls for months in 2012.",
+            6,
+            ("Ellie Price", "2006-07-02"),
+            ("Jo Bloggs",),
+        ),
+        (
+            "Margaret O'Neill",
+            "moneill@example.com",
+            "My granddaughter's contact arrangements were changed without asking us.",
+            12,
+            ("Ruby O'Neill", "2011-11-30"),
+            (),
+        ),
+        (
+            "Daniel Brooks",
+            "dan.brooks@example.com",
+            "I want to understand the decisions made when I was in foster care.",
+            20,
+            None,
+            (),
+        ),
+        (
+            "Helen Carter",
+            "helen.carter@example.com",
+            "The assessment of our family in 2015 contained mistakes that were never corrected.",
+            30,
+            ("Sophie Carter", "2010-05-19"),
+            (),
+        ),
     ]
     refs: list[str] = []
     for i, (name, email, concern, days, child, staff) in enumerate(forms):
-        result = ingest_form(ctx, _form(name, email, concern, days, ctx, child, staff),
-                             f"demo-{i + 1}.json", "ian")
+        result = ingest_form(
+            ctx, _form(name, email, concern, days, ctx, child, staff), f"demo-{i + 1}.json", "ian"
+        )
         if result.reference:
             refs.append(result.reference)
     if len(refs) < 5:
@@ -117,29 +164,51 @@ def _demo_cases(ctx: AppContext) -> list[str]:
     act(ctx, refs[1], "acknowledge", "alex")
     # 3: in review
     act(ctx, refs[2], "acknowledge", "alex")
-    act(ctx, refs[2], "record_complaints_triage", "priya",
-        {"meets_criteria": "no", "reason": "time_limit_passed"})
+    act(
+        ctx,
+        refs[2],
+        "record_complaints_triage",
+        "priya",
+        {"meets_criteria": "no", "reason": "time_limit_passed"},
+    )
     act(ctx, refs[2], "record_legal_triage", "lee", {"proceedings": "none"})
     act(ctx, refs[2], "assign_reviewer", "morgan", {"reviewer": "alex"})
     act(ctx, refs[2], "start_review", "alex")
-    act(ctx, refs[2], "add_review_note", "alex", {"kind": "records_examined"},
-        "Read the case records for 2011 to 2016.")
+    act(
+        ctx,
+        refs[2],
+        "add_review_note",
+        "alex",
+        {"kind": "records_examined"},
+        "Read the case records for 2011 to 2016.",
+    )
     # 4 and 5: waiting for the director
     for ref in refs[3:5]:
         act(ctx, ref, "acknowledge", "sam")
-        act(ctx, ref, "record_complaints_triage", "priya",
-            {"meets_criteria": "no", "reason": "all_stages_exhausted"})
+        act(
+            ctx,
+            ref,
+            "record_complaints_triage",
+            "priya",
+            {"meets_criteria": "no", "reason": "all_stages_exhausted"},
+        )
         act(ctx, ref, "record_legal_triage", "lee", {"proceedings": "none"})
         act(ctx, ref, "assign_reviewer", "morgan", {"reviewer": "sam"})
         act(ctx, ref, "start_review", "sam")
-        act(ctx, ref, "submit_outcome", "sam", {
-            "summary": "The records show that decisions were explained in meetings but not in "
-                       "writing. Practice has since changed.",
-            "wording": "Thank you for telling us about your experience. We have read all the "
-                       "records of our work with your family. We found that the reasons for our "
-                       "decisions were not written down for you, and we are sorry. Since 2019 "
-                       "every family receives a written summary after each review meeting.",
-        })
+        act(
+            ctx,
+            ref,
+            "submit_outcome",
+            "sam",
+            {
+                "summary": "The records show that decisions were explained in meetings but not in "
+                "writing. Practice has since changed.",
+                "wording": "Thank you for telling us about your experience. We have read all the "
+                "records of our work with your family. We found that the reasons for our "
+                "decisions were not written down for you, and we are sorry. Since 2019 "
+                "every family receives a written summary after each review meeting.",
+            },
+        )
     act(ctx, refs[4], "authorise", "dana")
     return refs
 

@@ -32,7 +32,7 @@ from concerns.workflows.machine import (
     refusal,
     steps_for,
 )
-from concerns.workflows.users import ensure_may_read, is_named_in, load_actor, actor_of
+from concerns.workflows.users import actor_of, ensure_may_read, is_named_in, load_actor
 
 MAX_NOTE = 20_000
 
@@ -86,8 +86,17 @@ def fire_event(
         if step.note_required and not note:
             raise BadInput("note", f"required for {event}")
 
-        ec = EventContext(ctx=ctx, session=s, case=case, step=step, user=user,
-                          values=values, note=note, at=ctx.now(), from_state=case.state)
+        ec = EventContext(
+            ctx=ctx,
+            session=s,
+            case=case,
+            step=step,
+            user=user,
+            values=values,
+            note=note,
+            at=ctx.now(),
+            from_state=case.state,
+        )
         ref = case.reference
         try:
             result = _apply(ec, new_state)
@@ -119,8 +128,17 @@ def _apply(ec: EventContext, new_state: str) -> EventResult:
     run_hooks(ec)
     s.flush()
     data = {k: _plain(v) for k, v in ec.values.items()} | ec.data
-    append_event(s, case_id=case.id, event=step.event, actor=ec.user.username, at=at,
-                 from_state=ec.from_state, to_state=new_state, data=data, note=ec.note)
+    append_event(
+        s,
+        case_id=case.id,
+        event=step.event,
+        actor=ec.user.username,
+        at=at,
+        from_state=ec.from_state,
+        to_state=new_state,
+        data=data,
+        note=ec.note,
+    )
     return EventResult(case.reference, step.event, ec.from_state, new_state, case.version, data)
 
 
@@ -186,8 +204,15 @@ def _raise_escalation(ec: EventContext) -> None:
     ec.data["escalation_id"] = escalation.id
     if escalation.severity == "safeguarding":
         # Safeguarding does not wait for weekends: a one-calendar-day clock.
-        clocks.start_clock(ec.session, ec.ctx.settings, ec.ctx.calendar, ec.case, "escalation",
-                           ec.at, escalation_id=escalation.id)
+        clocks.start_clock(
+            ec.session,
+            ec.ctx.settings,
+            ec.ctx.calendar,
+            ec.case,
+            "escalation",
+            ec.at,
+            escalation_id=escalation.id,
+        )
 
 
 def _resolve_escalation(ec: EventContext) -> None:
@@ -202,8 +227,16 @@ def _resolve_escalation(ec: EventContext) -> None:
 
 
 def _extend_deadline(ec: EventContext) -> None:
-    clocks.extend_clock(ec.session, ec.ctx.settings, ec.ctx.calendar, ec.case,
-                        ec.values["clock"], ec.values["due"], ec.values["reason"], ec.user.username)
+    clocks.extend_clock(
+        ec.session,
+        ec.ctx.settings,
+        ec.ctx.calendar,
+        ec.case,
+        ec.values["clock"],
+        ec.values["due"],
+        ec.values["reason"],
+        ec.user.username,
+    )
 
 
 def _submit_outcome(ec: EventContext) -> None:
@@ -273,4 +306,4 @@ def refusal_for(ctx: AppContext, reference: str, event: str, actor_name: str | N
         return refusal(event, case_facts(uow.session, case), actor)
 
 
-__all__ = ["EventResult", "fire_event", "refusal_for", "reviewers", "Case"]
+__all__ = ["Case", "EventResult", "fire_event", "refusal_for", "reviewers"]

@@ -49,7 +49,14 @@ IAT = frozenset({"iat_officer", "iat_manager"})
 REVIEWER = "reviewer"
 # Roles that may read case content at all (auditor and admin see aggregates and users only).
 CASE_READERS = frozenset(
-    {"iat_officer", "iat_manager", "information_officer", "legal", "director", "executive_assistant"}
+    {
+        "iat_officer",
+        "iat_manager",
+        "information_officer",
+        "legal",
+        "director",
+        "executive_assistant",
+    }
 )
 
 COMPLAINTS_REASONS = (
@@ -223,105 +230,286 @@ _MANAGER = frozenset({"iat_manager"})
 _REVIEWER_MANAGER = frozenset({REVIEWER, "iat_manager"})
 
 STEPS: tuple[Step, ...] = (
-    Step("acknowledge", ("logged",), "triage", _IAT,
-         "Acknowledge the concern and advise of next steps; triage requests go out.",
-         stops=("acknowledge",), starts=("complaints_triage", "legal_triage"),
-         letter="acknowledgement"),
-    Step("request_information", ("logged", "triage", "in_review"), "awaiting_information", _IAT,
-         "Ask the person for further information (the note is the request); the running clocks pause.",
-         note_required=True, pauses=True, starts=("information_wait",), letter="information_request"),
+    Step(
+        "acknowledge",
+        ("logged",),
+        "triage",
+        _IAT,
+        "Acknowledge the concern and advise of next steps; triage requests go out.",
+        stops=("acknowledge",),
+        starts=("complaints_triage", "legal_triage"),
+        letter="acknowledgement",
+    ),
+    Step(
+        "request_information",
+        ("logged", "triage", "in_review"),
+        "awaiting_information",
+        _IAT,
+        "Ask the person for further information (the note is the request); clocks pause.",
+        note_required=True,
+        pauses=True,
+        starts=("information_wait",),
+        letter="information_request",
+    ),
     *(
-        Step("information_received", ("awaiting_information",), origin, _IAT_EA,
-             "Record the person's reply; paused clocks resume with the days they had left.",
-             when=_came_from(origin), stops=("information_wait",), resumes=True)
+        Step(
+            "information_received",
+            ("awaiting_information",),
+            origin,
+            _IAT_EA,
+            "Record the person's reply; paused clocks resume with the days they had left.",
+            when=_came_from(origin),
+            stops=("information_wait",),
+            resumes=True,
+        )
         for origin in ("logged", "triage", "in_review")
     ),
-    Step("answer_query", ("logged",), "closed", _IAT,
-         "Answer the query directly (the note is the answer); the case closes outside the framework.",
-         note_required=True, stops=("*",), letter="answer", outcome="answered"),
-    Step("record_complaints_triage", ("triage",), None, frozenset({"information_officer"}),
-         "Record whether it meets the formal complaints criteria, and why.",
-         fields=(Field("meets_criteria", "choice", ("yes", "no")),
-                 Field("reason", "choice", COMPLAINTS_REASONS)),
-         stops=("complaints_triage",)),
-    Step("record_legal_triage", ("triage", "in_review"), None, frozenset({"legal"}),
-         "Record whether legal proceedings are in progress or recently closed.",
-         fields=(Field("proceedings", "choice", PROCEEDINGS),
-                 Field("comment", "text", required=False)),
-         stops=("legal_triage",)),
-    Step("offer_complaints_route", ("triage",), "complaint_offered", _IAT,
-         "Offer the formal complaints route.",
-         guards=(_meets_criteria,), stops=("complaints_triage", "legal_triage"),
-         starts=("offer_reply",), letter="complaints_offer"),
-    Step("accept_complaints_route", ("complaint_offered",), "closed", _IAT_EA,
-         "The person takes the formal complaints route; the case closes here.",
-         stops=("*",), outcome="referred_to_complaints"),
-    Step("decline_complaints_route", ("complaint_offered",), "in_review", _IAT_EA,
-         "The person declines the complaints route; a learning review follows.",
-         guards=(_reviewer_assigned,), stops=("offer_reply",), starts=("review",)),
-    Step("assign_reviewer", ("triage", "in_review", "complaint_offered"), None, _MANAGER,
-         "Assign an IAT reviewer independent of the case.",
-         fields=(Field("reviewer", "user"),)),
-    Step("start_review", ("triage",), "in_review", _IAT,
-         "Start the learning review.",
-         guards=(_both_triaged, _criteria_not_met, _reviewer_assigned),
-         stops=("complaints_triage", "legal_triage"), starts=("review",)),
-    Step("add_review_note", ("in_review",), None, _REVIEWER_MANAGER,
-         "Add a learning review note: records examined, interviews, legal comments.",
-         fields=(Field("kind", "choice", REVIEW_NOTE_KINDS),), note_required=True),
-    Step("raise_escalation", ("in_review",), None, _REVIEWER_MANAGER,
-         "Escalate a concern arising from the review.",
-         fields=(Field("severity", "choice", SEVERITIES), Field("to", "text"))),
-    Step("resolve_escalation", ("in_review",), None, _MANAGER,
-         "Resolve the open escalations.", guards=(_has_open_escalation,)),
-    Step("extend_deadline", OPEN_STATES, None, _MANAGER,
-         "Extend a running clock, with a reason, up to the stage's maximum.",
-         fields=(Field("clock", "text"), Field("due", "date"), Field("reason", "text"))),
-    Step("submit_outcome", ("in_review",), "awaiting_signoff", frozenset({REVIEWER}),
-         "Send the review's outcome and suggested wording to the director.",
-         fields=(Field("summary", "text", required=False), Field("wording", "text", required=False)),
-         guards=(_no_open_safeguarding,), value_guards=(_outcome_present,),
-         stops=("review",), starts=("signoff",)),
-    Step("return_for_changes", ("awaiting_signoff",), "in_review", frozenset({"director"}),
-         "Return the outcome to the reviewer with a note.",
-         note_required=True, stops=("signoff",), starts=("review",)),
-    Step("authorise", ("awaiting_signoff",), "authorised", frozenset({"director"}),
-         "Authorise the outcome and its wording (which may be edited).",
-         fields=(Field("wording", "text", required=False),), guards=(_not_the_submitter,),
-         stops=("signoff",), starts=("letter",)),
-    Step("prepare_letter", ("authorised",), "letter_ready", frozenset({"executive_assistant"}),
-         "Put the authorised response on letterhead.",
-         stops=("letter",), starts=("signature",), letter="outcome"),
-    Step("sign", ("letter_ready",), "signed", frozenset({"director"}),
-         "Sign the outcome letter.", stops=("signature",), starts=("dispatch",)),
-    Step("send", ("signed",), "responded", frozenset({"executive_assistant"}),
-         "Send the signed letter by email or post.",
-         fields=(Field("method", "choice", ("email", "post")),),
-         stops=("dispatch",), starts=("reply_window",)),
-    Step("record_dissatisfaction", ("responded",), "dissatisfied", _IAT_EA,
-         "The person is not happy with the outcome.",
-         stops=("reply_window",), starts=("meeting_offer",)),
-    Step("offer_meeting", ("dissatisfied",), "meeting_offered", _DIRECTOR_EA,
-         "The director offers to meet the person.",
-         fields=(Field("date", "date", required=False),),
-         stops=("meeting_offer",), letter="meeting_offer"),
-    Step("record_meeting", ("meeting_offered",), "closed", _DIRECTOR_EA,
-         "Record the meeting: resolved or declined closes the case.",
-         fields=(Field("result", "choice", MEETING_RESULTS),),
-         when=_result_in("resolved", "declined"), stops=("*",), outcome="responded"),
-    Step("record_meeting", ("meeting_offered",), "in_review", _DIRECTOR_EA,
-         "Record the meeting: further action returns the case to review.",
-         fields=(Field("result", "choice", MEETING_RESULTS),),
-         when=_result_in("further_action"), starts=("review",)),
-    Step("close", ("responded",), "closed", _IAT,
-         "Close the case after the reply window.", stops=("*",), outcome="responded"),
-    Step("close_outside_framework", OPEN_STATES, "closed", _MANAGER,
-         "Close the case outside the framework, with a reason.",
-         fields=(Field("reason", "choice", OUTSIDE_FRAMEWORK_REASONS),),
-         stops=("*",), outcome="outside_framework"),
-    Step("reopen", ("closed",), "in_review", _MANAGER,
-         "Reopen a closed case for review; the review clock starts afresh.",
-         note_required=True, starts=("review",)),
+    Step(
+        "answer_query",
+        ("logged",),
+        "closed",
+        _IAT,
+        "Answer the query directly (the note is the answer); closes outside the framework.",
+        note_required=True,
+        stops=("*",),
+        letter="answer",
+        outcome="answered",
+    ),
+    Step(
+        "record_complaints_triage",
+        ("triage",),
+        None,
+        frozenset({"information_officer"}),
+        "Record whether it meets the formal complaints criteria, and why.",
+        fields=(
+            Field("meets_criteria", "choice", ("yes", "no")),
+            Field("reason", "choice", COMPLAINTS_REASONS),
+        ),
+        stops=("complaints_triage",),
+    ),
+    Step(
+        "record_legal_triage",
+        ("triage", "in_review"),
+        None,
+        frozenset({"legal"}),
+        "Record whether legal proceedings are in progress or recently closed.",
+        fields=(
+            Field("proceedings", "choice", PROCEEDINGS),
+            Field("comment", "text", required=False),
+        ),
+        stops=("legal_triage",),
+    ),
+    Step(
+        "offer_complaints_route",
+        ("triage",),
+        "complaint_offered",
+        _IAT,
+        "Offer the formal complaints route.",
+        guards=(_meets_criteria,),
+        stops=("complaints_triage", "legal_triage"),
+        starts=("offer_reply",),
+        letter="complaints_offer",
+    ),
+    Step(
+        "accept_complaints_route",
+        ("complaint_offered",),
+        "closed",
+        _IAT_EA,
+        "The person takes the formal complaints route; the case closes here.",
+        stops=("*",),
+        outcome="referred_to_complaints",
+    ),
+    Step(
+        "decline_complaints_route",
+        ("complaint_offered",),
+        "in_review",
+        _IAT_EA,
+        "The person declines the complaints route; a learning review follows.",
+        guards=(_reviewer_assigned,),
+        stops=("offer_reply",),
+        starts=("review",),
+    ),
+    Step(
+        "assign_reviewer",
+        ("triage", "in_review", "complaint_offered"),
+        None,
+        _MANAGER,
+        "Assign an IAT reviewer independent of the case.",
+        fields=(Field("reviewer", "user"),),
+    ),
+    Step(
+        "start_review",
+        ("triage",),
+        "in_review",
+        _IAT,
+        "Start the learning review.",
+        guards=(_both_triaged, _criteria_not_met, _reviewer_assigned),
+        stops=("complaints_triage", "legal_triage"),
+        starts=("review",),
+    ),
+    Step(
+        "add_review_note",
+        ("in_review",),
+        None,
+        _REVIEWER_MANAGER,
+        "Add a learning review note: records examined, interviews, legal comments.",
+        fields=(Field("kind", "choice", REVIEW_NOTE_KINDS),),
+        note_required=True,
+    ),
+    Step(
+        "raise_escalation",
+        ("in_review",),
+        None,
+        _REVIEWER_MANAGER,
+        "Escalate a concern arising from the review.",
+        fields=(Field("severity", "choice", SEVERITIES), Field("to", "text")),
+    ),
+    Step(
+        "resolve_escalation",
+        ("in_review",),
+        None,
+        _MANAGER,
+        "Resolve the open escalations.",
+        guards=(_has_open_escalation,),
+    ),
+    Step(
+        "extend_deadline",
+        OPEN_STATES,
+        None,
+        _MANAGER,
+        "Extend a running clock, with a reason, up to the stage's maximum.",
+        fields=(Field("clock", "text"), Field("due", "date"), Field("reason", "text")),
+    ),
+    Step(
+        "submit_outcome",
+        ("in_review",),
+        "awaiting_signoff",
+        frozenset({REVIEWER}),
+        "Send the review's outcome and suggested wording to the director.",
+        fields=(Field("summary", "text", required=False), Field("wording", "text", required=False)),
+        guards=(_no_open_safeguarding,),
+        value_guards=(_outcome_present,),
+        stops=("review",),
+        starts=("signoff",),
+    ),
+    Step(
+        "return_for_changes",
+        ("awaiting_signoff",),
+        "in_review",
+        frozenset({"director"}),
+        "Return the outcome to the reviewer with a note.",
+        note_required=True,
+        stops=("signoff",),
+        starts=("review",),
+    ),
+    Step(
+        "authorise",
+        ("awaiting_signoff",),
+        "authorised",
+        frozenset({"director"}),
+        "Authorise the outcome and its wording (which may be edited).",
+        fields=(Field("wording", "text", required=False),),
+        guards=(_not_the_submitter,),
+        stops=("signoff",),
+        starts=("letter",),
+    ),
+    Step(
+        "prepare_letter",
+        ("authorised",),
+        "letter_ready",
+        frozenset({"executive_assistant"}),
+        "Put the authorised response on letterhead.",
+        stops=("letter",),
+        starts=("signature",),
+        letter="outcome",
+    ),
+    Step(
+        "sign",
+        ("letter_ready",),
+        "signed",
+        frozenset({"director"}),
+        "Sign the outcome letter.",
+        stops=("signature",),
+        starts=("dispatch",),
+    ),
+    Step(
+        "send",
+        ("signed",),
+        "responded",
+        frozenset({"executive_assistant"}),
+        "Send the signed letter by email or post.",
+        fields=(Field("method", "choice", ("email", "post")),),
+        stops=("dispatch",),
+        starts=("reply_window",),
+    ),
+    Step(
+        "record_dissatisfaction",
+        ("responded",),
+        "dissatisfied",
+        _IAT_EA,
+        "The person is not happy with the outcome.",
+        stops=("reply_window",),
+        starts=("meeting_offer",),
+    ),
+    Step(
+        "offer_meeting",
+        ("dissatisfied",),
+        "meeting_offered",
+        _DIRECTOR_EA,
+        "The director offers to meet the person.",
+        fields=(Field("date", "date", required=False),),
+        stops=("meeting_offer",),
+        letter="meeting_offer",
+    ),
+    Step(
+        "record_meeting",
+        ("meeting_offered",),
+        "closed",
+        _DIRECTOR_EA,
+        "Record the meeting: resolved or declined closes the case.",
+        fields=(Field("result", "choice", MEETING_RESULTS),),
+        when=_result_in("resolved", "declined"),
+        stops=("*",),
+        outcome="responded",
+    ),
+    Step(
+        "record_meeting",
+        ("meeting_offered",),
+        "in_review",
+        _DIRECTOR_EA,
+        "Record the meeting: further action returns the case to review.",
+        fields=(Field("result", "choice", MEETING_RESULTS),),
+        when=_result_in("further_action"),
+        starts=("review",),
+    ),
+    Step(
+        "close",
+        ("responded",),
+        "closed",
+        _IAT,
+        "Close the case after the reply window.",
+        stops=("*",),
+        outcome="responded",
+    ),
+    Step(
+        "close_outside_framework",
+        OPEN_STATES,
+        "closed",
+        _MANAGER,
+        "Close the case outside the framework, with a reason.",
+        fields=(Field("reason", "choice", OUTSIDE_FRAMEWORK_REASONS),),
+        stops=("*",),
+        outcome="outside_framework",
+    ),
+    Step(
+        "reopen",
+        ("closed",),
+        "in_review",
+        _MANAGER,
+        "Reopen a closed case for review; the review clock starts afresh.",
+        note_required=True,
+        starts=("review",),
+    ),
 )
 
 EVENTS: tuple[str, ...] = tuple(dict.fromkeys(s.event for s in STEPS))
@@ -344,9 +532,7 @@ def fields_of(event: str) -> dict[str, Field]:
 def has_role(step: Step, facts: CaseFacts, actor: Actor) -> bool:
     if step.roles & actor.roles:
         return True
-    return REVIEWER in step.roles and facts.reviewer == actor.username and bool(
-        actor.roles & IAT
-    )
+    return REVIEWER in step.roles and facts.reviewer == actor.username and bool(actor.roles & IAT)
 
 
 def refusal(
@@ -382,9 +568,7 @@ def refusal(
     return f"{event} refused: " + "; ".join(dict.fromkeys(problems))
 
 
-def choose_step(
-    event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]
-) -> Step:
+def choose_step(event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]) -> Step:
     """The row that fires; call only after `refusal` returned None."""
     for step in steps_for(event):
         if (
@@ -508,3 +692,20 @@ def diagram_mermaid() -> str:
                 lines.append(f"    {source} --> {step.dest}: {label}")
     lines.append("    closed --> [*]")
     return "\n".join(lines) + "\n"
+
+
+def diagram_markdown() -> str:
+    """docs/lifecycle.md: the diagram with the table's roles, kept in step by a test."""
+    rows = [
+        "| event | from | to | who |",
+        "|---|---|---|---|",
+    ]
+    for step in STEPS:
+        sources = "any open state" if step.sources == OPEN_STATES else ", ".join(step.sources)
+        who = ", ".join(sorted(step.roles)).replace(REVIEWER, "assigned reviewer")
+        rows.append(f"| `{step.event}` | {sources} | {step.dest or '(internal)'} | {who} |")
+    return (
+        "# The lifecycle\n\n"
+        "Generated from `concerns/workflows/machine.py` by `make diagram`; do not edit by hand.\n\n"
+        "```mermaid\n" + diagram_mermaid() + "```\n\n" + "\n".join(rows) + "\n"
+    )

@@ -1,4 +1,5 @@
-"""Reading the register: case lists, a case in full (audited), the events a user may fire, queues."""
+"""Reading the register: case lists, a case in full (audited), the events a user may fire,
+and the queues."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ def _owner(session: Session, case: Case, deadlines: Sequence[Deadline]) -> str |
     return first.owner_role
 
 
-def _summary(session: Session, case: Case, deadlines: Sequence[Deadline], today: Any) -> dict[str, Any]:
+def _summary(
+    session: Session, case: Case, deadlines: Sequence[Deadline], today: Any
+) -> dict[str, Any]:
     return {
         "reference": case.reference,
         "state": case.state,
@@ -90,8 +93,11 @@ def list_cases(
             query = query.where(Case.state == state)
         if overdue:
             query = query.where(
-                exists().where(Deadline.case_id == Case.id, Deadline.status == "running",
-                               Deadline.due_date < today)
+                exists().where(
+                    Deadline.case_id == Case.id,
+                    Deadline.status == "running",
+                    Deadline.due_date < today,
+                )
             )
         if search:
             term = search.strip()
@@ -117,24 +123,42 @@ def show_case(ctx: AppContext, actor_name: str | None, reference: str) -> dict[s
             ensure_may_read(s, actor, case)
         except NotAllowed:
             # A refused look at a case is audited too, then refused.
-            append_event(s, case_id=case.id, event="case_view_refused", actor=actor.username,
-                         at=ctx.now(), from_state=case.state, to_state=case.state)
+            append_event(
+                s,
+                case_id=case.id,
+                event="case_view_refused",
+                actor=actor.username,
+                at=ctx.now(),
+                from_state=case.state,
+                to_state=case.state,
+            )
             uow.commit()
             raise
         today = ctx.calendar.local_date(ctx.now())
         detail = _detail(s, case, actor, today)
-        append_event(s, case_id=case.id, event="case_viewed", actor=actor.username,
-                     at=ctx.now(), from_state=case.state, to_state=case.state)
+        append_event(
+            s,
+            case_id=case.id,
+            event="case_viewed",
+            actor=actor.username,
+            at=ctx.now(),
+            from_state=case.state,
+            to_state=case.state,
+        )
         uow.commit()
         return detail
 
 
 def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
     respondent = case.respondent
-    deadlines = s.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
+    deadlines = s.scalars(
+        select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)
+    ).all()
     letters = s.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
     events = s.scalars(
-        select(Event).where(Event.case_id == case.id, Event.event != "case_viewed").order_by(Event.id)
+        select(Event)
+        .where(Event.case_id == case.id, Event.event != "case_viewed")
+        .order_by(Event.id)
     ).all()
     related: dict[int, list[str]] = {}
     for child in case.children:
@@ -162,13 +186,17 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
             "relationship": respondent.relationship_to_child,
         },
         "children": [
-            {"name": c.name,
-             "date_of_birth": c.date_of_birth.isoformat() if c.date_of_birth else None,
-             "related_cases": related.get(c.id, [])}
+            {
+                "name": c.name,
+                "date_of_birth": c.date_of_birth.isoformat() if c.date_of_birth else None,
+                "related_cases": related.get(c.id, []),
+            }
             for c in case.children
         ],
-        "involvement": {"from_year": case.involvement_from_year,
-                        "to_year": case.involvement_to_year},
+        "involvement": {
+            "from_year": case.involvement_from_year,
+            "to_year": case.involvement_to_year,
+        },
         "staff_named": list(case.staff_named or []),
         "reviewer": facts.reviewer,
         "triage": {
@@ -182,28 +210,52 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
         "outcome": case.outcome,
         "outcome_reason": case.outcome_reason,
         "contacts": [
-            {"received_at": c.received_at.isoformat(), "channel": c.channel, "route": c.route,
-             "subject": c.subject, "concern": c.concern, "flags": list(c.flags or []),
-             "attachments": [{"filename": a.filename, "content_type": a.content_type,
-                              "size": a.size} for a in c.attachments]}
+            {
+                "received_at": c.received_at.isoformat(),
+                "channel": c.channel,
+                "route": c.route,
+                "subject": c.subject,
+                "concern": c.concern,
+                "flags": list(c.flags or []),
+                "attachments": [
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    for a in c.attachments
+                ],
+            }
             for c in case.contacts
         ],
         "deadlines": [
-            {"clock": d.clock, "due": d.due_date.isoformat(), "status": deadline_status(d, today),
-             "owner": d.owner_role, "started": d.started_on.isoformat(),
-             "explanation": d.explanation}
+            {
+                "clock": d.clock,
+                "due": d.due_date.isoformat(),
+                "status": deadline_status(d, today),
+                "owner": d.owner_role,
+                "started": d.started_on.isoformat(),
+                "explanation": d.explanation,
+            }
             for d in deadlines
         ],
         "letters": [
-            {"id": letter.id, "kind": letter.kind, "sha256": letter.signed_sha256 or letter.sha256,
-             "signed_at": letter.signed_at.isoformat() if letter.signed_at else None,
-             "sent_at": letter.sent_at.isoformat() if letter.sent_at else None,
-             "sent_method": letter.sent_method}
+            {
+                "id": letter.id,
+                "kind": letter.kind,
+                "sha256": letter.signed_sha256 or letter.sha256,
+                "signed_at": letter.signed_at.isoformat() if letter.signed_at else None,
+                "sent_at": letter.sent_at.isoformat() if letter.sent_at else None,
+                "sent_method": letter.sent_method,
+            }
             for letter in letters
         ],
         "history": [
-            {"event": e.event, "actor": e.actor, "at": e.at.isoformat(), "from": e.from_state,
-             "to": e.to_state, "data": e.data, "note": e.note}
+            {
+                "event": e.event,
+                "actor": e.actor,
+                "at": e.at.isoformat(),
+                "from": e.from_state,
+                "to": e.to_state,
+                "data": e.data,
+                "note": e.note,
+            }
             for e in events
         ],
         "events_available": available_events(facts, actor),
@@ -221,16 +273,22 @@ def events_for(ctx: AppContext, actor_name: str | None, reference: str) -> list[
         out = []
         for event in available_events(facts, actor):
             step = steps_for(event)[0]
-            out.append({
-                "event": event,
-                "description": step.description,
-                "note_required": any(st.note_required for st in steps_for(event)),
-                "fields": [
-                    {"name": f.name, "kind": f.kind, "choices": list(f.choices),
-                     "required": f.required}
-                    for f in fields_of(event).values()
-                ],
-            })
+            out.append(
+                {
+                    "event": event,
+                    "description": step.description,
+                    "note_required": any(st.note_required for st in steps_for(event)),
+                    "fields": [
+                        {
+                            "name": f.name,
+                            "kind": f.kind,
+                            "choices": list(f.choices),
+                            "required": f.required,
+                        }
+                        for f in fields_of(event).values()
+                    ],
+                }
+            )
         return out
 
 
@@ -249,18 +307,26 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
             query = select(Case).where(Case.state != "closed")
         else:
             query = select(Case).where(Case.state.in_(QUEUES[which]))
-        cases = [c for c in s.scalars(query.order_by(Case.received_at)).unique().all()
-                 if not is_named_in(actor, c)]
+        cases = [
+            c
+            for c in s.scalars(query.order_by(Case.received_at)).unique().all()
+            if not is_named_in(actor, c)
+        ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         out = []
         for case in cases:
             facts = case_facts(s, case)
             events = available_events(facts, actor)
             if which == "mine":
-                own = [d for d in deadlines[case.id]
-                       if d.status == "running" and (d.owner_user_id == user.id
-                                                     or (d.owner_user_id is None
-                                                         and d.owner_role in actor.roles))]
+                own = [
+                    d
+                    for d in deadlines[case.id]
+                    if d.status == "running"
+                    and (
+                        d.owner_user_id == user.id
+                        or (d.owner_user_id is None and d.owner_role in actor.roles)
+                    )
+                ]
                 if not own and facts.reviewer != actor.username:
                     continue
             if not events:

@@ -183,8 +183,10 @@ def _typed(cls: type, section: str, values: dict[str, Any]) -> dict[str, Any]:
         default = getattr(defaults, key)
         if isinstance(default, bool) and not isinstance(value, bool):
             raise SettingsError(f"{section}.{key}: expected true or false")
-        if isinstance(default, int) and not isinstance(default, bool) and (
-            not isinstance(value, int) or isinstance(value, bool)
+        if (
+            isinstance(default, int)
+            and not isinstance(default, bool)
+            and (not isinstance(value, int) or isinstance(value, bool))
         ):
             raise SettingsError(f"{section}.{key}: expected a whole number")
         if isinstance(default, str) and not isinstance(value, str):
@@ -220,9 +222,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     council = _typed(Council, "council", _section(data, "council"))
     cal = _typed(CalendarSettings, "calendar", _section(data, "calendar"))
     if "closure_days" in cal:
-        cal["closure_days"] = tuple(
-            _date("calendar.closure_days", d) for d in cal["closure_days"]
-        )
+        cal["closure_days"] = tuple(_date("calendar.closure_days", d) for d in cal["closure_days"])
 
     clocks = dict(DEFAULT_CLOCKS)
     for name, values in _section(data, "clocks").items():
@@ -243,12 +243,12 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         clocks[name] = ClockSetting(**merged)
 
     rem_raw = dict(_section(data, "reminders"))
-    rem_times = {
+    rem_times: dict[str, Any] = {
         k: _time(f"reminders.{k}", rem_raw.pop(k))
         for k in ("working_hours_start", "working_hours_end")
         if k in rem_raw
     }
-    reminders = {**_typed(ReminderSettings, "reminders", rem_raw), **rem_times}
+    reminders: dict[str, Any] = {**_typed(ReminderSettings, "reminders", rem_raw), **rem_times}
 
     return Settings(
         database_url=url,
@@ -268,7 +268,7 @@ def _resolve_sqlite_path(url: str, base_dir: Path) -> str:
     """A relative SQLite path is relative to the config file's folder, not the shell's."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith("sqlite:////"):
-        rest = url[len(prefix):]
+        rest = url[len(prefix) :]
         if rest and rest != ":memory:" and not rest.startswith("/"):
             return prefix + str((base_dir / rest).resolve())
     return url

@@ -35,8 +35,9 @@ class UserInfo:
 
 
 def _info(user: User) -> UserInfo:
-    return UserInfo(user.username, user.full_name, user.email, tuple(sorted(user.role_names)),
-                    user.active)
+    return UserInfo(
+        user.username, user.full_name, user.email, tuple(sorted(user.role_names)), user.active
+    )
 
 
 def load_actor(session: Session, username: str | None) -> tuple[User, Actor]:
@@ -59,11 +60,15 @@ def is_named_in(actor: Actor, case: Case) -> bool:
     return bool(actor.name_key) and actor.name_key in keys
 
 
-def ensure_may_read(session: Session, actor: Actor, case: Case, at_event: str = "case_viewed") -> None:
+def ensure_may_read(
+    session: Session, actor: Actor, case: Case, at_event: str = "case_viewed"
+) -> None:
     if not actor.roles & CASE_READERS:
         raise NotAllowed("your role may not read case content")
     if is_named_in(actor, case):
-        raise NotAllowed(f"case {case.reference}: you are named in this concern (conflict of interest)")
+        raise NotAllowed(
+            f"case {case.reference}: you are named in this concern (conflict of interest)"
+        )
 
 
 def add_user(
@@ -79,7 +84,10 @@ def add_user(
     """Create a staff account. Only an admin may, except for the very first account."""
     roles = tuple(dict.fromkeys(roles))
     if not USERNAME_RE.match(username):
-        raise BadInput("username", "use 2-64 lower-case letters, digits, '.', '_' or '-', starting with a letter")
+        raise BadInput(
+            "username",
+            "use 2-64 lower-case letters, digits, '.', '_' or '-', starting with a letter",
+        )
     if not roles:
         raise BadInput("role", "give at least one --role")
     for role in roles:
@@ -111,8 +119,13 @@ def add_user(
         )
         s.add(user)
         s.flush()
-        append_event(s, event="user_added", actor=acting, at=ctx.now(),
-                     data={"username": username, "roles": list(roles)})
+        append_event(
+            s,
+            event="user_added",
+            actor=acting,
+            at=ctx.now(),
+            data={"username": username, "roles": list(roles)},
+        )
         info = _info(user)
         uow.commit()
     return info

@@ -34,8 +34,15 @@ class Cli:
         argv = [sys.executable, "-m", "concerns.cli.main", *args]
         if as_user:
             argv += ["--as", as_user]
-        proc = subprocess.run(argv, cwd=self.home, env=self.env, input=stdin,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            argv,
+            cwd=self.home,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def ok(self, *args: str, as_user: str | None = None) -> Result:
@@ -50,9 +57,11 @@ def cli(tmp_path: Path) -> Cli:
     config = tmp_path / "config.toml"
     config.write_text((REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCERNS_")}
-    env.update({
-        "CONCERNS_CONFIG": str(config),
-        "CONCERNS_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'concerns.db'}",
-        "PYTHONPATH": str(REPO),
-    })
+    env.update(
+        {
+            "CONCERNS_CONFIG": str(config),
+            "CONCERNS_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'concerns.db'}",
+            "PYTHONPATH": str(REPO),
+        }
+    )
     return Cli(tmp_path, env)

@@ -35,8 +35,10 @@ def log(cli: Cli, tmp: Path, **kwargs: object) -> str:
 def counts(cli: Cli) -> dict[str, int]:
     db = sqlite3.connect(cli.env["CONCERNS_DATABASE_URL"].removeprefix("sqlite:///"))
     try:
-        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("cases", "contacts", "respondents", "children", "deadlines", "events")}
+        return {
+            t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("cases", "contacts", "respondents", "children", "deadlines", "events")
+        }
     finally:
         db.close()
 
@@ -48,7 +50,10 @@ def refused(cli: Cli, ref: str, *args: str, as_user: str, match: str) -> None:
     assert match in result.err and "Traceback" not in result.err
     after = cli.ok("case", "show", ref, "--json", as_user="morgan").json()
     assert (after["state"], after["version"], after["history"]) == (
-        before["state"], before["version"], before["history"])
+        before["state"],
+        before["version"],
+        before["history"],
+    )
 
 
 def test_init_with_demo_data_gives_a_working_register(cli: Cli) -> None:
@@ -57,13 +62,21 @@ def test_init_with_demo_data_gives_a_working_register(cli: Cli) -> None:
     assert "dana" in data["users_created"] and len(data["demo_cases"]) == 5
     cases = cli.ok("case", "list", "--json", as_user="alex").json()
     assert {c["state"] for c in cases} >= {"logged", "triage", "in_review", "awaiting_signoff"}
-    assert set(cases[0]) >= {"reference", "state", "received_at", "respondent_name", "owner",
-                             "overdue"}
+    assert set(cases[0]) >= {
+        "reference",
+        "state",
+        "received_at",
+        "respondent_name",
+        "owner",
+        "overdue",
+    }
     assert cli.ok("init", "--demo", "--json").json()["demo_cases"] == []  # idempotent
     assert cli.ok("audit", "verify").code == 0
 
 
-def test_a_case_walked_from_intake_to_closed_through_the_command(staffed: Cli, tmp_path: Path) -> None:
+def test_a_case_walked_from_intake_to_closed_through_the_command(
+    staffed: Cli, tmp_path: Path
+) -> None:
     cli = staffed
     ref = log(cli, tmp_path, children=[{"name": "Ellie Price", "date_of_birth": "2008-02-01"}])
     events = [e["event"] for e in cli.ok("case", "events", ref, "--json", as_user="alex").json()]
@@ -71,20 +84,46 @@ def test_a_case_walked_from_intake_to_closed_through_the_command(staffed: Cli, t
     refused(cli, ref, "authorise", as_user="dana", match="not possible while the case is logged")
     refused(cli, ref, "acknowledge", as_user="dana", match="needs the role")
     cli.ok("case", "act", ref, "acknowledge", as_user="alex")
-    cli.ok("case", "act", ref, "record_complaints_triage", "--set", "meets_criteria=no",
-           "--set", "reason=time_limit_passed", "--note", "Involvement ended in 2015.",
-           as_user="priya")
-    cli.ok("case", "act", ref, "record_legal_triage", "--set", "proceedings=none",
-           as_user="lee")
+    cli.ok(
+        "case",
+        "act",
+        ref,
+        "record_complaints_triage",
+        "--set",
+        "meets_criteria=no",
+        "--set",
+        "reason=time_limit_passed",
+        "--note",
+        "Involvement ended in 2015.",
+        as_user="priya",
+    )
+    cli.ok("case", "act", ref, "record_legal_triage", "--set", "proceedings=none", as_user="lee")
     cli.ok("case", "act", ref, "assign_reviewer", "--set", "reviewer=alex", as_user="morgan")
     cli.ok("case", "act", ref, "start_review", as_user="alex")
-    cli.ok("case", "act", ref, "add_review_note", "--set", "kind=interview_respondent",
-           "--note", "Met the family at home.", as_user="alex")
-    cli.ok("case", "act", ref, "submit_outcome", "--set", "summary=Records read.",
-           "--set", "wording=We are sorry that nobody explained our decision.", as_user="alex")
+    cli.ok(
+        "case",
+        "act",
+        ref,
+        "add_review_note",
+        "--set",
+        "kind=interview_respondent",
+        "--note",
+        "Met the family at home.",
+        as_user="alex",
+    )
+    cli.ok(
+        "case",
+        "act",
+        ref,
+        "submit_outcome",
+        "--set",
+        "summary=Records read.",
+        "--set",
+        "wording=We are sorry that nobody explained our decision.",
+        as_user="alex",
+    )
     # Someone who holds both roles still cannot authorise what they submitted.
-    cli.ok("user", "add", "chris", "--role", "director", "--role", "iat_officer",
-           as_user="admin")
+    cli.ok("user", "add", "chris", "--role", "director", "--role", "iat_officer", as_user="admin")
     cli.ok("case", "act", ref, "return_for_changes", "--note", "Add dates.", as_user="dana")
     cli.ok("case", "act", ref, "assign_reviewer", "--set", "reviewer=chris", as_user="morgan")
     cli.ok("case", "act", ref, "submit_outcome", as_user="chris")
@@ -134,16 +173,26 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "not json": (b"{this is not json", "(file): not valid JSON"),
     "not utf-8": (b'{"concern": "caf\xe9"}', "(file): not UTF-8"),
     "a list": (b"[1, 2]", "(file): expected a JSON object"),
-    "name a number": (form_bytes().replace(b'"name": "Test Person', b'"nme": "x', 1),
-                      "respondent.name: missing"),
-    "concern a list": (json.dumps({"respondent": {"name": "A B", "email": "a@example.com"},
-                                   "concern": ["x"]}).encode(),
-                       "concern: expected text, got a list"),
-    "no way to reply": (json.dumps({"respondent": {"name": "A B"}, "concern": "x"}).encode(),
-                        "respondent: needs at least one way to reply"),
-    "10 MB of text": (json.dumps({"respondent": {"name": "A B", "email": "a@example.com"},
-                                  "concern": "x" * 10_000_000}).encode(),
-                      "concern: longer than 100000 characters"),
+    "name a number": (
+        form_bytes().replace(b'"name": "Test Person', b'"nme": "x', 1),
+        "respondent.name: missing",
+    ),
+    "concern a list": (
+        json.dumps(
+            {"respondent": {"name": "A B", "email": "a@example.com"}, "concern": ["x"]}
+        ).encode(),
+        "concern: expected text, got a list",
+    ),
+    "no way to reply": (
+        json.dumps({"respondent": {"name": "A B"}, "concern": "x"}).encode(),
+        "respondent: needs at least one way to reply",
+    ),
+    "10 MB of text": (
+        json.dumps(
+            {"respondent": {"name": "A B", "email": "a@example.com"}, "concern": "x" * 10_000_000}
+        ).encode(),
+        "concern: longer than 100000 characters",
+    ),
 }
 
 

@@ -24,7 +24,8 @@ def test_a_row_changed_by_hand_is_named_as_the_first_broken_row(ctx: AppContext)
     act(ctx, ref, "record_legal_triage", "lee", proceedings="none")
     with ctx.engine.begin() as conn:
         target = conn.execute(
-            text("SELECT id FROM events WHERE event = 'acknowledge'")).scalar_one()
+            text("SELECT id FROM events WHERE event = 'acknowledge'")
+        ).scalar_one()
         conn.execute(text("UPDATE events SET actor = 'morgan' WHERE id = :id"), {"id": target})
     report = verify_audit(ctx, "audrey")
     assert report.broken_at == target

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import ConcurrentChange, ServiceError
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 from concerns.workflows.lifecycle import fire_event
 from concerns.workflows.queries import show_case
 from tests.factories import act, create_staff, log_concern
@@ -45,11 +45,18 @@ def test_two_concurrent_events_on_one_case_one_wins_and_the_other_must_reload(
 
     try:
         threads = [
-            threading.Thread(target=run, args=("legal", "record_legal_triage", "lee",
-                                               {"proceedings": "none"})),
-            threading.Thread(target=run, args=("complaints", "record_complaints_triage", "priya",
-                                               {"meets_criteria": "no",
-                                                "reason": "time_limit_passed"})),
+            threading.Thread(
+                target=run, args=("legal", "record_legal_triage", "lee", {"proceedings": "none"})
+            ),
+            threading.Thread(
+                target=run,
+                args=(
+                    "complaints",
+                    "record_complaints_triage",
+                    "priya",
+                    {"meets_criteria": "no", "reason": "time_limit_passed"},
+                ),
+            ),
         ]
         for t in threads:
             t.start()
@@ -73,5 +80,6 @@ def test_an_event_against_an_old_version_is_refused(ctx: AppContext) -> None:
     seen = show_case(ctx, "alex", ref)["version"]
     act(ctx, ref, "acknowledge", "sam")
     with pytest.raises(ServiceError, match="reload"):
-        fire_event(ctx, ref, "request_information", "alex", {}, "Which years?",
-                   expected_version=seen)
+        fire_event(
+            ctx, ref, "request_information", "alex", {}, "Which years?", expected_version=seen
+        )

@@ -28,8 +28,9 @@ def snapshot(ctx: AppContext, reference: str) -> dict[str, Any]:
         return {
             "state": case.state,
             "version": case.version,
-            "events": s.scalar(select(func.count()).select_from(Event)
-                               .where(Event.case_id == case.id)),
+            "events": s.scalar(
+                select(func.count()).select_from(Event).where(Event.case_id == case.id)
+            ),
             "deadlines": sorted(
                 (d.clock, d.status, d.due_date.isoformat())
                 for d in s.scalars(select(Deadline).where(Deadline.case_id == case.id))
@@ -39,8 +40,15 @@ def snapshot(ctx: AppContext, reference: str) -> dict[str, Any]:
         }
 
 
-def assert_refused(ctx: AppContext, reference: str, event: str, actor: str,
-                   match: str, note: str | None = None, **values: str) -> None:
+def assert_refused(
+    ctx: AppContext,
+    reference: str,
+    event: str,
+    actor: str,
+    match: str,
+    note: str | None = None,
+    **values: str,
+) -> None:
     before = snapshot(ctx, reference)
     with pytest.raises(NotAllowed, match=match):
         fire_event(ctx, reference, event, actor, values, note)
@@ -68,8 +76,14 @@ def test_the_complaints_route_offered_and_accepted_closes_the_case(staffed: AppC
     ref = log_concern(staffed)
     act(staffed, ref, "acknowledge", "alex")
     assert_refused(staffed, ref, "offer_complaints_route", "alex", "not yet recorded")
-    act(staffed, ref, "record_complaints_triage", "priya", meets_criteria="yes",
-        reason="within_time_limit")
+    act(
+        staffed,
+        ref,
+        "record_complaints_triage",
+        "priya",
+        meets_criteria="yes",
+        reason="within_time_limit",
+    )
     act(staffed, ref, "record_legal_triage", "lee", proceedings="none")
     assert_refused(staffed, ref, "start_review", "alex", "meets the criteria")
     assert act(staffed, ref, "offer_complaints_route", "alex") == "complaint_offered"
@@ -84,8 +98,14 @@ def test_the_complaints_route_declined_goes_to_review_once_a_reviewer_is_assigne
 ) -> None:
     ref = log_concern(staffed)
     act(staffed, ref, "acknowledge", "alex")
-    act(staffed, ref, "record_complaints_triage", "priya", meets_criteria="yes",
-        reason="within_time_limit")
+    act(
+        staffed,
+        ref,
+        "record_complaints_triage",
+        "priya",
+        meets_criteria="yes",
+        reason="within_time_limit",
+    )
     act(staffed, ref, "offer_complaints_route", "alex")
     assert_refused(staffed, ref, "decline_complaints_route", "alex", "no reviewer")
     act(staffed, ref, "assign_reviewer", "morgan", reviewer="sam")
@@ -97,26 +117,52 @@ def test_the_complaints_route_declined_goes_to_review_once_a_reviewer_is_assigne
 def test_the_full_learning_review_path_to_a_closed_case(staffed: AppContext) -> None:
     ref = log_concern(staffed)
     walk_to_review(staffed, ref)
-    act(staffed, ref, "add_review_note", "alex", "Read the 2012 case file.", kind="records_examined")
-    act(staffed, ref, "add_review_note", "morgan", "Spoke to the team manager.",
-        kind="interview_staff")
-    assert_refused(staffed, ref, "add_review_note", "sam", "assigned reviewer", "x",
-                   kind="other")
-    act(staffed, ref, "raise_escalation", "alex", "Possible risk to a sibling.",
-        severity="safeguarding", to="MASH team manager")
+    act(
+        staffed, ref, "add_review_note", "alex", "Read the 2012 case file.", kind="records_examined"
+    )
+    act(
+        staffed,
+        ref,
+        "add_review_note",
+        "morgan",
+        "Spoke to the team manager.",
+        kind="interview_staff",
+    )
+    assert_refused(staffed, ref, "add_review_note", "sam", "assigned reviewer", "x", kind="other")
+    act(
+        staffed,
+        ref,
+        "raise_escalation",
+        "alex",
+        "Possible risk to a sibling.",
+        severity="safeguarding",
+        to="MASH team manager",
+    )
     assert clocks(staffed, ref)["escalation"] == "running"
-    assert_refused(staffed, ref, "submit_outcome", "alex", "safeguarding escalation is still open",
-                   summary="s", wording="w")
+    assert_refused(
+        staffed,
+        ref,
+        "submit_outcome",
+        "alex",
+        "safeguarding escalation is still open",
+        summary="s",
+        wording="w",
+    )
     assert_refused(staffed, ref, "resolve_escalation", "alex", "iat_manager")
     act(staffed, ref, "resolve_escalation", "morgan", "Referred and acknowledged by MASH.")
     assert clocks(staffed, ref)["escalation"] == "met"
-    assert_refused(staffed, ref, "submit_outcome", "sam", "assigned reviewer",
-                   summary="s", wording="w")
-    assert act(staffed, ref, "submit_outcome", "alex", summary="Findings.",
-               wording="First draft.") == "awaiting_signoff"
+    assert_refused(
+        staffed, ref, "submit_outcome", "sam", "assigned reviewer", summary="s", wording="w"
+    )
+    assert (
+        act(staffed, ref, "submit_outcome", "alex", summary="Findings.", wording="First draft.")
+        == "awaiting_signoff"
+    )
     with pytest.raises(BadInput, match="note: required for return_for_changes"):
         fire_event(staffed, ref, "return_for_changes", "dana", {}, None)
-    assert act(staffed, ref, "return_for_changes", "dana", "Please say sorry plainly.") == "in_review"
+    assert (
+        act(staffed, ref, "return_for_changes", "dana", "Please say sorry plainly.") == "in_review"
+    )
     act(staffed, ref, "submit_outcome", "alex", wording="Second draft, with an apology.")
     assert_refused(staffed, ref, "authorise", "alex", "needs the role director")
     assert act(staffed, ref, "authorise", "dana", wording="Final wording.") == "authorised"
@@ -156,13 +202,17 @@ def test_a_meeting_that_resolves_things_closes_the_case(staffed: AppContext) -> 
 def test_a_manager_closes_outside_the_framework_and_reopens(staffed: AppContext) -> None:
     ref = log_concern(staffed)
     act(staffed, ref, "acknowledge", "alex")
-    assert_refused(staffed, ref, "close_outside_framework", "alex", "iat_manager",
-                   reason="withdrawn")
+    assert_refused(
+        staffed, ref, "close_outside_framework", "alex", "iat_manager", reason="withdrawn"
+    )
     assert act(staffed, ref, "close_outside_framework", "morgan", reason="withdrawn") == "closed"
     assert all(status == "met" for status in clocks(staffed, ref).values())
     with pytest.raises(BadInput, match="note: required for reopen"):
         fire_event(staffed, ref, "reopen", "morgan", {}, None)
-    assert act(staffed, ref, "reopen", "morgan", "The person wrote again with new facts.") == "in_review"
+    assert (
+        act(staffed, ref, "reopen", "morgan", "The person wrote again with new facts.")
+        == "in_review"
+    )
     assert clocks(staffed, ref)["review"] == "running"
     with staffed.uow() as uow:
         case = uow.session.scalars(select(Case).where(Case.reference == ref)).one()
@@ -179,8 +229,10 @@ def test_information_requested_and_received_returns_the_case_where_it_was(
     elif walk == "in_review":
         walk_to_review(staffed, ref)
     running_before = {c for c, s, _ in snapshot(staffed, ref)["deadlines"] if s == "running"}
-    assert act(staffed, ref, "request_information", "alex",
-               "Please send the dates.") == "awaiting_information"
+    assert (
+        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+        == "awaiting_information"
+    )
     states = clocks(staffed, ref)
     assert states["information_wait"] == "running"
     assert all(states[c] == "paused" for c in running_before)
@@ -193,23 +245,42 @@ def test_information_requested_and_received_returns_the_case_where_it_was(
 def test_extending_a_deadline_is_capped_at_the_stages_maximum(staffed: AppContext) -> None:
     ref = log_concern(staffed)
     walk_to_review(staffed, ref)
-    review = [d for d in snapshot(staffed, ref)["deadlines"] if d[0] == "review"][0]
-    assert_refused(staffed, ref, "extend_deadline", "morgan", "at most 65 working days",
-                   clock="review", due="2028-01-05", reason="Staff on long leave")
+    review = next(d for d in snapshot(staffed, ref)["deadlines"] if d[0] == "review")
+    assert_refused(
+        staffed,
+        ref,
+        "extend_deadline",
+        "morgan",
+        "at most 65 working days",
+        clock="review",
+        due="2028-01-05",
+        reason="Staff on long leave",
+    )
     with pytest.raises(BadInput, match="due: must be after"):
-        fire_event(staffed, ref, "extend_deadline", "morgan",
-                   {"clock": "review", "due": "2020-01-01", "reason": "x"})
-    act(staffed, ref, "extend_deadline", "morgan", clock="review", due="2027-01-29",
-        reason="Interviews with former staff")
-    after = [d for d in snapshot(staffed, ref)["deadlines"] if d[0] == "review"][0]
+        fire_event(
+            staffed,
+            ref,
+            "extend_deadline",
+            "morgan",
+            {"clock": "review", "due": "2020-01-01", "reason": "x"},
+        )
+    act(
+        staffed,
+        ref,
+        "extend_deadline",
+        "morgan",
+        clock="review",
+        due="2027-01-29",
+        reason="Interviews with former staff",
+    )
+    after = next(d for d in snapshot(staffed, ref)["deadlines"] if d[0] == "review")
     assert after[2] == "2027-01-29" != review[2]
 
 
 def test_a_reviewer_named_in_the_concern_cannot_be_assigned_or_read_it(staffed: AppContext) -> None:
     ref = log_concern(staffed, staff_named=["Jo  BLOGGS"])
     act(staffed, ref, "acknowledge", "alex")
-    assert_refused(staffed, ref, "assign_reviewer", "morgan", "conflict of interest",
-                   reviewer="jo")
+    assert_refused(staffed, ref, "assign_reviewer", "morgan", "conflict of interest", reviewer="jo")
     with pytest.raises(NotAllowed, match="conflict of interest"):
         show_case(staffed, "jo", ref)
     assert ref not in {row["reference"] for row in list_cases(staffed, "jo")}
@@ -231,8 +302,7 @@ def test_every_event_is_recorded_with_actor_time_states_and_data(staffed: AppCon
     act(staffed, ref, "acknowledge", "alex")
     act(staffed, ref, "record_legal_triage", "lee", proceedings="in_progress", comment="Care order")
     history = show_case(staffed, "alex", ref)["history"]
-    assert [h["event"] for h in history] == ["concern_logged", "acknowledge",
-                                              "record_legal_triage"]
+    assert [h["event"] for h in history] == ["concern_logged", "acknowledge", "record_legal_triage"]
     last = history[-1]
     assert last["actor"] == "lee" and last["from"] == "triage" and last["to"] == "triage"
     assert last["data"] == {"proceedings": "in_progress", "comment": "Care order"}

@@ -75,8 +75,9 @@ def test_a_review_starts_only_with_both_triage_decisions_and_a_reviewer() -> Non
     facts = CaseFacts(state="triage", complaints_meets_criteria=False)
     reason = refusal("start_review", facts, OFFICER)
     assert reason is not None and "legal triage" in reason and "no reviewer" in reason
-    ready = CaseFacts(state="triage", complaints_meets_criteria=False,
-                      legal_proceedings="none", reviewer="alex")
+    ready = CaseFacts(
+        state="triage", complaints_meets_criteria=False, legal_proceedings="none", reviewer="alex"
+    )
     assert next_state("start_review", ready, OFFICER, {}) == "in_review"
 
 
@@ -88,8 +89,13 @@ def test_only_the_assigned_reviewer_may_submit_the_outcome() -> None:
 
 
 def test_an_open_safeguarding_escalation_blocks_the_outcome() -> None:
-    facts = CaseFacts(state="in_review", reviewer="alex", has_outcome=True,
-                      open_safeguarding_escalations=1, open_escalations=1)
+    facts = CaseFacts(
+        state="in_review",
+        reviewer="alex",
+        has_outcome=True,
+        open_safeguarding_escalations=1,
+        open_escalations=1,
+    )
     reason = refusal("submit_outcome", facts, OFFICER, {})
     assert reason is not None and "safeguarding" in reason
 
@@ -104,8 +110,9 @@ def test_the_meeting_result_decides_between_closing_and_further_review() -> None
     facts = CaseFacts(state="meeting_offered", reviewer="alex")
     assert next_state("record_meeting", facts, DIRECTOR, {"result": "resolved"}) == "closed"
     assert next_state("record_meeting", facts, DIRECTOR, {"result": "declined"}) == "closed"
-    assert next_state("record_meeting", facts, DIRECTOR,
-                      {"result": "further_action"}) == "in_review"
+    assert (
+        next_state("record_meeting", facts, DIRECTOR, {"result": "further_action"}) == "in_review"
+    )
 
 
 def test_a_manager_may_close_outside_the_framework_from_every_open_state() -> None:
@@ -116,7 +123,10 @@ def test_a_manager_may_close_outside_the_framework_from_every_open_state() -> No
 
 def test_available_events_list_what_the_user_may_do_now() -> None:
     assert available_events(CaseFacts(state="logged"), OFFICER) == [
-        "acknowledge", "request_information", "answer_query"]
+        "acknowledge",
+        "request_information",
+        "answer_query",
+    ]
     assert available_events(CaseFacts(state="signed"), ASSISTANT) == ["send"]
     assert available_events(CaseFacts(state="signed"), OFFICER) == []
 
@@ -138,3 +148,12 @@ def test_the_diagram_is_generated_from_every_state_changing_event() -> None:
     for step in STEPS:
         if step.dest is not None:
             assert f": {step.event}" in diagram
+
+
+def test_the_documented_diagram_is_the_one_the_table_generates() -> None:
+    from pathlib import Path
+
+    from concerns.workflows.machine import diagram_markdown
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md"
+    assert doc.read_text(encoding="utf-8") == diagram_markdown(), "run `make diagram`"

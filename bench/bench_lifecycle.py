@@ -1,0 +1,134 @@
+"""Full lifecycles per second through the service layer, against raw SQL doing the same writes.
+
+The baseline is exact, not a guess: every INSERT, UPDATE and DELETE our services send while
+walking the cases is captured with its parameters and its transaction, then replayed through the
+bare DB-API driver, in the same transactions, on an identical copy of the database taken before
+the run. What the ratio measures is everything we add on top of the writes themselves: reading
+and checking (roles, guards, the state machine), the ORM, hash-chaining the audit trail, and the
+letters rendered on the way (acknowledgement and outcome PDFs).
+
+Environment: CONCERNS_BENCH_LIFECYCLES (default 30).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import record  # noqa: E402
+from concerns.db.engine import make_engine  # noqa: E402
+from concerns.workflows.context import AppContext  # noqa: E402
+from concerns.workflows.settings import load_settings  # noqa: E402
+from tests.factories import act, create_staff, log_concern  # noqa: E402
+
+N = int(os.environ.get("CONCERNS_BENCH_LIFECYCLES", "30"))
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def lifecycle(ctx: AppContext, i: int) -> None:
+    ref = log_concern(ctx, name=f"Bench Person {i}", email=f"bench{i}@example.com")
+    act(ctx, ref, "acknowledge", "alex")
+    act(
+        ctx,
+        ref,
+        "record_complaints_triage",
+        "priya",
+        meets_criteria="no",
+        reason="time_limit_passed",
+    )
+    act(ctx, ref, "record_legal_triage", "lee", proceedings="none")
+    act(ctx, ref, "assign_reviewer", "morgan", reviewer="alex")
+    act(ctx, ref, "start_review", "alex")
+    act(ctx, ref, "submit_outcome", "alex", summary="Records read.", wording="We are sorry.")
+    act(ctx, ref, "authorise", "dana")
+    act(ctx, ref, "prepare_letter", "erin")
+    act(ctx, ref, "sign", "dana")
+    act(ctx, ref, "send", "erin", method="post")
+    act(ctx, ref, "close", "alex")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        ours_db, replay_db = base / "ours.db", base / "replay.db"
+        url = f"sqlite:///{ours_db}"
+        settings = replace(load_settings(REPO / "config.toml"), database_url=url, base_dir=base)
+        ctx = AppContext(settings, make_engine(url))
+        ctx.migrate()
+        create_staff(ctx)
+        lifecycle(ctx, -1)  # warm up imports, templates and caches
+        ctx.engine.dispose()
+        shutil.copy(ours_db, replay_db)
+        ctx = AppContext(settings, make_engine(url))
+
+        transactions: list[list[tuple[str, Any, bool]]] = []
+        current: list[tuple[str, Any, bool]] = []
+
+        @event.listens_for(ctx.engine, "before_cursor_execute")
+        def capture(
+            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+        ) -> None:
+            if statement.lstrip().upper().startswith(WRITES):
+                current.append((statement, parameters, executemany))
+
+        @event.listens_for(ctx.engine, "commit")
+        def on_commit(conn: Any) -> None:
+            if current:
+                transactions.append(list(current))
+            current.clear()
+
+        @event.listens_for(ctx.engine, "rollback")
+        def on_rollback(conn: Any) -> None:
+            current.clear()
+
+        started = time.perf_counter()
+        for i in range(N):
+            lifecycle(ctx, i)
+        ours = time.perf_counter() - started
+        ctx.engine.dispose()
+
+        db = sqlite3.connect(replay_db, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        started = time.perf_counter()
+        for tx in transactions:
+            db.execute("BEGIN IMMEDIATE")
+            for statement, parameters, many in tx:
+                # SQLAlchemy's "insertmanyvalues" sends one statement even when it reports
+                # executemany, so look at the parameters' shape rather than the flag.
+                if many and parameters and isinstance(parameters[0], (tuple, list, dict)):
+                    db.executemany(statement, parameters)
+                else:
+                    db.execute(statement, parameters)
+            db.execute("COMMIT")
+        baseline = time.perf_counter() - started
+        db.close()
+
+    record(
+        "lifecycle: full lifecycles per second on SQLite (as seconds per lifecycle) "
+        "vs raw SQL replay of the same writes",
+        ours / N,
+        baseline / N,
+        "s",
+    )
+    print(
+        f"  {N} lifecycles, {len(transactions)} transactions; "
+        f"ours {N / ours:.1f}/s, raw SQL {N / baseline:.1f}/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
