@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from concerns.workflows.settings import SettingsError
+
 WEEKEND = "weekend"
 CLOSURE = "council closure day"
 
@@ -37,14 +39,14 @@ class WorkingCalendar:
         try:
             self.zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"calendar.timezone: unknown time zone {timezone!r}") from None
+            raise SettingsError(f"calendar.timezone: unknown time zone {timezone!r}") from None
         try:
             # Years are filled in lazily as dates are looked up (the package's `expand`).
             self._holidays: holidays.HolidayBase = holidays.country_holidays(
                 country, subdiv=subdivision
             )
         except NotImplementedError:
-            raise ValueError(
+            raise SettingsError(
                 f"calendar.country/subdivision: no holidays known for {country}/{subdivision}"
             ) from None
 

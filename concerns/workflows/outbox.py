@@ -41,6 +41,9 @@ CANCELLED = "cancelled"
 # Longest wait between two attempts, however many there were.
 MAX_RETRY_DELAY = timedelta(hours=6)
 SMTP_TIMEOUT_SECONDS = 30
+# Rows claimed at a time; a claim lasts long enough for every one of them to time out once, so
+# a slow mail server never lets a second process take over rows still being sent.
+BATCH = 20
 
 
 def retry_delay(attempts: int, base_seconds: int) -> timedelta:
@@ -90,10 +93,12 @@ def claim(
     worker: str,
     now: datetime,
     *,
-    batch: int = 100,
-    lease: timedelta = timedelta(minutes=5),
+    batch: int = BATCH,
+    lease: timedelta | None = None,
 ) -> list[int]:
     """Claim up to BATCH deliverable rows for WORKER until NOW + LEASE; their ids."""
+    if lease is None:
+        lease = timedelta(seconds=batch * SMTP_TIMEOUT_SECONDS + 60)
     with UnitOfWork(factory) as uow:
         ids = list(
             uow.session.execute(
@@ -125,7 +130,7 @@ def deliver(
     now: datetime | None = None,
     *,
     worker: str | None = None,
-    batch: int = 100,
+    batch: int = BATCH,
 ) -> DeliveryResult:
     """Send what is due in the outbox, batch after batch, until nothing is left to claim."""
     started = timer.perf_counter()

@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from concerns.workflows.calendar import WorkingCalendar
+from concerns.workflows.settings import SettingsError
 
 CHASE = "chase"
 BEFORE_DUE = "before_due"
@@ -51,9 +52,11 @@ class ReminderPolicy:
 
     def __post_init__(self) -> None:
         if self.days_before_due < 0:
-            raise ValueError("reminders.days_before_due: must not be negative")
+            raise SettingsError("reminders.days_before_due: must not be negative")
         if self.working_hours_start >= self.working_hours_end:
-            raise ValueError("reminders.working_hours_start: must be before working_hours_end")
+            raise SettingsError(
+                "reminders.working_hours_start: must be before working_hours_end"
+            )
 
     @classmethod
     def from_settings(cls, settings: Any) -> ReminderPolicy:
