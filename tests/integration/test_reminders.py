@@ -204,3 +204,14 @@ def test_notification_keys_are_unique_in_the_database(staffed: AppContext) -> No
         uow.session.add(Notification(key=key, kind="reminder", to_address="x@example.gov.uk",
                                      subject="s", body="b"))
         uow.session.flush()
+
+
+def test_an_information_request_is_chased_after_ten_working_days(staffed: AppContext) -> None:
+    with freeze_time("2026-06-01 09:00:00"):  # Mon
+        ref = log_concern(staffed, submitted_at="2026-06-01T09:00:00+01:00")
+        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+    # Day 10 is Mon 15 Jun; the wait is due (20) on Mon 29 Jun, far beyond the usual horizon.
+    assert sweep(staffed, at("2026-06-12T10:00:00+01:00")).items == []
+    result = sweep(staffed, at("2026-06-15T10:00:00+01:00"))
+    assert {(i["clock"], i["level"]) for i in result.items} == {("information_wait", "chase")}
+    assert sweep(staffed, at("2026-06-16T10:00:00+01:00")).created == 0
