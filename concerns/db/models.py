@@ -173,9 +173,9 @@ class Case(Base):
 
     respondent: Mapped[Respondent] = relationship(lazy="joined")
     reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
-    children: Mapped[list[Child]] = relationship(secondary="case_children", lazy="selectin")
+    children: Mapped[list[Child]] = relationship(secondary="case_children")
     contacts: Mapped[list[Contact]] = relationship(
-        back_populates="case", order_by="Contact.received_at", lazy="selectin"
+        back_populates="case", order_by="Contact.received_at"
     )
 
     # Optimistic locking: two people acting on one case at once cannot both win.

@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.conftest import Cli
 from tests.factories import STAFF, form_bytes
+from tests.services import create_pg_database, drop_pg_database, postgres_reachable, unavailable
 
 
 @pytest.fixture
@@ -229,3 +230,19 @@ def test_audit_verify_fails_after_a_row_is_changed_by_hand(staffed: Cli, tmp_pat
     result = staffed("audit", "verify")
     assert result.code == 1
     assert f"audit chain broken at event row {row_id}" in result.err
+
+
+def test_the_command_sets_up_and_runs_a_register_on_postgresql(cli: Cli) -> None:
+    reason = postgres_reachable()
+    if reason:
+        unavailable(reason)
+    url = create_pg_database("concerns_e2e")
+    try:
+        cli.env["CONCERNS_DATABASE_URL"] = url
+        assert cli.ok("init", "--demo", "--json").json()["demo_cases"]
+        assert cli.ok("init", "--json").json()["database"] == "up to date"
+        [signoff] = cli.ok("queue", "director", "--json", as_user="dana").json()[:1]
+        cli.ok("case", "act", signoff["reference"], "authorise", as_user="dana")
+        assert cli.ok("audit", "verify", "--json").json()["ok"] is True
+    finally:
+        drop_pg_database(url)
