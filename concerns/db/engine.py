@@ -19,6 +19,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for URL; SQLite gets WAL, foreign keys and writer serialisation."""
     parsed = make_url(url)
+    # Parameters are personal data: keep them out of error messages and logs.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
