@@ -21,7 +21,11 @@ REPO = Path(__file__).resolve().parents[2]
 def concerns(
     *args: str, cwd: Path, database_url: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CONCERNS_CONFIG": str(REPO / "config.toml")}
+    env = {
+        **os.environ,
+        "CONCERNS_CONFIG": str(REPO / "config.toml"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     env.pop("CONCERNS_USER", None)
     if database_url:
         env["CONCERNS_DATABASE_URL"] = database_url

@@ -35,6 +35,8 @@ def test_four_sweeps_started_together_create_each_of_500_due_reminders_exactly_o
         **os.environ,
         "CONCERNS_DATABASE_URL": ctx.settings.database_url,
         "CONCERNS_CONFIG": str(REPO / "config.toml"),
+        # The checkout's package, whatever the working directory.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     command = [sys.executable, "-m", "concerns.cli.main", "remind", "run-once",
                "--now", "2026-06-10T10:00:00+01:00", "--no-deliver", "--json"]

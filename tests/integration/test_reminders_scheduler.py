@@ -70,6 +70,8 @@ def test_the_scheduler_command_runs_until_stopped_and_exits_cleanly(
         **os.environ,
         "CONCERNS_DATABASE_URL": sqlite_ctx.settings.database_url,
         "CONCERNS_CONFIG": str(REPO / "config.toml"),
+        # The checkout's package, whatever the working directory.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "concerns.cli.main", "scheduler", "--interval", "3600"],
