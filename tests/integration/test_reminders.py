@@ -215,3 +215,15 @@ def test_an_information_request_is_chased_after_ten_working_days(staffed: AppCon
     result = sweep(staffed, at("2026-06-15T10:00:00+01:00"))
     assert {(i["clock"], i["level"]) for i in result.items} == {("information_wait", "chase")}
     assert sweep(staffed, at("2026-06-16T10:00:00+01:00")).created == 0
+
+
+def test_a_reminder_owed_to_a_role_nobody_holds_is_logged_as_a_warning(
+    ctx: AppContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No staff at all: nobody to escalate the missed sign-off to.
+    seed_deadlines(ctx, 1, clock="signoff", due=date(2026, 6, 3), started=date(2026, 5, 27),
+                   owner_role="director")
+    with caplog.at_level(logging.WARNING, logger="concerns.reminders"):
+        result = sweep(ctx, at("2026-06-10T10:00:00+01:00"))
+    assert (result.created, result.unaddressed) == (0, 2)
+    assert "2 reminder(s) owed to a role no active user holds" in caplog.text
