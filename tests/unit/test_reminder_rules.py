@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from freezegun import freeze_time
+from hypothesis import given
+from hypothesis import strategies as st
 
 from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.reminder_rules import (
@@ -255,3 +257,24 @@ def test_a_running_clock_past_its_due_date_shows_as_overdue() -> None:
     assert deadline_status("running", date(2026, 6, 10), date(2026, 6, 10)) == "running"
     assert deadline_status("paused", date(2026, 6, 10), date(2026, 6, 11)) == "paused"
     assert deadline_status("met", date(2026, 6, 10), date(2026, 6, 11)) == "met"
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31),
+        timezones=st.just(UTC),
+    ),
+    due_offset=st.integers(min_value=-30, max_value=30),
+)
+def test_a_working_hours_reminder_is_never_sent_out_of_hours_or_before_it_was_made(
+    moment: datetime, due_offset: int
+) -> None:
+    due = CAL.local_date(moment) + timedelta(days=due_offset)
+    for reminder in reminders_due(CAL, POLICY, facts(due, started=due - timedelta(days=60)),
+                                  moment):
+        assert reminder.send_after >= moment
+        assert in_sending_window(CAL, POLICY, reminder.send_after)
+    # At most one of before_due, due_day and overdue is owed at any moment.
+    owed = {r.level for r in reminders_due(
+        CAL, POLICY, facts(due, started=due - timedelta(days=60)), moment)}
+    assert len(owed & {BEFORE_DUE, DUE_DAY, OVERDUE}) <= 1
