@@ -77,9 +77,7 @@ def current_user(request: Request) -> StaffUser | None:
     if isinstance(user_id, int) and isinstance(fp, str):
         user = auth.session_user(state(request).ctx.sessions, user_id, fp)
         if user is not None:
-            found = StaffUser(
-                user.id, user.username, user.full_name, user.role_names, user.name_key
-            )
+            found = StaffUser(user.id, user.username, user.full_name, user.roles, user.name_key)
         else:
             request.session.clear()
     request.state.staff_user = found

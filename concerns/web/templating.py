@@ -63,4 +63,5 @@ def _day(value: Any) -> str:
 def _label(value: Any) -> str:
     """snake_case names from the lifecycle table as words: start_review → Start review."""
     text = str(value or "").replace("_", " ")
-    return text[:1].upper() + text[1:]
+    text = text[:1].upper() + text[1:]
+    return text.replace("Iat ", "IAT ").replace(" iat ", " IAT ")

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from concerns.db.models import User
+from concerns.db.models import User, UserRole
 from concerns.db.uow import UnitOfWork
 from concerns.workflows.errors import BadInput, NotFound
 from concerns.workflows.settings import WebSettings
@@ -131,19 +131,36 @@ def set_password(sessions: sessionmaker[Session], username: str, password: str) 
         uow.commit()
 
 
+@dataclass(frozen=True)
+class SessionUser:
+    id: int
+    username: str
+    full_name: str
+    name_key: str
+    roles: frozenset[str]
+
+
 def session_user(
     sessions: sessionmaker[Session], user_id: int, session_fingerprint: str
-) -> User | None:
+) -> SessionUser | None:
     """The signed-in user of a web session, or None if the account is gone, inactive or its
-    password changed since the session began."""
+    password changed since the session began. One query: it runs on every request."""
     with sessions() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.active or not user.password_hash:
-            return None
-        if fingerprint(user.password_hash) != session_fingerprint:
-            return None
-        session.expunge(user)
-        return user
+        rows = session.execute(
+            select(User.id, User.username, User.full_name, User.name_key, User.active,
+                   User.password_hash, UserRole.role)
+            .outerjoin(UserRole, UserRole.user_id == User.id)
+            .where(User.id == user_id)
+        ).all()
+    if not rows:
+        return None
+    first = rows[0]
+    if not first.active or not first.password_hash:
+        return None
+    if fingerprint(first.password_hash) != session_fingerprint:
+        return None
+    return SessionUser(first.id, first.username, first.full_name, first.name_key,
+                       frozenset(r.role for r in rows if r.role))
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -1,0 +1,294 @@
+"""The case page and the director's sign-off queue, over loopback HTTP, with 100,000 cases in the
+database, against a bare SELECT of the same rows served over the same loopback HTTP.
+
+The web app runs in its own process (uvicorn, as `concerns serve` runs it); the client signs in
+as the director and times whole requests: session check, role and conflict-of-interest checks,
+the audited view (a write per case page), the queries and the page rendering. The baseline is a
+bare ASGI app on the same uvicorn that reads the rows the page shows with plain SQL through the
+DB-API driver and returns them as JSON: HTTP and the SELECT, and nothing else.
+
+Environment: CONCERNS_BENCH_CASES (default 100000), CONCERNS_BENCH_REQUESTS (default 200).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, insert, select
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import record  # noqa: E402
+from concerns.db.engine import make_engine  # noqa: E402
+from concerns.db.models import Case, Contact, Deadline, Event, Respondent  # noqa: E402
+from concerns.workflows.context import AppContext  # noqa: E402
+from concerns.workflows.settings import load_settings  # noqa: E402
+from tests.factories import create_staff, log_concern, walk_to_signoff  # noqa: E402
+
+CASES = int(os.environ.get("CONCERNS_BENCH_CASES", "100000"))
+REQUESTS = int(os.environ.get("CONCERNS_BENCH_REQUESTS", "200"))
+PASSWORD = "a long enough passphrase"
+DIRECTOR_STATES = ("awaiting_signoff", "letter_ready", "dissatisfied", "meeting_offered")
+REAL_SIGNOFF_CASES = 10
+CHUNK = 5000
+
+
+def _fill(ctx: AppContext, count: int) -> None:
+    """COUNT more cases, written in bulk: mostly closed, some open, a few with the director."""
+    start = datetime(2019, 1, 7, 9, 0, tzinfo=UTC)
+    with ctx.engine.begin() as conn:
+        first_r = (conn.scalar(select(func.max(Respondent.id))) or 0) + 1
+        first_c = (conn.scalar(select(func.max(Case.id))) or 0) + 1
+    for offset in range(0, count, CHUNK):
+        n = min(CHUNK, count - offset)
+        respondents, cases, contacts, deadlines, events = [], [], [], [], []
+        for j in range(n):
+            i = offset + j
+            rid, cid = first_r + i, first_c + i
+            at = start + timedelta(hours=i % 60000)
+            if i % 2000 == 0:
+                state = DIRECTOR_STATES[(i // 2000) % len(DIRECTOR_STATES)]
+            elif i % 50 == 0:
+                state = ("logged", "triage", "in_review")[i % 3]
+            else:
+                state = "closed"
+            name = f"Filler Person {i}"
+            respondents.append({"id": rid, "name": name, "email": f"filler{i}@example.org",
+                                "name_key": name.lower(), "name_block": f"f{i % 997}",
+                                "email_key": f"filler{i}@example.org", "created_at": at})
+            cases.append({"id": cid, "reference": f"BEN-{i:07d}", "state": state, "version": 1,
+                          "respondent_id": rid, "received_at": at, "channel": "web",
+                          "staff_named": [], "staff_named_keys": [], "created_at": at,
+                          "updated_at": at, "learning_review_completed": state == "closed"})
+            contacts.append({"case_id": cid, "respondent_id": rid, "received_at": at,
+                             "channel": "web", "concern": "A concern kept for the benchmark.",
+                             "flags": [], "created_at": at})
+            due = at.date() + timedelta(days=5)
+            deadlines.append({"case_id": cid, "clock": "acknowledge",
+                              "status": "met" if state != "logged" else "running",
+                              "started_on": at.date(), "target_days": 3, "working_days": True,
+                              "due_date": due, "owner_role": "iat_officer", "explanation": {},
+                              "created_at": at})
+            digest = hashlib.sha256(f"bench-{i}".encode()).hexdigest()
+            events.append({"case_id": cid, "event": "concern_logged", "actor": "ian", "at": at,
+                           "to_state": state, "data": {}, "prev_hash": "0" * 64,
+                           "hash": digest})
+        with ctx.engine.begin() as conn:
+            conn.execute(insert(Respondent), respondents)
+            conn.execute(insert(Case), cases)
+            conn.execute(insert(Contact), contacts)
+            conn.execute(insert(Deadline), deadlines)
+            conn.execute(insert(Event), events)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _serve(config: Path, port: int) -> subprocess.Popen[bytes]:
+    code = (
+        "import uvicorn\n"
+        "from concerns.web import create_app\n"
+        "from concerns.workflows.settings import load_settings\n"
+        f"uvicorn.run(create_app(load_settings({str(config)!r})), host='127.0.0.1', port={port},"
+        " access_log=False, log_level='warning')\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+
+
+def _wait(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("the web server exited")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit("the web server did not start")
+
+
+def _sign_in(client: httpx.Client, username: str) -> None:
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                            "csrf_token": token.group(1)})
+    assert response.status_code == 303, response.status_code
+
+
+def _percentiles(timings: list[float]) -> tuple[float, float]:
+    ordered = sorted(timings)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
+
+
+def _time(fn: Callable[[], Any], n: int) -> tuple[float, float]:
+    for _ in range(5):
+        fn()
+    timings = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - t0) * 1000)
+    return _percentiles(timings)
+
+
+def _bare_case(db: sqlite3.Connection, reference: str) -> list[Any]:
+    case = db.execute(
+        "SELECT c.*, r.name, r.email, r.phone, r.address, r.postcode FROM cases c "
+        "JOIN respondents r ON r.id = c.respondent_id WHERE c.reference = ?", (reference,)
+    ).fetchone()
+    cid = case[0]
+    return [
+        list(case),
+        db.execute("SELECT * FROM contacts WHERE case_id = ? ORDER BY received_at",
+                   (cid,)).fetchall(),
+        db.execute("SELECT ch.* FROM children ch JOIN case_children cc ON cc.child_id = ch.id "
+                   "WHERE cc.case_id = ?", (cid,)).fetchall(),
+        db.execute("SELECT * FROM deadlines WHERE case_id = ? ORDER BY id", (cid,)).fetchall(),
+        db.execute("SELECT id, kind, sha256, signed_sha256, signed_at, sent_at, sent_method "
+                   "FROM letters WHERE case_id = ? ORDER BY id", (cid,)).fetchall(),
+        db.execute("SELECT * FROM events WHERE case_id = ? AND event != 'case_viewed' "
+                   "ORDER BY id", (cid,)).fetchall(),
+    ]
+
+
+def _bare_queue(db: sqlite3.Connection) -> list[Any]:
+    marks = ",".join("?" * len(DIRECTOR_STATES))
+    rows = db.execute(
+        f"SELECT c.id, c.reference, c.state, c.received_at, c.version, r.name FROM cases c "
+        f"JOIN respondents r ON r.id = c.respondent_id WHERE c.state IN ({marks}) "
+        f"ORDER BY c.received_at", DIRECTOR_STATES,
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    deadlines = db.execute(
+        f"SELECT * FROM deadlines WHERE case_id IN ({','.join('?' * len(ids))})", ids
+    ).fetchall() if ids else []
+    return [rows, deadlines]
+
+
+def _serve_bare(db_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """The baseline server: a bare ASGI app on the same uvicorn, answering with the rows of the
+    same SELECTs as JSON; no framework, session, checks, ORM, audit or templates."""
+    code = (
+        "import json, sqlite3, uvicorn\n"
+        "from bench.bench_web import _bare_case, _bare_queue\n"
+        f"db = sqlite3.connect({str(db_path)!r}, check_same_thread=False)\n"
+        "async def app(scope, receive, send):\n"
+        "    if scope['type'] != 'http':\n"
+        "        return\n"
+        "    path = scope['path']\n"
+        "    if path == '/healthz':\n"
+        "        rows = []\n"
+        "    elif path.startswith('/cases/'):\n"
+        "        rows = _bare_case(db, path[len('/cases/'):])\n"
+        "    else:\n"
+        "        rows = _bare_queue(db)\n"
+        "    body = json.dumps(rows, default=str).encode()\n"
+        "    await send({'type': 'http.response.start', 'status': 200,\n"
+        "                'headers': [(b'content-type', b'application/json')]})\n"
+        "    await send({'type': 'http.response.body', 'body': body})\n"
+        f"uvicorn.run(app, host='127.0.0.1', port={port}, access_log=False,"
+        " log_level='warning')\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        db_path = base / "web.db"
+        url = f"sqlite:///{db_path}"
+        settings = replace(load_settings(REPO / "config.toml"), database_url=url, base_dir=base)
+        ctx = AppContext(settings, make_engine(url))
+        ctx.migrate()
+        create_staff(ctx, PASSWORD)
+        signoff = []
+        for i in range(REAL_SIGNOFF_CASES):
+            reference = log_concern(ctx, name=f"Bench Person {i}", phone=None)
+            walk_to_signoff(ctx, reference)
+            signoff.append(reference)
+        t0 = time.perf_counter()
+        _fill(ctx, CASES - REAL_SIGNOFF_CASES)
+        print(f"seeded {CASES} cases in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        ctx.engine.dispose()
+
+        config = base / "config.toml"
+        config.write_text(
+            f'[database]\nurl = "{url}"\n[web]\nsecret_key = "bench-secret-key-not-for-use"\n'
+        )
+        port = _free_port()
+        server = _serve(config, port)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            _wait(base_url, server)
+            with httpx.Client(base_url=base_url, follow_redirects=False) as client:
+                _sign_in(client, "dana")
+                reference = signoff[0]
+
+                def case_page() -> None:
+                    assert client.get(f"/cases/{reference}").status_code == 200
+
+                def queue_page() -> None:
+                    assert client.get("/queue/director").status_code == 200
+
+                ours_case = _time(case_page, REQUESTS)
+                ours_queue = _time(queue_page, REQUESTS)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+        port = _free_port()
+        bare = _serve_bare(db_path, port)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            _wait(base_url, bare)
+            with httpx.Client(base_url=base_url) as client:
+
+                def bare_case() -> None:
+                    assert client.get(f"/cases/{reference}").status_code == 200
+
+                def bare_queue() -> None:
+                    assert client.get("/queue/director").status_code == 200
+
+                base_case = _time(bare_case, REQUESTS)
+                base_queue = _time(bare_queue, REQUESTS)
+        finally:
+            bare.terminate()
+            bare.wait(timeout=30)
+
+    size = f"{CASES:,} cases"
+    record(f"web: case page p50 over HTTP ({size}) vs bare SELECT over HTTP", ours_case[0],
+           base_case[0], "ms")
+    record(f"web: case page p95 over HTTP ({size}) vs bare SELECT over HTTP", ours_case[1],
+           base_case[1], "ms")
+    record(f"web: director's queue p50 over HTTP ({size}) vs bare SELECT over HTTP", ours_queue[0],
+           base_queue[0], "ms")
+    record(f"web: director's queue p95 over HTTP ({size}) vs bare SELECT over HTTP", ours_queue[1],
+           base_queue[1], "ms")
+
+
+if __name__ == "__main__":
+    main()
+
