@@ -2,61 +2,62 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-import threading
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from concerns.workflows.context import build_context
-from concerns.workflows.settings import load_settings
+from concerns.cli.common import ConfigOpt, call, fail, handled
+from concerns.db.engine import schema_is_current
 
 log = logging.getLogger("concerns.web")
 
 
 def serve(
-    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
-    with_scheduler: Annotated[
-        bool, typer.Option("--with-scheduler", help="Also run the reminder scheduler.")
-    ] = False,
-    config: Annotated[
-        str | None, typer.Option("--config", help="Settings file.", show_default=False)
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (default [web] host).",
+                                 show_default=False)
     ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535,
+                                 help="Port to listen on (default [web] port).",
+                                 show_default=False)
+    ] = None,
+    with_scheduler: Annotated[
+        bool, typer.Option("--with-scheduler",
+                           help="Also run the reminder scheduler in this process.")
+    ] = False,
+    config: ConfigOpt = None,
 ) -> None:
-    """Serve the web app (default host and port from [web] in config.toml)."""
+    """Serve the web app: staff pages, the public concern form at /concern, and /api."""
+    _serve(host, port, with_scheduler, config)
+
+
+@handled
+def _serve(host: str | None, port: int | None, with_scheduler: bool, config: str | None) -> None:
     import uvicorn
 
     from concerns.web import create_app
 
-    settings = load_settings(config)
-    ctx = build_context(settings)
-    app = create_app(settings, ctx)
+    ctx = call(False, None, config).ctx
+    if not schema_is_current(ctx.engine):
+        fail("the database is not initialised or not up to date: run `concerns init` first", 1)
+    app = create_app(ctx.settings, ctx)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # A running server logs each request (method, path, status, time) and the scheduler's work.
+    logging.getLogger("concerns").setLevel(logging.INFO)
     if with_scheduler:
-        _start_scheduler(ctx)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    # uvicorn's own access log would print query strings (searches carry names): ours logs
-    # the path only.
+        from concerns.workflows.scheduler import start_background
+
+        start_background(ctx)
+    # uvicorn's own access log prints query strings (searches carry names): ours logs the path
+    # only (concerns.web.security).
     uvicorn.run(
         app,
-        host=host or settings.web.host,
-        port=port or settings.web.port,
+        host=host or ctx.settings.web.host,
+        port=port or ctx.settings.web.port,
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        log_level="info",
     )
-
-
-def _start_scheduler(ctx: Any) -> None:
-    try:
-        scheduler = importlib.import_module("concerns.workflows.scheduler")
-    except ModuleNotFoundError:
-        typer.echo("error: the scheduler is not available in this version", err=True)
-        raise typer.Exit(1) from None
-    start = getattr(scheduler, "start_background", None) or getattr(scheduler, "start", None)
-    if start is None:
-        typer.echo("error: the scheduler is not available in this version", err=True)
-        raise typer.Exit(1)
-    thread = threading.Thread(target=start, args=(ctx,), name="scheduler", daemon=True)
-    thread.start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from concerns.db.models import User, UserRole
 from concerns.db.uow import UnitOfWork
+from concerns.workflows.audit import append_event
 from concerns.workflows.errors import BadInput, NotFound
 from concerns.workflows.settings import WebSettings
 
@@ -93,6 +94,8 @@ def authenticate(
             return SignIn("bad_credentials")
         at = now()
         if user.locked_until is not None and user.locked_until > at:
+            _audit(uow.session, "sign_in_refused", user.username, at, {"reason": "locked"})
+            uow.commit()
             return SignIn("locked", locked_until=user.locked_until)
         if user.locked_until is not None:
             # The lock has run out: a fresh count of attempts.
@@ -103,14 +106,19 @@ def authenticate(
             if user.failed_logins >= web.max_failed_logins:
                 user.locked_until = at + timedelta(minutes=web.lockout_minutes)
                 user.failed_logins = 0
+                _audit(uow.session, "account_locked", user.username, at,
+                       {"minutes": web.lockout_minutes})
                 uow.commit()
                 return SignIn("locked", locked_until=user.locked_until)
+            _audit(uow.session, "sign_in_failed", user.username, at,
+                   {"failed_logins": user.failed_logins})
             uow.commit()
             return SignIn("bad_credentials")
         user.failed_logins = 0
         user.locked_until = None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
+        _audit(uow.session, "signed_in", user.username, at, {})
         uow.commit()
         return SignIn(
             "ok", user_id=user.id, username=user.username,
@@ -118,8 +126,11 @@ def authenticate(
         )
 
 
-def set_password(sessions: sessionmaker[Session], username: str, password: str) -> None:
-    """Give USERNAME a new password (and lift any lock-out)."""
+def set_password(
+    sessions: sessionmaker[Session], username: str, password: str, *,
+    actor: str | None = None, now: Callable[[], datetime] | None = None,
+) -> None:
+    """Give USERNAME a new password (and lift any lock-out); ACTOR is who did it (audited)."""
     check_password_rules(password)
     with UnitOfWork(sessions) as uow:
         user = uow.session.scalars(select(User).where(User.username == username)).one_or_none()
@@ -128,6 +139,8 @@ def set_password(sessions: sessionmaker[Session], username: str, password: str) 
         user.password_hash = _hasher.hash(password)
         user.failed_logins = 0
         user.locked_until = None
+        at = now() if now else datetime.now(UTC)
+        _audit(uow.session, "password_set", actor or username, at, {"username": username})
         uow.commit()
 
 
@@ -161,6 +174,12 @@ def session_user(
         return None
     return SessionUser(first.id, first.username, first.full_name, first.name_key,
                        frozenset(r.role for r in rows if r.role))
+
+
+def _audit(session: Session, event: str, actor: str, at: datetime, data: dict[str, object]
+           ) -> None:
+    """Sign-ins go into the audit trail too (no case; never the password or what was typed)."""
+    append_event(session, event=event, actor=actor, at=at, data=data)
 
 
 def _verify(password_hash: str, password: str) -> bool:

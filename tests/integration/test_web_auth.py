@@ -120,3 +120,30 @@ def test_setting_the_password_of_an_unknown_user_is_not_found(
 ) -> None:
     with pytest.raises(NotFound):
         auth.set_password(sessions, "nobody", PASSWORD)
+
+
+def test_sign_ins_failures_and_lock_outs_are_in_the_audit_trail(
+    sessions: sessionmaker[Session],
+) -> None:
+    from concerns.db.models import Event
+
+    web = WebSettings(max_failed_logins=2)
+    clock = Clock()
+    auth.authenticate(sessions, web, clock, "alice", "wrong")
+    auth.authenticate(sessions, web, clock, "alice", "wrong")
+    auth.authenticate(sessions, web, clock, "alice", PASSWORD)
+    clock.at += timedelta(hours=1)
+    auth.authenticate(sessions, web, clock, "alice", PASSWORD)
+    auth.authenticate(sessions, web, clock, "nobody", PASSWORD)
+    with sessions() as session:
+        events = [(e.event, e.actor) for e in session.query(Event).order_by(Event.id)]
+    assert events == [
+        ("password_set", "alice"),
+        ("sign_in_failed", "alice"),
+        ("account_locked", "alice"),
+        ("sign_in_refused", "alice"),
+        ("signed_in", "alice"),
+    ]
+    with sessions() as session:
+        texts = [str(e.data) + (e.note or "") for e in session.query(Event)]
+    assert not any(PASSWORD in t or "wrong" in t for t in texts)
