@@ -175,6 +175,11 @@ def name_similarity(a: str, b: str) -> float:
         return 100.0
     score = float(fuzz.token_sort_ratio(a, b))
     ta, tb = a.split(), b.split()
+    numbers_a = {t for t in ta if any(ch.isdigit() for ch in t)}
+    numbers_b = {t for t in tb if any(ch.isdigit() for ch in t)}
+    if numbers_a != numbers_b:
+        # "Test Person 1" and "Test Person 2", "Flat 3" and "Flat 4": the numbers decide.
+        return min(score, 50.0)
     if len(ta) >= 2 and len(tb) >= 2:
         # "Jane Mary Smith" and "Jane Smith"; needs two tokens each so "Smith" ≠ "Jane Smith".
         score = max(score, float(fuzz.token_set_ratio(a, b)) - 5.0)

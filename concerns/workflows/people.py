@@ -329,7 +329,7 @@ def _undo_merge(
     for contact in contacts:
         contact.respondent_id = person.id
     person.merged_into_id = None
-    _resolve_flags(s, keep.id, person.id, "kept_apart", actor, at)
+    _resolve_flags(s, keep.id, person.id, "kept_apart", actor, at, ("open", "merged"))
     data = {"from": keep.id, "restored": person.id, "cases": [c.id for c in cases],
             "contacts": [c.id for c in contacts]}
     s.flush()
@@ -399,12 +399,15 @@ def keep_apart(
         return {"id": flag.id, "status": "kept_apart"}
 
 
-def _resolve_flags(s: Session, a: int, b: int, status: str, actor: str, at: datetime) -> None:
+def _resolve_flags(
+    s: Session, a: int, b: int, status: str, actor: str, at: datetime,
+    current: tuple[str, ...] = ("open",),
+) -> None:
     user_id = s.scalar(select(User.id).where(User.username == actor))
     for flag in s.scalars(select(PersonMatchFlag).where(
         or_((PersonMatchFlag.respondent_id == a) & (PersonMatchFlag.candidate_id == b),
             (PersonMatchFlag.respondent_id == b) & (PersonMatchFlag.candidate_id == a)),
-        PersonMatchFlag.status == "open",
+        PersonMatchFlag.status.in_(current),
     )):
         flag.status = status
         flag.resolved_by_id = user_id

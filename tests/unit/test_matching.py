@@ -192,6 +192,7 @@ def test_name_similarity_forgives_initials_and_middle_names_but_not_a_lone_surna
     assert name_similarity("jane smith", "john smith") < 88
     assert name_similarity("smith", "jane smith") < 88
     assert name_similarity("", "jane smith") == 0
+    assert name_similarity("test person 1", "test person 2") <= 50
 
 
 def test_best_match_picks_the_one_certain_person_and_returns_the_uncertain_ones() -> None:
