@@ -9,7 +9,6 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
-from letters_support import LETTERHEAD, RECIPIENT, WORDING, docx_text, letter, pdf_flat_text
 from PIL import Image
 
 from concerns.letters import (
@@ -23,6 +22,14 @@ from concerns.letters import (
     sha256_hex,
 )
 from concerns.workflows.settings import Council
+from tests.unit.letters_support import (
+    LETTERHEAD,
+    RECIPIENT,
+    WORDING,
+    docx_text,
+    letter,
+    pdf_flat_text,
+)
 
 RENDERER = LetterRenderer(LETTERHEAD)
 A4_POINTS = (595.28, 841.89)

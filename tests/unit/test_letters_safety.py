@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from letters_support import LETTERHEAD, RECIPIENT, docx_text, letter, pdf_flat_text
 
 from concerns.letters import (
     KINDS,
@@ -15,6 +14,7 @@ from concerns.letters import (
     TemplateProblem,
     check_templates,
 )
+from tests.unit.letters_support import LETTERHEAD, RECIPIENT, docx_text, letter, pdf_flat_text
 
 RENDERER = LetterRenderer(LETTERHEAD)
 HOSTILE = "<script>alert('x')</script> <b>bold</b> {{ 7 * 7 }} {% if true %}run{% endif %} &amp;"
