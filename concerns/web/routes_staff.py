@@ -34,6 +34,8 @@ def my_work(request: Request, user: Staff) -> Response:
                          "director", "executive_assistant"}:
         return RedirectResponse(_home_for(user), status_code=303)
     rows = queries.queue(state(request).ctx, user.username, "mine")
+    # The earliest deadline first; work without a running clock last.
+    rows.sort(key=lambda row: (row.get("due") is None, row.get("due") or ""))
     return render(request, "my_work.html", "My work", rows=rows)
 
 

@@ -161,9 +161,9 @@ def screenshot(page: Any, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Any, username: str) -> None:
+def sign_in(page: Any, username: str, lands_on: str = "/my-work") -> None:
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/my-work")
+    page.wait_for_url(f"**{lands_on}")

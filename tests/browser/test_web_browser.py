@@ -241,6 +241,42 @@ def test_a_person_named_in_a_concern_cannot_open_its_case(
     assert len(refused) == 1
 
 
+def test_the_auditor_lands_on_the_scrutiny_report_with_its_chart(
+    new_page: Any, live: LiveServer
+) -> None:
+    _new_case(live)
+    page = new_page()
+    sign_in(page, "audrey", lands_on="/reports/scrutiny")
+    assert page.locator("svg.app-chart rect").count() >= 1
+    assert page.get_by_role("link", name="Cases").count() == 0
+    assert_accessible(page)
+    screenshot(page, "scrutiny-report")
+
+
+def test_a_phone_call_is_logged_from_the_log_a_contact_page(
+    new_page: Any, live: LiveServer
+) -> None:
+    page = new_page()
+    sign_in(page, "ian", lands_on="/log-contact")
+    assert_accessible(page)
+    page.get_by_label("Phone call", exact=True).check()
+    page.fill("#received-day", "2")
+    page.fill("#received-month", "11")
+    page.fill("#received-year", "2026")
+    page.fill("#name", "Pat Caller")
+    page.fill("#phone", "01432 555 777")
+    page.fill("#concern", "Rang to say the contact arrangements were cancelled twice.")
+    screenshot(page, "log-a-contact")
+    page.get_by_role("button", name="Log the contact").click()
+    page.wait_for_url("**/log-contact")
+    banner = page.inner_text(".govuk-notification-banner")
+    reference = re.search(r"CAC-\d{4}-\d{4}", banner)
+    assert reference is not None
+    with live.ctx.sessions() as session:
+        case = session.scalars(select(Case).where(Case.reference == reference.group(0))).one()
+        assert case.contacts[0].channel == "phone"
+
+
 @pytest.mark.parametrize("path", ["/concern", "/login"])
 def test_public_pages_work_at_320_pixels_wide(new_page: Any, path: str) -> None:
     page = new_page(width=320)
