@@ -133,6 +133,8 @@ def test_the_case_page_shows_the_concern_as_text_and_the_forms_the_user_may_use(
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
     forms = re.findall(r'action="/cases/[^/]+/events/([a-z_]+)"', page)
     assert forms == ["acknowledge", "request_information", "answer_query"]
+    # Each due date says how it was worked out.
+    assert "How the due dates were worked out" in page and "3 working days from" in page
 
 
 def test_an_event_form_with_a_bad_value_names_the_field(web: AppContext) -> None:
