@@ -177,19 +177,7 @@ def _render_case(d: dict[str, Any]) -> str:
     lines.append("Deadlines:")
     for dl in d["deadlines"]:
         ex = dl.get("explanation") or {}
-        how = ""
-        if ex:
-            how = (
-                f"  ({ex.get('days')} {'working ' if ex.get('working_days') else ''}days from "
-                f"{ex.get('from')}"
-            )
-            if ex.get("skipped"):
-                how += "; skipped " + ", ".join(f"{day} {name}" for day, name in ex["skipped"])
-            if ex.get("pauses"):
-                how += f"; paused {len(ex['pauses'])} time(s)"
-            if ex.get("extensions"):
-                how += f"; extended to {ex['extensions'][-1]['to']}"
-            how += ")"
+        how = f"\n{'':<20}{ex['text']}" if ex.get("text") else ""
         lines.append(f"  {dl['clock']:<18} due {dl['due']}  {dl['status']}{how}")
     if d["letters"]:
         lines.append("Letters:")
