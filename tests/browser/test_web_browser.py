@@ -295,3 +295,9 @@ def test_staff_pages_work_at_320_pixels_wide(new_page: Any, live: LiveServer) ->
         page.goto(path)
         assert_fits(page)
         assert_accessible(page)
+    officer = new_page(width=320)
+    sign_in(officer, "morgan")
+    for path in (f"/cases/{reference}", "/log-contact", "/quarantine", "/reports/scrutiny"):
+        officer.goto(path)
+        assert_fits(officer)
+        assert_accessible(officer)
