@@ -103,13 +103,10 @@ def to_mapping(form: Mapping[str, str], submitted_at: datetime) -> dict[str, Any
         return value if value.strip() else None
 
     respondent = {k: text(k) for k in TEXT_FIELDS}
-    children: list[dict[str, Any]] = []
-    for i in range(MAX_CHILDREN):
-        name = text(f"child-{i}-name")
-        dob = _date_of_birth(form, i)
-        if name is None and dob is None:
-            continue
-        children.append({"name": name, "date_of_birth": dob})
+    children: list[dict[str, Any]] = [
+        {"name": text(f"child-{i}-name"), "date_of_birth": _date_of_birth(form, i)}
+        for i in child_slots(form)
+    ]
     involvement = {"from_year": _year(form.get("from-year")), "to_year": _year(form.get("to-year"))}
     staff = [line.strip() for line in form.get("staff-named", "").splitlines() if line.strip()]
     consent_raw = form.get("consent")
@@ -133,11 +130,21 @@ def to_mapping(form: Mapping[str, str], submitted_at: datetime) -> dict[str, Any
     return mapping
 
 
+def child_slots(form: Mapping[str, str]) -> list[int]:
+    """The child blocks on the page that were filled in: the submission's children[i] is the
+    page's child block child_slots(form)[i]."""
+    return [
+        i for i in range(MAX_CHILDREN)
+        if form.get(f"child-{i}-name", "").strip() or _date_of_birth(form, i) is not None
+    ]
+
+
 def check(
     form: Mapping[str, str], submitted_at: datetime, *, max_concern: int
 ) -> CheckedForm:
     """Validate the posted form exactly as `intake form` would, listing every problem."""
     mapping = to_mapping(form, submitted_at)
+    slots = child_slots(form)
     probe: dict[str, Any] = {**mapping, "respondent": dict(mapping["respondent"])}
     errors: list[FieldError] = []
     submission: Submission | None = None
@@ -146,7 +153,7 @@ def check(
             submission = form_from_mapping(probe, received_at=submitted_at, max_concern=max_concern)
             break
         except SubmissionError as exc:
-            errors.append(_error(exc.field, exc.problem))
+            errors.append(_error(exc.field, exc.problem, slots))
             stand_in = _STAND_INS.get(exc.field)
             if stand_in is None:
                 break
@@ -158,7 +165,7 @@ def check(
     if submission is not None:
         for flag in submission.flags:
             field, _, problem = flag.partition(": ")
-            errors.append(_error(field, problem))
+            errors.append(_error(field, problem, slots))
     # One message per input; a specific flag (e.g. the email's format) wins over the general
     # "no way to reply" it caused.
     unique = {e.input_id: e for e in errors}
@@ -168,9 +175,11 @@ def check(
     )
 
 
-def _error(field: str, problem: str) -> FieldError:
-    input_id, asked = _input_for(field)
+def _error(field: str, problem: str, slots: list[int]) -> FieldError:
+    input_id, asked = _input_for(field, slots)
     message = _MESSAGES.get((field, problem))
+    if message is None and field.startswith("children[") and field.endswith(".name"):
+        message = f"Enter {asked}, or leave their date of birth blank"
     if message is None and field.endswith("date_of_birth"):
         message = f"{asked[:1].upper()}{asked[1:]} must be a real date, like 27 3 2012"
     if message is None and field.startswith("involvement.") and "year" in problem:
@@ -180,12 +189,13 @@ def _error(field: str, problem: str) -> FieldError:
     return FieldError(field=field, input_id=input_id, message=message)
 
 
-def _input_for(field: str) -> tuple[str, str]:
+def _input_for(field: str, slots: list[int]) -> tuple[str, str]:
     if field in _FIELD_INPUTS:
         return _FIELD_INPUTS[field]
     child = re.fullmatch(r"children\[(\d+)\]\.(name|date_of_birth)", field)
     if child:
-        i, part = child.groups()
+        index, part = child.groups()
+        i = slots[int(index)] if int(index) < len(slots) else int(index)
         if part == "name":
             return f"child-{i}-name", f"child {int(i) + 1}'s name"
         return f"child-{i}-dob-day", f"child {int(i) + 1}'s date of birth"
