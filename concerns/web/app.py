@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -71,7 +72,7 @@ def _error_pages(app: FastAPI) -> None:
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
         if _wants_json(request):
             return JSONResponse({"error": "sign in first"}, status_code=401)
-        target = request.url.path
+        target = quote(request.url.path, safe="/")
         return RedirectResponse(f"/login?next={target}", status_code=303)
 
     @app.exception_handler(ServiceError)

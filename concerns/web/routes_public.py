@@ -49,6 +49,8 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
+    if current_user(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
     return render(request, "login.html", "Sign in", next=_safe_next(next), username="")
 
 
