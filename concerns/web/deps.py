@@ -55,6 +55,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/queue/director", "Sign-off queue", frozenset({"director"})),
     ("/queue/assistant", "Letters queue", frozenset({"executive_assistant"})),
     ("/quarantine", "Quarantine", frozenset({"intake", "iat_officer", "iat_manager"})),
+    ("/users", "Staff accounts", frozenset({"admin", "iat_manager"})),
     ("/reports/scrutiny", "Scrutiny report", frozenset({
         "iat_officer", "iat_manager", "auditor", "director",
     })),

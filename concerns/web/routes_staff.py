@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from concerns.web import concern_form, event_forms
 from concerns.web.deps import StaffUser, render, require_role, signed_in, state
 from concerns.web.security import require_csrf
-from concerns.workflows import intake, letters_service, lifecycle, queries
+from concerns.workflows import intake, letters_service, lifecycle, queries, users
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed
 from concerns.workflows.machine import CASE_READERS, STATES
 
@@ -42,9 +42,17 @@ def my_work(request: Request, user: Staff) -> Response:
 def _home_for(user: StaffUser) -> str:
     if "intake" in user.roles:
         return "/log-contact"
-    if user.roles & {"auditor"}:
+    if "auditor" in user.roles:
         return "/reports/scrutiny"
-    return "/login"
+    return "/users"
+
+
+@router.get("/users")
+def users_page(request: Request, user: Staff) -> Response:
+    """Staff accounts and their roles (the admin's page; accounts are added with
+    `concerns user add`)."""
+    rows = users.list_users(state(request).ctx, user.username)
+    return render(request, "users.html", "Staff accounts", rows=rows)
 
 
 @router.get("/cases")

@@ -107,6 +107,8 @@ def test_pages_and_the_api_need_sign_in(web: AppContext) -> None:
         ("admin", "/cases"),
         ("alex", "/queue/director/CAC-2026-0001"),
         ("audrey", "/log-contact"),
+        ("alex", "/users"),
+        ("admin", "/queue/director"),
     ],
 )
 def test_another_roles_pages_are_refused(web: AppContext, username: str, path: str) -> None:
@@ -254,3 +256,12 @@ def web_state(ctx: AppContext, reference: str) -> str:
         return session.scalars(select(Case.state).where(Case.reference == reference)).one()
 
 
+
+
+def test_the_admin_lands_on_the_staff_accounts_and_sees_no_case(web: AppContext) -> None:
+    log_concern(web, name="Harriet Quill", phone=None)
+    client = client_for(web)
+    sign_in(client, "admin")
+    assert client.get("/my-work").headers["location"] == "/users"
+    page = client.get("/users")
+    assert page.status_code == 200 and "dana" in page.text and "Harriet" not in page.text
