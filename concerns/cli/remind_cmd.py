@@ -86,6 +86,27 @@ def outbox_cmd(
     emit(c, data, human)
 
 
+@app.command("retry")
+@handled
+def retry_cmd(
+    notification_id: Annotated[str, typer.Argument(metavar="ID", help="From `remind outbox`.")],
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Put a failed notification back in the outbox, to the address as corrected since."""
+    from concerns.workflows.outbox import retry_notification
+
+    c = call(json_out, as_user, config)
+    try:
+        ident = int(notification_id.strip())
+    except ValueError:
+        raise BadInput("ID", f"expected a whole number, got {notification_id[:40]!r}") from None
+    data = retry_notification(c.ctx, c.user, ident)
+    emit(c, data, f"Notification {data['id']} is back in the outbox, to go after "
+                  f"{data['send_after']}.")
+
+
 def scheduler(
     interval: Annotated[
         int | None,

@@ -24,10 +24,12 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
-from concerns.db.models import Case, Deadline, Letter, Notification, User
+from concerns.db.models import Case, Deadline, Letter, Notification, Respondent, User
 from concerns.db.uow import UnitOfWork
+from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.errors import BadInput, NotAllowed, NotFound
+from concerns.workflows.reminder_rules import ReminderPolicy, next_sending_moment
 from concerns.workflows.reminders import REMINDER, reminder_key_due_date
 from concerns.workflows.settings import SmtpSettings
 from concerns.workflows.users import load_actor
@@ -393,3 +395,100 @@ def outbox_status(
             for r in session.execute(query)
         ]
     return {"counts": counts, "notifications": rows}
+
+
+def retry_notification(
+    ctx: AppContext, actor_name: str | None, notification_id: int
+) -> dict[str, Any]:
+    """Put a failed notification back in the outbox, to its recipient's address as it is now.
+
+    The address is read again (the staff member's account, or the person's email for a letter)
+    because a failure is usually fixed by correcting it. Attempts start afresh; staff emails
+    wait for working hours as reminders do, letters to the public go at once.
+    """
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        if not actor.roles & OUTBOX_READERS:
+            raise NotAllowed("only an admin or an IAT manager may retry a notification")
+        row = s.get(Notification, notification_id)
+        if row is None:
+            raise NotFound(f"no notification {notification_id}")
+        if row.status != FAILED:
+            raise NotAllowed(
+                f"notification {row.id} is {row.status}: only a failed notification is retried"
+            )
+        now = ctx.now()
+        address = _current_address(s, row)
+        send_after = _retry_moment(ctx, s, row, now)
+        previous = {"previous_attempts": row.attempts, "previous_error": row.last_error}
+        # Only while still failed: of two people retrying it at once, the second is refused.
+        done = s.execute(
+            update(Notification)
+            .where(Notification.id == row.id, Notification.status == FAILED)
+            .values(
+                status=PENDING,
+                attempts=0,
+                last_error=None,
+                send_after=send_after,
+                claimed_by=None,
+                claimed_until=None,
+                to_address=address,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(done, "rowcount", 0) != 1:
+            raise NotAllowed(f"notification {row.id} was retried by someone else just now")
+        data = {
+            "notification_id": row.id,
+            "kind": row.kind,
+            "level": row.level,
+            "letter_id": row.letter_id,
+            # Whether the address changed, never the address itself.
+            "address_changed": address != row.to_address,
+            "send_after": send_after.isoformat(),
+            **previous,
+        }
+        append_event(
+            s, event="notification_retried", actor=actor.username, at=now, case_id=row.case_id,
+            data=data,
+        )
+        uow.commit()
+    return {"id": notification_id, "status": PENDING, **data}
+
+
+def _current_address(session: Session, row: Notification) -> str:
+    """Where the notification goes now: the account's or the person's email as it is today."""
+    if row.recipient_user_id is not None:
+        user = session.get(User, row.recipient_user_id)
+        if user is None or not user.active or not user.email:
+            raise NotAllowed(
+                f"notification {row.id}: its staff recipient has no email address or is "
+                "inactive; correct the account first"
+            )
+        return user.email
+    if row.letter_id is not None:
+        email = session.scalar(
+            select(Respondent.email)
+            .join(Case, Case.respondent_id == Respondent.id)
+            .join(Letter, Letter.case_id == Case.id)
+            .where(Letter.id == row.letter_id)
+        )
+        if not email:
+            raise NotAllowed(
+                f"notification {row.id}: the person now has no email address; "
+                "add the corrected one to their details first"
+            )
+        return email
+    return row.to_address
+
+
+def _retry_moment(ctx: AppContext, session: Session, row: Notification, now: datetime) -> datetime:
+    if row.recipient_user_id is None:
+        return now
+    policy = ReminderPolicy.from_settings(ctx.settings)
+    if row.deadline_id is not None:
+        clock = session.scalar(select(Deadline.clock).where(Deadline.id == row.deadline_id))
+        if clock in policy.immediate_clocks:
+            return now
+    return next_sending_moment(ctx.calendar, policy, now)
