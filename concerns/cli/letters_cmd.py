@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled
+from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled, table
 from concerns.letters import FORMATS, KINDS, check_templates
 from concerns.workflows.errors import BadInput
 from concerns.workflows.letters_service import LetterFile, render_case_letter
+from concerns.workflows.posting import letters_to_post, mark_posted
 from concerns.workflows.settings import load_settings
 
 app = typer.Typer(help="Letters on letterhead: preview and render.", no_args_is_help=True)
@@ -87,6 +88,54 @@ def _summary(letter: LetterFile, target: Path) -> dict[str, Any]:
 def _human(d: dict[str, Any]) -> str:
     what = "signed letter" if d["signed"] else "stored letter" if d["stored"] else "preview"
     return f"Wrote {d['out']} ({what}, {d['bytes']} bytes, SHA-256 {d['sha256']})."
+
+
+@app.command("to-post")
+@handled
+def to_post(json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+    """Letters waiting to be posted (the person gave no email address), oldest first."""
+    c = call(json_out, as_user, config)
+    rows = [x.to_dict() for x in letters_to_post(c.ctx, c.user)]
+
+    def human(rs: list[dict[str, Any]]) -> str:
+        if not rs:
+            return "No letters are waiting to be posted."
+        hint = (
+            "\nPrint one with `concerns letters render REF KIND --out FILE`; once posted, "
+            "record it with `concerns letters posted REF LETTER_ID`."
+        )
+        return table(rs, ["letter_id", "reference", "kind", "recipient_name", "made_at"]) + hint
+
+    emit(c, rows, human)
+
+
+@app.command("posted")
+@handled
+def posted(
+    reference: Annotated[str, typer.Argument(help="Case reference, e.g. CAC-2026-0001.")],
+    letter_id: Annotated[str, typer.Argument(metavar="LETTER_ID", help="From `letters to-post`.")],
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Record that the letter was posted (executive assistant); a letter is posted only once."""
+    c = call(json_out, as_user, config)
+    done = mark_posted(c.ctx, c.user, reference, _whole_number("LETTER_ID", letter_id))
+    emit(
+        c,
+        done.to_dict(),
+        f"{done.reference}: letter {done.letter_id} ({done.kind}) recorded as posted.",
+    )
+
+
+def _whole_number(name: str, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise BadInput(name, f"expected a whole number, got {text[:40]!r}") from None
+    if value < 1:
+        raise BadInput(name, "must be 1 or more")
+    return value
 
 
 @app.command("check")
