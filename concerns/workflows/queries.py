@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from concerns.db.models import Case, Child, Deadline, Event, Letter, Respondent, User
+from concerns.db.models import Case, Child, Deadline, Event, Letter, Respondent
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts, get_case
+from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
 from concerns.workflows.clocks import deadline_status
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
@@ -23,6 +23,7 @@ from concerns.workflows.machine import (
     fields_of,
     steps_for,
 )
+from concerns.workflows.posting import waiting_to_post
 from concerns.workflows.users import ensure_may_read, is_named_in, load_actor
 
 # Which states wait on which queue (DESIGN §2: the DCS and the EA queues).
@@ -33,25 +34,30 @@ QUEUES: dict[str, tuple[str, ...]] = {
 QUEUE_ROLES = {"director": "director", "assistant": "executive_assistant"}
 
 
-def _owner(session: Session, case: Case, deadlines: Sequence[Deadline]) -> str | None:
+def _owner(deadlines: Sequence[Deadline], names: dict[int, str]) -> str | None:
+    """Who must act next: the owner of the open clock due soonest (a user, else a role)."""
     running = [d for d in deadlines if d.status in ("running", "paused")]
     if not running:
         return None
     first = min(running, key=lambda d: d.due_date)
     if first.owner_user_id:
-        return session.scalar(select(User.username).where(User.id == first.owner_user_id))
+        return names.get(first.owner_user_id)
     return first.owner_role
 
 
+def _owner_names(session: Session, deadlines: dict[int, list[Deadline]]) -> dict[int, str]:
+    return usernames(session, (d.owner_user_id for ds in deadlines.values() for d in ds))
+
+
 def _summary(
-    session: Session, case: Case, deadlines: Sequence[Deadline], today: Any
+    case: Case, deadlines: Sequence[Deadline], today: Any, names: dict[int, str]
 ) -> dict[str, Any]:
     return {
         "reference": case.reference,
         "state": case.state,
         "received_at": case.received_at.isoformat(),
         "respondent_name": case.respondent.name,
-        "owner": _owner(session, case, deadlines),
+        "owner": _owner(deadlines, names),
         "overdue": any(deadline_status(d, today) == "overdue" for d in deadlines),
         "version": case.version,
     }
@@ -107,7 +113,8 @@ def list_cases(
         cases = s.scalars(query.order_by(Case.received_at.desc()).limit(limit)).unique().all()
         cases = [c for c in cases if not is_named_in(actor, c)]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
-        out = [_summary(s, c, deadlines[c.id], today) for c in cases]
+        names = _owner_names(s, deadlines)
+        out = [_summary(c, deadlines[c.id], today, names) for c in cases]
         if owner:
             out = [row for row in out if row["owner"] == owner]
         return out
@@ -303,19 +310,37 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
         if which != "mine" and QUEUE_ROLES[which] not in actor.roles:
             raise NotAllowed(f"the {which} queue needs the role {QUEUE_ROLES[which]}")
         today = ctx.calendar.local_date(ctx.now())
+        # Letters the assistant has to post, by case: such a case waits on her in any state.
+        to_post: dict[int, list[Letter]] = {}
+        if which == "assistant":
+            for letter in waiting_to_post(s):
+                to_post.setdefault(letter.case_id, []).append(letter)
         if which == "mine":
-            query = select(Case).where(Case.state != "closed")
+            # Only cases with a clock this user (or their role) owns, or that they review.
+            owns = exists().where(
+                Deadline.case_id == Case.id,
+                Deadline.status == "running",
+                (Deadline.owner_user_id == user.id)
+                | (Deadline.owner_user_id.is_(None) & Deadline.owner_role.in_(actor.roles)),
+            )
+            query = select(Case).where(Case.state != "closed", owns | (Case.reviewer_id == user.id))
         else:
-            query = select(Case).where(Case.state.in_(QUEUES[which]))
+            waiting = Case.state.in_(QUEUES[which])
+            if to_post:
+                query = select(Case).where(waiting | Case.id.in_(sorted(to_post)))
+            else:
+                query = select(Case).where(waiting)
         cases = [
             c
             for c in s.scalars(query.order_by(Case.received_at)).unique().all()
             if not is_named_in(actor, c)
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
+        names = _owner_names(s, deadlines)
+        all_facts = case_facts_many(s, cases)
         out = []
         for case in cases:
-            facts = case_facts(s, case)
+            facts = all_facts[case.id]
             events = available_events(facts, actor)
             if which == "mine":
                 own = [
@@ -329,11 +354,16 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
                 ]
                 if not own and facts.reviewer != actor.username:
                     continue
-            if not events:
+            if not events and case.id not in to_post:
                 continue
-            row = _summary(s, case, deadlines[case.id], today)
+            row = _summary(case, deadlines[case.id], today, names)
             row["events"] = events
             due = [d.due_date for d in deadlines[case.id] if d.status == "running"]
             row["due"] = min(due).isoformat() if due else None
+            if which == "assistant":
+                row["letters_to_post"] = [
+                    {"letter_id": x.id, "kind": x.kind, "made_at": x.created_at.isoformat()}
+                    for x in to_post.get(case.id, [])
+                ]
             out.append(row)
         return out
