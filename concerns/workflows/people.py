@@ -42,8 +42,12 @@ from concerns.workflows.parsing import read_raw
 from concerns.workflows.users import load_actor
 
 PEOPLE_ROLES = frozenset({"iat_officer", "iat_manager"})
-# Most people a single blocking key may bring back; a key shared by more says little.
+# Most people an email, phone or postcode may bring back.
 BLOCK_LIMIT = 200
+# A name shared by more people than this says little on its own: only the most recent are
+# compared (certain matches come through email, phone and postcode, which are never capped so
+# low). This keeps matching as fast with 100,000 people stored as with 1,000.
+NAME_BLOCK_LIMIT = 25
 
 
 # --- matching a contact --------------------------------------------------------------------
@@ -53,28 +57,32 @@ def _keys_of(r: Respondent) -> PersonKeys:
     return PersonKeys(r.name_key, r.name_block, r.email_key, r.phone_key, r.postcode_key)
 
 
-def candidates(session: Session, keys: PersonKeys) -> list[Respondent]:
-    """People sharing at least one blocking key with KEYS (each lookup uses its own index)."""
+def candidates(session: Session, keys: PersonKeys) -> list[tuple[int, PersonKeys]]:
+    """People sharing at least one blocking key with KEYS, as (id, keys) rows: each lookup uses
+    its own index, and only the key columns are read."""
     live = Respondent.merged_into_id.is_(None)
     lookups = [
-        (Respondent.email_key, keys.email_key),
-        (Respondent.phone_key, keys.phone_key),
-        (Respondent.postcode_key, keys.postcode_key),
-        (Respondent.name_key, keys.name_key or None),
-        (Respondent.name_block, keys.name_block or None),
+        (Respondent.email_key, keys.email_key, BLOCK_LIMIT),
+        (Respondent.phone_key, keys.phone_key, BLOCK_LIMIT),
+        (Respondent.postcode_key, keys.postcode_key, BLOCK_LIMIT),
+        (Respondent.name_key, keys.name_key or None, NAME_BLOCK_LIMIT),
+        (Respondent.name_block, keys.name_block or None, NAME_BLOCK_LIMIT),
     ]
     selects = [
-        select(Respondent.id).where(column == value, live).limit(BLOCK_LIMIT)
-        for column, value in lookups
+        select(Respondent.id).where(column == value, live)
+        .order_by(Respondent.id.desc()).limit(limit).subquery().select()
+        for column, value, limit in lookups
         if value
     ]
     if not selects:
         return []
-    ids_query = union(*[s.subquery().select() for s in selects])
-    ids = list(session.scalars(ids_query))
-    if not ids:
-        return []
-    return list(session.scalars(select(Respondent).where(Respondent.id.in_(ids))))
+    ids = union(*selects).subquery()
+    rows = session.execute(
+        select(Respondent.id, Respondent.name_key, Respondent.name_block, Respondent.email_key,
+               Respondent.phone_key, Respondent.postcode_key)
+        .where(Respondent.id.in_(select(ids.c.id)))
+    ).all()
+    return [(r[0], PersonKeys(r[1], r[2], r[3], r[4], r[5])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -89,11 +97,9 @@ def match_person(
 ) -> PersonMatch:
     """The stored person this respondent is, or a new one; uncertain candidates are flagged."""
     keys = person_keys(details, region)
-    found = candidates(session, keys)
-    chosen_id, uncertain = best_match(keys, [(r.id, _keys_of(r)) for r in found])
-    by_id = {r.id: r for r in found}
+    chosen_id, uncertain = best_match(keys, candidates(session, keys))
     if chosen_id is not None:
-        respondent = by_id[chosen_id]
+        respondent = session.get_one(Respondent, chosen_id)
         _fill_blanks(respondent, details, keys)
         matched = True
     else:
