@@ -280,12 +280,21 @@ def queue_cmd(
     """Work waiting for the director, the assistant, or for me."""
     c = call(json_out, as_user, config)
     rows = queries.queue(c.ctx, c.user, which)
+    # The assistant's queue also names the letters she has to post.
+    to_post = ["to_post"] if which == "assistant" else []
     emit(
         c,
         rows,
         lambda r: table(
-            [{**x, "events": ",".join(x["events"])} for x in r],
-            ["reference", "state", "due", "respondent_name", "events"],
+            [
+                {
+                    **x,
+                    "events": ",".join(x["events"]),
+                    "to_post": ",".join(str(p["letter_id"]) for p in x.get("letters_to_post", [])),
+                }
+                for x in r
+            ],
+            ["reference", "state", "due", "respondent_name", "events", *to_post],
         ),
     )
 
