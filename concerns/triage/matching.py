@@ -197,6 +197,12 @@ def compare_people(new: PersonKeys, stored: PersonKeys) -> MatchResult:
     same_email = bool(new.email_key) and new.email_key == stored.email_key
     same_phone = bool(new.phone_key) and new.phone_key == stored.phone_key
     same_postcode = bool(new.postcode_key) and new.postcode_key == stored.postcode_key
+    if not (same_email or same_phone or same_postcode) and fuzz.token_set_ratio(
+        new.name_key, stored.name_key, score_cutoff=IDENTICAL_NAME
+    ) == 0:
+        # Nothing shared and names too far apart to be one (the common case within a name
+        # block): no need for the full comparison.
+        return MatchResult("different", 0.0, ("no shared details",))
     names = name_similarity(new.name_key, stored.name_key)
     if same_email:
         reasons.append("same email")

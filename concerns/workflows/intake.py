@@ -9,7 +9,7 @@ same bytes arrive, rather than reported as a duplicate.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -75,40 +75,48 @@ class StoredRaw:
     seen: bool  # the same bytes (or Message-ID) were stored before
     status: str  # the stored row's status: new, contact, quarantined, ignored
     reason: str | None = None
+    actor: str = ""  # who stored it, when store_raw was asked to check
+
+
+def admit(
+    s: Session, actor_name: str | None, roles: frozenset[str] = INTAKE_ROLES,
+    *, allow_public: bool = False,
+) -> str:
+    """The public form logs as 'public'; everything else needs a staff member who may log."""
+    if allow_public and actor_name == PUBLIC_ACTOR:
+        return PUBLIC_ACTOR
+    _, actor = load_actor(s, actor_name)
+    if not actor.roles & roles:
+        raise NotAllowed("this needs the role " + " or ".join(sorted(roles)))
+    return actor.username
 
 
 def check_actor(
     ctx: AppContext, actor_name: str | None, roles: frozenset[str] = INTAKE_ROLES,
     *, allow_public: bool = False,
 ) -> str:
-    """The public form logs as 'public'; everything else needs a staff member who may log."""
-    if allow_public and actor_name == PUBLIC_ACTOR:
-        return PUBLIC_ACTOR
     with ctx.uow() as uow:
-        _, actor = load_actor(uow.session, actor_name)
-        if not actor.roles & roles:
-            raise NotAllowed("this needs the role " + " or ".join(sorted(roles)))
-        return actor.username
+        return admit(uow.session, actor_name, roles, allow_public=allow_public)
 
 
-def find_raw(
-    s: Session, channel: str, digest: str, message_id: str | None
-) -> RawSubmission | None:
-    found = s.scalars(
-        select(RawSubmission).where(RawSubmission.channel == channel,
-                                    RawSubmission.sha256 == digest)
+def find_raw(s: Session, channel: str, digest: str, message_id: str | None) -> StoredRaw | None:
+    """The stored submission with these bytes (or this Message-ID); its content is not read."""
+    columns = (RawSubmission.id, RawSubmission.status, RawSubmission.reason)
+    found = s.execute(
+        select(*columns).where(RawSubmission.channel == channel, RawSubmission.sha256 == digest)
+        .limit(1)
     ).first()
     if found is None and message_id:
-        found = s.scalars(
-            select(RawSubmission).where(RawSubmission.channel == channel,
-                                        RawSubmission.message_id == message_id)
+        found = s.execute(
+            select(*columns).where(RawSubmission.channel == channel,
+                                   RawSubmission.message_id == message_id).limit(1)
         ).first()
-    return found
+    return None if found is None else StoredRaw(found[0], True, found[1], found[2])
 
 
 def stage_raw(
     s: Session, raw: bytes, *, channel: str, source: str, message_id: str | None, at: datetime
-) -> tuple[RawSubmission, bool]:
+) -> tuple[StoredRaw, bool]:
     """Add the raw bytes to the session (no commit); (row, seen before)."""
     digest = hashlib.sha256(raw).hexdigest()
     existing = find_raw(s, channel, digest, message_id)
@@ -118,29 +126,33 @@ def stage_raw(
                         message_id=message_id, content=raw, size=len(raw), received_at=at)
     s.add(row)
     s.flush()
-    return row, False
+    return StoredRaw(row.id, False, row.status or "new", None), False
 
 
 def store_raw(
-    ctx: AppContext, raw: bytes, *, channel: str, source: str, message_id: str | None = None
+    ctx: AppContext, raw: bytes, *, channel: str, source: str, message_id: str | None = None,
+    check: bool = False, actor_name: str | None = None, allow_public: bool = False,
 ) -> StoredRaw:
-    """Commit the raw bytes before anything else. The same bytes twice are stored once."""
+    """Commit the raw bytes before anything else. The same bytes twice are stored once.
+
+    With CHECK, ACTOR_NAME's right to log is checked first, in the same transaction.
+    """
     with ctx.uow() as uow:
         s = uow.session
+        actor = admit(s, actor_name, allow_public=allow_public) if check else ""
         try:
             row, seen = stage_raw(s, raw, channel=channel, source=source,
                                   message_id=message_id, at=ctx.now())
-            result = StoredRaw(row.id, seen, row.status, row.reason)
             if not seen:
                 uow.commit()
-            return result
+            return replace(row, actor=actor)
         except IntegrityError:
             # Another process stored the same bytes a moment ago.
             uow.rollback()
             found = find_raw(s, channel, hashlib.sha256(raw).hexdigest(), message_id)
             if found is None:
                 raise
-            return StoredRaw(found.id, True, found.status, found.reason)
+            return replace(found, actor=actor)
 
 
 def mark_raw(s: Session, raw_id: int, status: str, reason: str | None) -> None:
@@ -174,8 +186,9 @@ def ingest_form(
     """One web-form submission (DESIGN §6): stored raw, then validated and logged."""
     from concerns.triage.forms import parse_form
 
-    actor = check_actor(ctx, actor_name, allow_public=True)
-    stored = store_raw(ctx, raw, channel="web", source=source)
+    stored = store_raw(ctx, raw, channel="web", source=source, check=True,
+                       actor_name=actor_name, allow_public=True)
+    actor = stored.actor
     if stored.seen and stored.status != "new":
         return duplicate(ctx, stored, source)
     try:
@@ -193,12 +206,21 @@ def ingest_email(
 ) -> IntakeResult:
     """One email (.eml bytes): stored raw, then read (forwards unwrapped) and logged, or set
     aside (auto-replies, out-of-office, delivery failures), or quarantined with the reason."""
-    actor = check_actor(ctx, actor_name)
-    return ingest_email_as(ctx, raw, source, actor)
+    stored = store_raw(ctx, raw, channel="email", source=source, message_id=message_id_of(raw),
+                       check=True, actor_name=actor_name)
+    return _read_stored_email(ctx, raw, source, stored)
 
 
 def ingest_email_as(ctx: AppContext, raw: bytes, source: str, actor: str) -> IntakeResult:
+    """For callers that checked the actor once for many messages (a folder, a mailbox)."""
     stored = store_raw(ctx, raw, channel="email", source=source, message_id=message_id_of(raw))
+    return _read_stored_email(ctx, raw, source, replace(stored, actor=actor))
+
+
+def _read_stored_email(
+    ctx: AppContext, raw: bytes, source: str, stored: StoredRaw
+) -> IntakeResult:
+    actor = stored.actor
     if stored.seen and stored.status != "new":
         return duplicate(ctx, stored, source)
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, union
+from sqlalchemy import Select, bindparam, or_, select, union
 from sqlalchemy.orm import Session
 
 from concerns.db.models import (
@@ -57,31 +57,37 @@ def _keys_of(r: Respondent) -> PersonKeys:
     return PersonKeys(r.name_key, r.name_block, r.email_key, r.phone_key, r.postcode_key)
 
 
-def candidates(session: Session, keys: PersonKeys) -> list[tuple[int, PersonKeys]]:
-    """People sharing at least one blocking key with KEYS, as (id, keys) rows: each lookup uses
-    its own index, and only the key columns are read."""
+def _candidates_statement() -> Select[tuple[int, str, str, str | None, str | None, str | None]]:
+    """Built once: each blocking key looks up its own index (a missing key matches nothing),
+    and only the key columns are read."""
     live = Respondent.merged_into_id.is_(None)
-    lookups = [
-        (Respondent.email_key, keys.email_key, BLOCK_LIMIT),
-        (Respondent.phone_key, keys.phone_key, BLOCK_LIMIT),
-        (Respondent.postcode_key, keys.postcode_key, BLOCK_LIMIT),
-        (Respondent.name_key, keys.name_key or None, NAME_BLOCK_LIMIT),
-        (Respondent.name_block, keys.name_block or None, NAME_BLOCK_LIMIT),
-    ]
-    selects = [
-        select(Respondent.id).where(column == value, live)
+    lookups = (
+        (Respondent.email_key, "email", BLOCK_LIMIT),
+        (Respondent.phone_key, "phone", BLOCK_LIMIT),
+        (Respondent.postcode_key, "postcode", BLOCK_LIMIT),
+        (Respondent.name_key, "name", NAME_BLOCK_LIMIT),
+        (Respondent.name_block, "block", NAME_BLOCK_LIMIT),
+    )
+    ids = union(*[
+        select(Respondent.id).where(column == bindparam(key), live)
         .order_by(Respondent.id.desc()).limit(limit).subquery().select()
-        for column, value, limit in lookups
-        if value
-    ]
-    if not selects:
-        return []
-    ids = union(*selects).subquery()
-    rows = session.execute(
-        select(Respondent.id, Respondent.name_key, Respondent.name_block, Respondent.email_key,
-               Respondent.phone_key, Respondent.postcode_key)
-        .where(Respondent.id.in_(select(ids.c.id)))
-    ).all()
+        for column, key, limit in lookups
+    ]).subquery()
+    return select(
+        Respondent.id, Respondent.name_key, Respondent.name_block, Respondent.email_key,
+        Respondent.phone_key, Respondent.postcode_key,
+    ).where(Respondent.id.in_(select(ids.c.id)))
+
+
+_CANDIDATES = _candidates_statement()
+
+
+def candidates(session: Session, keys: PersonKeys) -> list[tuple[int, PersonKeys]]:
+    """People sharing at least one blocking key with KEYS, as (id, keys)."""
+    rows = session.execute(_CANDIDATES, {
+        "email": keys.email_key, "phone": keys.phone_key, "postcode": keys.postcode_key,
+        "name": keys.name_key or None, "block": keys.name_block or None,
+    }).all()
     return [(r[0], PersonKeys(r[1], r[2], r[3], r[4], r[5])) for r in rows]
 
 
