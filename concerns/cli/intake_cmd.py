@@ -33,10 +33,13 @@ COLUMNS = ["source", "status", "reference", "reason"]
 
 
 @contextmanager
-def _progress(c: Call, label: str, total: int) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr for people at a terminal; nothing for scripts or --json."""
+def _progress(
+    c: Call, label: str, total: int | None
+) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for people at a terminal; nothing for scripts or --json.
+    TOTAL None: not known until the work starts (the rows of a register)."""
     console = Console(stderr=True)
-    shown = console.is_terminal and not c.json and total > 1
+    shown = console.is_terminal and not c.json and (total is None or total > 1)
     with Progress(
         TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=console, transient=True, disable=not shown,
@@ -126,7 +129,7 @@ def intake_import(
         _finish(c, [{"source": str(file), "status": "quarantined", "reference": None,
                      "reason": f"(file): larger than {MAX_REGISTER_BYTES} bytes"}])
         return
-    with _progress(c, "rows", 0) as update:
+    with _progress(c, "rows", None) as update:
         results: list[IntakeResult] = import_register(
             c.ctx, file.read_bytes(), file.name, c.user, dry_run=dry_run, progress=update
         )

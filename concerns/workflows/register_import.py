@@ -9,7 +9,7 @@ become, and stores nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,10 @@ def import_register(
                        commit=uow.commit)
         if not dry_run:
             uow.commit()
+    if dry_run:
+        # Cases opened by the dry run were rolled back: their references mean nothing yet.
+        opened = {r.reference for r in results if r.status == "new_case"}
+        results = [replace(r, reference=None) if r.reference in opened else r for r in results]
     return results
 
 

@@ -68,10 +68,12 @@ def test_a_dry_run_reports_what_each_row_would_become_and_stores_nothing(
         ("register.csv:row 7", "quarantined"),
     ]
     assert counts(staffed) == (0, 0, 0)
+    # No reference is shown for a case the dry run only imagined.
+    assert {r.reference for r in results} == {None}
     # The real import gives the same answers.
     real = import_register(staffed, register_csv(), "register.csv", "morgan")
-    assert [(r.status, r.reference) for r in real] == [
-        (r.status, r.reference) for r in results]
+    assert [r.status for r in real] == [r.status for r in results]
+    assert real[3].reference == real[2].reference is not None
 
 
 def test_rows_come_in_at_their_recorded_stage_and_errors_name_row_and_column(
@@ -136,6 +138,14 @@ def test_an_xlsx_register_with_formula_cells_keeps_them_as_text(
     assert detail["respondent"]["name"] == "=1+1"
     assert detail["contacts"][0]["concern"] == '=HYPERLINK("x","y")'
     assert detail["state"] == "logged"
+
+
+def test_a_dry_run_names_the_existing_case_a_row_would_be_added_to(
+    staffed: AppContext,
+) -> None:
+    first = import_register(staffed, register_csv(ROWS[2:3]), "a.csv", "morgan")
+    dry = import_register(staffed, register_csv(ROWS[3:4]), "b.csv", "morgan", dry_run=True)
+    assert [(r.status, r.reference) for r in dry] == [("added_to_case", first[0].reference)]
 
 
 def test_progress_is_reported_up_to_the_total(staffed: AppContext) -> None:
