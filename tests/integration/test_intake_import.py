@@ -80,7 +80,7 @@ def test_rows_come_in_at_their_recorded_stage_and_errors_name_row_and_column(
     staffed: AppContext,
 ) -> None:
     results = import_register(staffed, register_csv(), "register.csv", "morgan")
-    refs = [r.reference for r in results]
+    refs = [r.reference or "" for r in results]
     assert results[4].reason == (
         "row 6, column 'Date received': not a date (expected DD/MM/YYYY or YYYY-MM-DD)")
     assert results[5].reason is not None
