@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from concerns.cli.common import AsOpt, Call, ConfigOpt, JsonOpt, call, emit, handled, table
 from concerns.workflows.intake import IntakeResult, ingest_form, list_quarantine
 from concerns.workflows.mailbox import email_sources, ingest_email_files, poll_mailbox
+from concerns.workflows.quarantine import retry_quarantined
 from concerns.workflows.register_import import import_register
 
 app = typer.Typer(
@@ -157,12 +158,19 @@ def intake_quarantine(
     set_aside: Annotated[
         bool, typer.Option("--set-aside", help="Also list auto-replies and bounces set aside.")
     ] = False,
+    retry: Annotated[
+        int | None, typer.Option("--retry", help="Read quarantined submission ID again.")
+    ] = None,
     json_out: JsonOpt = False,
     as_user: AsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """What could not be read, with the reason (the content stays in the database)."""
+    """What could not be read, with the reason (the content stays in the database).
+    With --retry ID, read that submission again and log it if it can now be read."""
     c = call(json_out, as_user, config)
+    if retry is not None:
+        _finish(c, [retry_quarantined(c.ctx, c.user, retry).as_dict()])
+        return
     rows = list_quarantine(c.ctx, c.user, include_set_aside=set_aside)
     emit(c, rows, lambda r: table(r, ["id", "received_at", "channel", "source", "status",
                                       "reason"]))

@@ -335,3 +335,35 @@ def test_the_files_of_a_folder_keep_their_names_as_sources(
                          "ian")
     assert result.status == "quarantined"
     assert str(list_quarantine(staffed, "ian")[0]["source"]).endswith("x.json")
+
+
+def test_a_quarantined_submission_is_read_again_once_the_reason_is_dealt_with(
+    staffed: AppContext,
+) -> None:
+    from dataclasses import replace
+
+    from concerns.workflows.quarantine import retry_quarantined
+    from concerns.workflows.register_import import import_register
+
+    shipped = staffed.settings
+    staffed.settings = replace(shipped, intake=replace(shipped.intake, max_concern_characters=10))
+    form = ingest_form(staffed, form_bytes(name="Jane Smith", email="jane@example.com"),
+                       "long.json", "ian")
+    rows = import_register(staffed, b"Date received,Name,Concern,Stage\n"
+                           b"06/04/2021,Ann Lee,A concern longer than ten,Learning review\n",
+                           "r.csv", "morgan")
+    assert (form.status, rows[0].status) == ("quarantined", "quarantined")
+    ids = [q["id"] for q in list_quarantine(staffed, "alex")]
+    with pytest.raises(NotAllowed):
+        retry_quarantined(staffed, "ian", int(str(ids[0])))
+    still = retry_quarantined(staffed, "alex", int(str(ids[0])))
+    assert still.status == "quarantined"
+
+    staffed.settings = shipped
+    results = [retry_quarantined(staffed, "alex", int(str(i))) for i in ids]
+    assert [r.status for r in results] == ["new_case", "new_case"]
+    assert results[1].reference
+    assert show_case(staffed, "alex", results[1].reference)["state"] == "in_review"
+    assert list_quarantine(staffed, "alex") == []
+    with pytest.raises(BadInput):
+        retry_quarantined(staffed, "alex", int(str(ids[0])))
