@@ -21,7 +21,7 @@ from concerns.cli.common import (
     handled,
     table,
 )
-from concerns.workflows import admin, queries, users
+from concerns.workflows import admin, person_details, queries, users
 from concerns.workflows.lifecycle import fire_event
 
 app = typer.Typer(
@@ -267,6 +267,28 @@ def case_act(
         result.__dict__,
         f"{result.reference}: {result.event} ({result.from_state} -> {result.to_state})",
     )
+
+
+@case_app.command("correct")
+@handled
+def case_correct(
+    reference: str,
+    note: Annotated[str, typer.Option("--note", help="Why the details are corrected.")],
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="email=, phone=, address= or postcode=; repeat for several."),
+    ] = None,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Correct the contact details of the person who raised the case (an empty value removes
+    one); audited with the reason, never the values."""
+    c = call(json_out, as_user, config)
+    result = person_details.correct_respondent_details(
+        c.ctx, c.user, reference, _parse_sets(sets or []), note
+    )
+    emit(c, result.to_dict(), f"{result.reference}: corrected {', '.join(result.changed)}.")
 
 
 @app.command("queue")
