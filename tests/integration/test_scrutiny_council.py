@@ -9,12 +9,14 @@ who wrote more than once, 6 children who were the subject of more than one perso
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from concerns.db.engine import make_engine
 from concerns.db.models import Child, PersonMatchFlag, Respondent
 from concerns.workflows.context import AppContext
 from concerns.workflows.intake import IntakeResult, ingest_form
@@ -22,6 +24,7 @@ from concerns.workflows.mailbox import email_sources, ingest_email_files
 from concerns.workflows.people import list_flags
 from concerns.workflows.register_import import import_register
 from concerns.workflows.scrutiny_service import scrutiny_report
+from tests.conftest import _truncate_all, make_settings
 from tests.factories import create_staff
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "council"
@@ -36,10 +39,23 @@ def load_council(ctx: AppContext) -> list[IntakeResult]:
     return results
 
 
-@pytest.fixture
-def council(ctx: AppContext) -> tuple[AppContext, list[IntakeResult]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def council(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[AppContext, list[IntakeResult]]]:
+    """Loaded once per database for the whole module: the tests only read (or add nothing)."""
+    folder = tmp_path_factory.mktemp("council")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'concerns.db'}"
+        ctx = AppContext(make_settings(url, folder), make_engine(url))
+        ctx.migrate()
+    else:
+        url = request.getfixturevalue("pg_database")
+        _truncate_all(url)
+        ctx = AppContext(make_settings(url, folder), make_engine(url))
     create_staff(ctx)
-    return ctx, load_council(ctx)
+    yield ctx, load_council(ctx)
+    ctx.engine.dispose()
 
 
 # Worked out by hand from build.py:
