@@ -101,7 +101,11 @@ def scrutiny(session: Session, period: Period, today: date) -> dict[str, Any]:
         .where(*case_in, Case.state != "closed", Deadline.status == "running",
                Deadline.due_date < today)
     ) or 0
-    year = func.extract("year", Contact.received_at)
+    # The contact's year in UTC, whatever the server's time zone (London is UTC in winter,
+    # so the year is England's too).
+    moment = (func.timezone("UTC", Contact.received_at)
+              if session.get_bind().dialect.name == "postgresql" else Contact.received_at)
+    year = func.extract("year", moment)
     oldest, newest = session.execute(
         select(
             func.max(year - func.coalesce(Contact.involvement_from_year,
