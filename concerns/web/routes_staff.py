@@ -17,8 +17,16 @@ from starlette.responses import RedirectResponse, Response
 from concerns.web import concern_form, event_forms
 from concerns.web.deps import StaffUser, render, require_role, signed_in, state
 from concerns.web.security import require_csrf
-from concerns.workflows import intake, letters_service, lifecycle, queries, users
-from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed
+from concerns.workflows import (
+    intake,
+    letters_service,
+    lifecycle,
+    person_details,
+    posting,
+    queries,
+    users,
+)
+from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, NotFound
 from concerns.workflows.machine import CASE_READERS, STATES
 
 router = APIRouter(include_in_schema=False)
@@ -92,6 +100,7 @@ def _case_page(
     posted: dict[str, dict[str, str]] | None = None,
     status_code: int = 200,
     return_to: str = "",
+    details: dict[str, str] | None = None,
 ) -> Response:
     case = queries.show_case(state(request).ctx, user.username, reference)
     events = list(case.get("events_available", []))
@@ -99,6 +108,8 @@ def _case_page(
     return render(
         request, template, f"Case {case['reference']}", status_code=status_code,
         errors=errors, case=case, forms=forms, return_to=return_to,
+        may_correct=bool(user.roles & person_details.CORRECTORS),
+        details=details if details is not None else case["respondent"],
     )
 
 
@@ -140,19 +151,50 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
     return RedirectResponse(return_to, status_code=303)
 
 
+# The input on the case page's correction form that each refused field points at.
+DETAIL_INPUTS = {field: f"details-{field}" for field in (*person_details.FIELDS, "note")}
+
+
+@router.post("/cases/{reference}/details", dependencies=[Depends(require_csrf)])
+async def correct_details(request: Request, user: Staff, reference: str) -> Response:
+    """Correct the person's contact details from the case page (the same service as
+    `concerns case correct`)."""
+    posted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    changes = {field: posted[field] for field in person_details.FIELDS if field in posted}
+    try:
+        done = person_details.correct_respondent_details(
+            state(request).ctx, user.username, reference, changes, posted.get("note", "")
+        )
+    except (BadInput, NotAllowed) as exc:
+        # Shown on the form again with what was typed; nothing was stored.
+        field = exc.field if isinstance(exc, BadInput) else ""
+        return _case_page(
+            request, user, reference, status_code=exc.http_status, details=posted,
+            errors=[(DETAIL_INPUTS.get(field, "details-email"), exc.message)],
+        )
+    request.session["flash"] = f"Contact details corrected: {', '.join(done.changed)}."
+    return RedirectResponse(f"/cases/{done.reference}", status_code=303)
+
+
 LETTER_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
 
 
-@router.get("/cases/{reference}/letters/{kind}.{fmt}")
-def letter_file(request: Request, user: Staff, reference: str, kind: str, fmt: str) -> Response:
-    """A case's letter as stored (or a preview): HTML shown framed, PDF and Word downloaded."""
-    letter = letters_service.render_case_letter(
-        state(request).ctx, user.username, reference, kind, fmt
+@router.get("/cases/{reference}/letters/{letter_id:int}.{fmt}")
+def stored_letter_file(
+    request: Request, user: Staff, reference: str, letter_id: int, fmt: str
+) -> Response:
+    """One stored letter by its id, byte for byte (the assistant prints it to post)."""
+    letter = letters_service.stored_letter(
+        state(request).ctx, user.username, reference, letter_id, fmt
     )
-    if fmt == "html":
+    return _letter_response(letter)
+
+
+def _letter_response(letter: letters_service.LetterFile) -> Response:
+    if letter.format == "html":
         # Shown inside the case page's frame: its own inline styles, nothing else.
         return Response(
             letter.data, media_type="text/html; charset=utf-8",
@@ -164,18 +206,64 @@ def letter_file(request: Request, user: Staff, reference: str, kind: str, fmt: s
     )
 
 
+@router.get("/cases/{reference}/letters/{kind}.{fmt}")
+def letter_file(request: Request, user: Staff, reference: str, kind: str, fmt: str) -> Response:
+    """A case's letter as stored (or a preview): HTML shown framed, PDF and Word downloaded."""
+    letter = letters_service.render_case_letter(
+        state(request).ctx, user.username, reference, kind, fmt
+    )
+    return _letter_response(letter)
+
+
 @router.get("/queue/{which}")
 def queue_page(request: Request, user: Staff, which: str) -> Response:
     if which not in QUEUE_TITLES:
         return render(request, "message.html", "Page not found", status_code=404,
                       heading="Page not found", message="There is no such queue.")
+    return _queue_page(request, user, which)
+
+
+def _queue_page(
+    request: Request,
+    user: StaffUser,
+    which: str,
+    *,
+    errors: list[tuple[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
     rows = queries.queue(state(request).ctx, user.username, which)
     forms = {
         row["reference"]: event_forms.build(row.get("events", []))
         for row in rows
     } if which == "assistant" else {}
+    to_post = [
+        {**letter, "reference": row["reference"]}
+        for row in rows
+        for letter in row.get("letters_to_post", [])
+    ]
+    to_post.sort(key=lambda letter: (letter["made_at"], letter["letter_id"]))
     return render(request, "queue.html", QUEUE_TITLES[which], rows=rows, which=which,
-                  forms=forms)
+                  forms=forms, to_post=to_post, errors=errors, status_code=status_code)
+
+
+@router.post(
+    "/cases/{reference}/letters/{letter_id:int}/posted", dependencies=[Depends(require_csrf)]
+)
+def letter_posted(request: Request, user: Staff, reference: str, letter_id: int) -> Response:
+    """The assistant records a letter as posted, from her queue."""
+    try:
+        done = posting.mark_posted(state(request).ctx, user.username, reference, letter_id)
+    except (BadInput, NotAllowed, NotFound) as exc:
+        if queries.QUEUE_ROLES["assistant"] not in user.roles:
+            raise  # no queue to show it on: the refusal is a page of its own
+        # Shown on the queue above the letters; nothing was recorded.
+        return _queue_page(request, user, "assistant", errors=[("letters-to-post", exc.message)],
+                           status_code=exc.http_status)
+    request.session["flash"] = (
+        f"Letter {done.letter_id} ({done.kind.replace('_', ' ')}) for case {done.reference} "
+        "recorded as posted."
+    )
+    return RedirectResponse("/queue/assistant", status_code=303)
 
 
 @router.get("/queue/director/{reference}")

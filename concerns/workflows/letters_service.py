@@ -41,7 +41,7 @@ from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, NotAllowed, ServiceError
+from concerns.workflows.errors import BadInput, NotAllowed, NotFound, ServiceError
 from concerns.workflows.hooks import EventContext, on_event
 from concerns.workflows.machine import STEPS
 from concerns.workflows.users import ensure_may_read, load_actor
@@ -427,6 +427,51 @@ def render_case_letter(
             letter_id=letter_id,
             sha256=digest,
             signed=signed,
+        )
+        uow.commit()
+    return result
+
+
+def stored_letter(
+    ctx: AppContext, actor_name: str | None, reference: str, letter_id: int, fmt: str = "pdf"
+) -> LetterFile:
+    """The case's stored letter LETTER_ID exactly as stored (never a preview, never another
+    letter of the same kind): what the assistant prints to post."""
+    if fmt not in FORMATS:
+        raise BadInput("format", f"must be one of {', '.join(FORMATS)}")
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        case = get_case(s, reference)
+        ensure_may_read(s, actor, case)
+        letter = s.scalars(
+            select(Letter)
+            .options(undefer(Letter.pdf))
+            .where(Letter.id == letter_id, Letter.case_id == case.id)
+        ).first()
+        if letter is None:
+            raise NotFound(f"case {case.reference} has no letter {letter_id}")
+        data, digest = _stored_bytes(letter, fmt)
+        append_event(
+            s,
+            case_id=case.id,
+            event="letter_rendered",
+            actor=actor.username,
+            at=ctx.now(),
+            from_state=case.state,
+            to_state=case.state,
+            data={"kind": letter.kind, "format": fmt, "letter_id": letter.id, "sha256": digest},
+        )
+        result = LetterFile(
+            reference=case.reference,
+            kind=letter.kind,
+            format=fmt,
+            data=data,
+            media_type=MEDIA_TYPES[fmt],
+            filename=f"{case.reference}-{letter.kind}-{letter.id}.{fmt}",
+            letter_id=letter.id,
+            sha256=digest,
+            signed=letter.signed_at is not None,
         )
         uow.commit()
     return result
