@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.factories import act, log_concern, walk_to_signoff
+from tests.integration.test_letters_posting import log as log_by_post
 
 pytestmark = pytest.mark.browser
 
@@ -211,6 +214,51 @@ def test_the_assistant_prepares_the_letter_and_sends_it_once_signed(
             select(Letter).join(Case).where(Case.reference == reference, Letter.kind == "outcome")
         ).one()
         assert letter.signed_at is not None and letter.sent_method == "post"
+
+
+def test_the_assistant_prints_a_letter_and_records_it_as_posted_at_320_pixels(
+    new_page: Any, live: LiveServer
+) -> None:
+    # A person who gave a postal address and no email: the acknowledgement goes by post.
+    reference = log_by_post(live.ctx, name="Quinn Marsh", address="7 Castle Street, Ledbury")
+    act(live.ctx, reference, "acknowledge", "alex")
+    with live.ctx.sessions() as session:
+        letter = session.scalars(
+            select(Letter).join(Case).where(Case.reference == reference)
+        ).one()
+        letter_id, sha256 = letter.id, letter.sha256
+    assistant = new_page(width=320)
+    sign_in(assistant, "erin")
+    assistant.goto("/queue/assistant")
+    row = assistant.locator(f"#letter-{letter_id}")
+    assert "Acknowledgement" in row.inner_text()
+    assert_fits(assistant)
+    assert_accessible(assistant)
+    screenshot(assistant, "assistant-letters-to-post")
+    with assistant.expect_download() as download:
+        row.get_by_role("link", name=f"Print letter {letter_id}").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert hashlib.sha256(pdf).hexdigest() == sha256
+    # Chromium may put a space before the visually hidden part of the name.
+    name = re.compile(rf"^Record as posted\s*: letter {letter_id} \(acknowledgement\)")
+    row.get_by_role("button", name=name).click()
+    assistant.wait_for_url("**/queue/assistant")
+    assert "recorded as posted" in assistant.inner_text(".govuk-notification-banner")
+    assert assistant.locator(f"#letter-{letter_id}").count() == 0
+    assert_fits(assistant)
+    assert_accessible(assistant)
+    with live.ctx.sessions() as session:
+        assert session.get_one(Letter, letter_id).sent_method == "post"
+
+    # Her correction of the person's details, refused for a bad email, is shown at the field.
+    assistant.goto(f"/cases/{reference}")
+    assistant.fill("#details-email", "quinn@")
+    assistant.fill("#details-note", "Gave an email address on the phone.")
+    assistant.get_by_role("button", name="Correct the details").click()
+    assistant.locator(".govuk-error-summary").wait_for()
+    assert "not an email address" in assistant.inner_text("#details-email-error")
+    assert_fits(assistant)
+    assert_accessible(assistant)
 
 
 def test_an_officer_cannot_open_the_directors_queue(new_page: Any, live: LiveServer) -> None:
