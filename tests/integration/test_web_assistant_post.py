@@ -62,6 +62,15 @@ def test_the_assistant_queue_lists_each_letter_to_post_with_a_print_link_and_a_b
         assert f"{ref}-information_request-{letter.id}.pdf" in pdf.headers["content-disposition"]
     assert first.pdf != second.pdf
     assert client.get(f"/cases/{ref}/letters/information_request.pdf").content == second.pdf
+    # The case page links each letter by its id too, so the first request stays reachable.
+    case_page = client.get(f"/cases/{ref}").text
+    for letter in (first, second):
+        assert f'href="/cases/{ref}/letters/{letter.id}.html"' in case_page
+        assert f'href="/cases/{ref}/letters/{letter.id}.pdf"' in case_page
+    framed = client.get(f"/cases/{ref}/letters/{first.id}.html")
+    assert framed.text == first.html and "frame-ancestors 'self'" in framed.headers[
+        "content-security-policy"
+    ]
 
 
 def test_recording_a_letter_as_posted_from_the_queue_removes_it_and_audits_it(
