@@ -65,3 +65,22 @@ def cli(tmp_path: Path) -> Cli:
         }
     )
     return Cli(tmp_path, env)
+
+
+@pytest.fixture
+def staffed(cli: Cli) -> Cli:
+    """A register made by `concerns init`, with the usual staff (added in-process: quicker than
+    eleven `user add` runs, which tests of `user add` itself exercise)."""
+    from concerns.db.engine import make_engine
+    from concerns.workflows.context import AppContext
+    from tests.conftest import make_settings
+    from tests.factories import create_staff
+
+    cli.ok("init")
+    url = cli.env["CONCERNS_DATABASE_URL"]
+    ctx = AppContext(make_settings(url, cli.home), make_engine(url))
+    try:
+        create_staff(ctx)
+    finally:
+        ctx.engine.dispose()
+    return cli

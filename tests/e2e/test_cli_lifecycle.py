@@ -9,19 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Cli
-from tests.factories import STAFF, form_bytes
+from tests.factories import form_bytes
 from tests.services import create_pg_database, drop_pg_database, postgres_reachable, unavailable
-
-
-@pytest.fixture
-def staffed(cli: Cli) -> Cli:
-    cli.ok("init")
-    for username, roles, full_name in STAFF:
-        args = ["user", "add", username, "--full-name", full_name]
-        for role in roles:
-            args += ["--role", role]
-        cli.ok(*args, as_user="admin")
-    return cli
 
 
 def log(cli: Cli, tmp: Path, **kwargs: object) -> str:

@@ -6,22 +6,7 @@ import json
 import socket
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.conftest import Cli
-from tests.factories import STAFF
-
-
-@pytest.fixture
-def staffed(cli: Cli) -> Cli:
-    cli.ok("init")
-    for username, roles, full_name in STAFF:
-        args = ["user", "add", username, "--full-name", full_name,
-                "--email", f"{username}@example.gov.uk"]
-        for role in roles:
-            args += ["--role", role]
-        cli.ok(*args, as_user="admin")
-    return cli
 
 
 def log(cli: Cli, tmp: Path, respondent: dict[str, str]) -> str:
