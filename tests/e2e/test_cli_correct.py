@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e.conftest import Cli
-from tests.e2e.test_cli_posting import log, staffed
-
-__all__ = ["staffed"]
+from tests.e2e.test_cli_posting import log
 
 
 def test_an_officer_corrects_a_persons_email_and_postcode_through_the_command(
