@@ -7,24 +7,14 @@ import json
 from datetime import datetime
 from typing import Any
 
+from concerns.workflows.admin import DEMO_USERS
 from concerns.workflows.context import AppContext
 from concerns.workflows.intake import ingest_form
 from concerns.workflows.lifecycle import fire_event
 from concerns.workflows.users import add_user
 
-STAFF: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("admin", ("admin",), "Ada Admin"),
-    ("ian", ("intake",), "Ian Kaur"),
-    ("alex", ("iat_officer",), "Alex Morgan"),
-    ("sam", ("iat_officer",), "Sam Patel"),
-    ("jo", ("iat_officer",), "Jo Bloggs"),
-    ("morgan", ("iat_manager",), "Morgan Reid"),
-    ("priya", ("information_officer",), "Priya Shah"),
-    ("lee", ("legal",), "Lee Evans"),
-    ("dana", ("director",), "Dana Whitfield"),
-    ("erin", ("executive_assistant",), "Erin Clarke"),
-    ("audrey", ("auditor",), "Audrey Stone"),
-)
+# The demo's staff: usernames, roles and names the tests rely on.
+STAFF = DEMO_USERS
 _counter = itertools.count(1)
 
 

@@ -568,15 +568,19 @@ def refusal(
     return f"{event} refused: " + "; ".join(dict.fromkeys(problems))
 
 
+def fits(step: Step, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]) -> bool:
+    """Whether this row may fire for ACTOR with VALUES (the state is the machine's to check)."""
+    return (
+        has_role(step, facts, actor)
+        and (step.when is None or step.when(values, facts))
+        and not any(g(facts, actor) for g in step.guards + step.value_guards)
+    )
+
+
 def choose_step(event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]) -> Step:
     """The row that fires; call only after `refusal` returned None."""
     for step in steps_for(event):
-        if (
-            facts.state in step.sources
-            and has_role(step, facts, actor)
-            and (step.when is None or step.when(values, facts))
-            and not any(g(facts, actor) for g in step.guards + step.value_guards)
-        ):
+        if facts.state in step.sources and fits(step, facts, actor, values):
             return step
     raise LookupError(event)
 
@@ -617,14 +621,8 @@ class _Subject:
 
 def _condition(step: Step) -> Callable[..., bool]:
     def check(event_data: Any) -> bool:
-        facts: CaseFacts = event_data.kwargs["facts"]
-        actor: Actor = event_data.kwargs["actor"]
-        values: Mapping[str, Any] = event_data.kwargs["values"]
-        return (
-            has_role(step, facts, actor)
-            and (step.when is None or step.when(values, facts))
-            and not any(g(facts, actor) for g in step.guards + step.value_guards)
-        )
+        kwargs = event_data.kwargs
+        return fits(step, kwargs["facts"], kwargs["actor"], kwargs["values"])
 
     return check
 
