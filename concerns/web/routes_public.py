@@ -134,7 +134,7 @@ async def concern_submit(request: Request) -> Response:
         )
     raw = json.dumps(checked.mapping, ensure_ascii=False).encode("utf-8")
     outcome = intake.ingest_form(
-        web.ctx, raw, source="public web form", actor_name=intake.PUBLIC_ACTOR
+        web.ctx, raw, source="public web form", actor_name=None, public=True
     )
     request.session["concern_sent"] = {
         "reference": outcome.reference if outcome.status == "new_case" else None,

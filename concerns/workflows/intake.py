@@ -26,7 +26,7 @@ from concerns.db.models import (
     Respondent,
 )
 from concerns.triage.email_intake import SetAside, message_id_of
-from concerns.triage.names import normalise_name  # staff keyed as users are (conflict rule)
+from concerns.triage.matching import normalise_name
 from concerns.triage.spreadsheet import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError
 from concerns.workflows import clocks
@@ -181,13 +181,16 @@ def duplicate(ctx: AppContext, stored: StoredRaw, source: str) -> IntakeResult:
 
 
 def ingest_form(
-    ctx: AppContext, raw: bytes, source: str, actor_name: str | None
+    ctx: AppContext, raw: bytes, source: str, actor_name: str | None, *, public: bool = False
 ) -> IntakeResult:
-    """One web-form submission (DESIGN §6): stored raw, then validated and logged."""
+    """One web-form submission (DESIGN §6): stored raw, then validated and logged.
+
+    `public` is for the public concern form only: it logs as "public" with no staff account.
+    """
     from concerns.triage.forms import parse_form
 
     stored = store_raw(ctx, raw, channel="web", source=source, check=True,
-                       actor_name=actor_name, allow_public=True)
+                       actor_name=PUBLIC_ACTOR if public else actor_name, allow_public=public)
     actor = stored.actor
     if stored.seen and stored.status != "new":
         return duplicate(ctx, stored, source)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, User, UserRole
-from concerns.triage.names import normalise_name
+from concerns.triage.matching import normalise_name
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed

@@ -235,3 +235,12 @@ def test_the_command_sets_up_and_runs_a_register_on_postgresql(cli: Cli) -> None
         assert cli.ok("audit", "verify", "--json").json()["ok"] is True
     finally:
         drop_pg_database(url)
+
+
+def test_nobody_can_log_a_concern_from_the_command_as_the_public_form(
+    staffed: Cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "form.json"
+    path.write_bytes(form_bytes())
+    result = staffed("intake", "form", str(path), as_user="public")
+    assert result.code == 3 and "unknown or inactive user: public" in result.err
