@@ -18,9 +18,12 @@ from concerns.workflows.settings import Settings
 
 
 def staff_addresses(settings: Settings) -> tuple[str, ...]:
-    """The council's own mail domain: forwards from it are unwrapped to the original sender."""
+    """The council's own mail domain and any other staff addresses or domains in
+    `intake.staff_forwarders`: forwards from them are unwrapped to the original sender."""
     email = settings.council.email
-    return (email.rsplit("@", 1)[1],) if "@" in email else ()
+    own = (email.rsplit("@", 1)[1].lower(),) if "@" in email else ()
+    extra = tuple(a.strip().lower() for a in settings.intake.staff_forwarders if a.strip())
+    return own + extra
 
 
 def read_email(settings: Settings, raw: bytes, received_at: datetime) -> Submission | SetAside:

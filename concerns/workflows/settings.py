@@ -111,6 +111,9 @@ class IntakeSettings:
     max_concern_characters: int = 100_000
     max_attachment_bytes: int = 25 * 1024 * 1024
     default_phone_region: str = "GB"
+    # Addresses or domains (besides the council's own) whose forwards are read for the original
+    # sender, e.g. the communications team's shared mailbox at another domain.
+    staff_forwarders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
