@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -25,12 +24,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import record  # noqa: E402
+from bench.common import capture_writes, record, replay_sqlite  # noqa: E402
 from concerns.db.engine import make_engine  # noqa: E402
 from concerns.workflows.context import AppContext  # noqa: E402
 from concerns.workflows.intake import ingest_form  # noqa: E402
@@ -38,7 +35,6 @@ from concerns.workflows.settings import load_settings  # noqa: E402
 from tests.factories import create_staff  # noqa: E402
 
 N = int(os.environ.get("CONCERNS_BENCH_FORMS", "10000"))
-WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 def form(i: int) -> bytes:
@@ -78,25 +74,7 @@ def main() -> None:
         shutil.copy(ours_db, replay_db)
         ctx = AppContext(settings, make_engine(url))
 
-        transactions: list[list[tuple[str, Any, bool]]] = []
-        current: list[tuple[str, Any, bool]] = []
-
-        @event.listens_for(ctx.engine, "before_cursor_execute")
-        def capture(
-            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
-        ) -> None:
-            if statement.lstrip().upper().startswith(WRITES):
-                current.append((statement, parameters, many))
-
-        @event.listens_for(ctx.engine, "commit")
-        def on_commit(conn: Any) -> None:
-            if current:
-                transactions.append(list(current))
-            current.clear()
-
-        @event.listens_for(ctx.engine, "rollback")
-        def on_rollback(conn: Any) -> None:
-            current.clear()
+        transactions = capture_writes(ctx.engine)
 
         statuses: dict[str, int] = {}
         started = time.perf_counter()
@@ -106,22 +84,7 @@ def main() -> None:
         ours = time.perf_counter() - started
         ctx.engine.dispose()
 
-        db = sqlite3.connect(replay_db, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        started = time.perf_counter()
-        for tx in transactions:
-            db.execute("BEGIN IMMEDIATE")
-            for statement, parameters, many in tx:
-                # "insertmanyvalues" sends one statement even when it reports executemany.
-                if many and parameters and isinstance(parameters[0], (tuple, list, dict)):
-                    db.executemany(statement, parameters)
-                else:
-                    db.execute(statement, parameters)
-            db.execute("COMMIT")
-        baseline = time.perf_counter() - started
-        db.close()
+        baseline = replay_sqlite(replay_db, transactions)
 
     record(
         f"intake: {N:,} web forms on SQLite (as seconds per contact) "

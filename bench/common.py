@@ -7,8 +7,12 @@ run, ratio = ours / baseline (lower is better).
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine, event
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -31,6 +35,58 @@ def record(name: str, ours: float, baseline: float, unit: str) -> dict[str, Any]
         f"ratio {rec['ratio']}"
     )
     return rec
+
+
+Statement = tuple[str, Any, bool]
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def capture_writes(engine: Engine) -> list[list[Statement]]:
+    """Record every INSERT, UPDATE and DELETE ENGINE sends, with its parameters, grouped by the
+    transaction that committed it (rolled-back work is dropped). The list fills as work runs."""
+    transactions: list[list[Statement]] = []
+    current: list[Statement] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                many: bool) -> None:
+        if statement.lstrip().upper().startswith(WRITES):
+            current.append((statement, parameters, many))
+
+    @event.listens_for(engine, "commit")
+    def on_commit(conn: Any) -> None:
+        if current:
+            transactions.append(list(current))
+        current.clear()
+
+    @event.listens_for(engine, "rollback")
+    def on_rollback(conn: Any) -> None:
+        current.clear()
+
+    return transactions
+
+
+def replay_sqlite(path: Path, transactions: list[list[Statement]]) -> float:
+    """Replay captured writes through the bare sqlite3 driver, in the same transactions, with the
+    same pragmas our engine uses; returns the seconds taken. The baseline of our benchmarks."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    started = time.perf_counter()
+    for tx in transactions:
+        db.execute("BEGIN IMMEDIATE")
+        for statement, parameters, many in tx:
+            # SQLAlchemy's "insertmanyvalues" sends one statement even when it reports
+            # executemany, so look at the parameters' shape rather than the flag.
+            if many and parameters and isinstance(parameters[0], (tuple, list, dict)):
+                db.executemany(statement, parameters)
+            else:
+                db.execute(statement, parameters)
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    db.close()
+    return elapsed
 
 
 def load() -> list[dict[str, Any]]:
