@@ -108,6 +108,8 @@ def user_add(
     """Add a member of staff (the first account may be added by anyone; then admins only)."""
     c = call(json_out, as_user, config)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    if password_stdin and not password:
+        fail("password: nothing was read from stdin", 2)
     info = users.add_user(
         c.ctx, c.user, name, role, full_name=full_name, email=email, password=password
     )

@@ -83,11 +83,10 @@ def case_list(
     )
 
 
-def _reviewers(request: Request, events: list[str]) -> list[str]:
+def _reviewers(request: Request, user: StaffUser, reference: str, events: list[str]) -> list[str]:
     if "assign_reviewer" not in events:
         return []
-    with state(request).ctx.uow() as uow:
-        return lifecycle.reviewers(uow.session)
+    return lifecycle.reviewers(state(request).ctx, user.username, reference)
 
 
 def _case_page(
@@ -104,7 +103,7 @@ def _case_page(
 ) -> Response:
     case = queries.show_case(state(request).ctx, user.username, reference)
     events = list(case.get("events_available", []))
-    forms = event_forms.build(events, case, _reviewers(request, events), posted)
+    forms = event_forms.build(events, case, _reviewers(request, user, reference, events), posted)
     return render(
         request, template, f"Case {case['reference']}", status_code=status_code,
         errors=errors, case=case, forms=forms, return_to=return_to,

@@ -53,11 +53,6 @@ def on_event(*events: str) -> Callable[[Hook], Hook]:
     return register
 
 
-def remove_hook(event: str, fn: Hook) -> None:
-    if fn in _HOOKS.get(event, []):
-        _HOOKS[event].remove(fn)
-
-
 def _load() -> None:
     global _loaded
     if _loaded:

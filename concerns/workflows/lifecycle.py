@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from concerns.db.models import Case, Escalation, User, UserRole
+from concerns.db.models import Escalation, User, UserRole
 from concerns.workflows import clocks
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts, get_case
@@ -29,7 +28,6 @@ from concerns.workflows.machine import (
     choose_step,
     next_state,
     parse_values,
-    refusal,
     steps_for,
 )
 from concerns.workflows.users import actor_of, ensure_may_read, is_named_in, load_actor
@@ -284,26 +282,15 @@ _EFFECTS: dict[str, Callable[[EventContext], None]] = {
 }
 
 
-def reviewers(session: Session) -> list[str]:
-    """Usernames that may be assigned as reviewer (before the conflict-of-interest check)."""
-    return list(
-        session.scalars(
-            select(User.username)
-            .join(UserRole)
-            .where(UserRole.role.in_(tuple(IAT)), User.active)
-            .distinct()
-            .order_by(User.username)
-        )
-    )
-
-
-def refusal_for(ctx: AppContext, reference: str, event: str, actor_name: str | None) -> str | None:
-    """Why the user may not fire EVENT now (None if they may), for pages that grey out buttons."""
+def reviewers(ctx: AppContext, actor_name: str | None, reference: str) -> list[str]:
+    """Usernames the acting user could assign as the case's reviewer: active IAT staff who are
+    not named in the concern (the conflict-of-interest rule `assign_reviewer` enforces)."""
     with ctx.uow() as uow:
-        _, actor = load_actor(uow.session, actor_name)
-        case = get_case(uow.session, reference)
-        ensure_may_read(uow.session, actor, case)
-        return refusal(event, case_facts(uow.session, case), actor)
-
-
-__all__ = ["Case", "EventResult", "fire_event", "refusal_for", "reviewers"]
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        case = get_case(s, reference)
+        ensure_may_read(s, actor, case)
+        staff = s.scalars(
+            select(User).join(UserRole).where(UserRole.role.in_(tuple(IAT)), User.active)
+        ).unique()
+        return sorted(u.username for u in staff if not is_named_in(actor_of(u), case))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -660,14 +660,6 @@ def next_state(event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, 
     if not fired:
         raise PermissionError(f"{event} refused")
     return str(subject.state)
-
-
-@dataclass(frozen=True)
-class Edge:
-    source: str
-    dest: str
-    label: str
-    roles: tuple[str, ...] = field(default=())
 
 
 def diagram_mermaid() -> str:

@@ -60,9 +60,7 @@ def is_named_in(actor: Actor, case: Case) -> bool:
     return bool(actor.name_key) and actor.name_key in keys
 
 
-def ensure_may_read(
-    session: Session, actor: Actor, case: Case, at_event: str = "case_viewed"
-) -> None:
+def ensure_may_read(session: Session, actor: Actor, case: Case) -> None:
     if not actor.roles & CASE_READERS:
         raise NotAllowed("your role may not read case content")
     if is_named_in(actor, case):
@@ -138,11 +136,3 @@ def list_users(ctx: AppContext, actor_name: str | None) -> list[UserInfo]:
             raise NotAllowed("only an admin or an IAT manager may list users")
         users = uow.session.scalars(select(User).order_by(User.username)).all()
         return [_info(u) for u in users]
-
-
-def usernames_with_role(session: Session, role: str) -> list[str]:
-    return list(
-        session.scalars(
-            select(User.username).join(UserRole).where(UserRole.role == role, User.active)
-        )
-    )

@@ -244,3 +244,11 @@ def test_nobody_can_log_a_concern_from_the_command_as_the_public_form(
     path.write_bytes(form_bytes())
     result = staffed("intake", "form", str(path), as_user="public")
     assert result.code == 3 and "unknown or inactive user: public" in result.err
+
+
+def test_a_password_from_stdin_must_not_be_empty(staffed: Cli) -> None:
+    result = staffed("user", "add", "pat", "--role", "iat_officer", "--password-stdin",
+                     as_user="admin", stdin="\n")
+    assert result.code == 2 and "password: nothing was read" in result.err
+    assert staffed("user", "add", "pat", "--role", "iat_officer", "--password-stdin",
+                   as_user="admin", stdin="a long pass phrase\n").code == 0

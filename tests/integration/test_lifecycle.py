@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from concerns.db.models import Case, Deadline, Event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
-from concerns.workflows.lifecycle import fire_event
+from concerns.workflows.lifecycle import fire_event, reviewers
 from concerns.workflows.queries import list_cases, show_case
 from tests.factories import act, create_staff, log_concern, walk_to_review, walk_to_signoff
 
@@ -281,6 +281,8 @@ def test_a_reviewer_named_in_the_concern_cannot_be_assigned_or_read_it(staffed: 
     ref = log_concern(staffed, staff_named=["Jo  BLOGGS"])
     act(staffed, ref, "acknowledge", "alex")
     assert_refused(staffed, ref, "assign_reviewer", "morgan", "conflict of interest", reviewer="jo")
+    offered = reviewers(staffed, "morgan", ref)
+    assert "jo" not in offered and {"alex", "sam", "morgan"} <= set(offered)
     with pytest.raises(NotAllowed, match="conflict of interest"):
         show_case(staffed, "jo", ref)
     assert ref not in {row["reference"] for row in list_cases(staffed, "jo")}
