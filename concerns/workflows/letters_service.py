@@ -39,12 +39,11 @@ from concerns.letters.render import html_to_docx
 from concerns.workflows import clocks
 from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar
-from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound, ServiceError
 from concerns.workflows.hooks import EventContext, on_event
 from concerns.workflows.machine import STEPS
-from concerns.workflows.users import ensure_may_read, load_actor
+from concerns.workflows.users import readable_case
 
 # Event → the kind of letter it makes, read from the lifecycle table.
 LETTER_EVENTS: dict[str, str] = {s.event: s.letter for s in STEPS if s.letter}
@@ -381,9 +380,7 @@ def render_case_letter(
         raise BadInput("format", f"must be one of {', '.join(FORMATS)}")
     with ctx.uow() as uow:
         s = uow.session
-        _, actor = load_actor(s, actor_name)
-        case = get_case(s, reference)
-        ensure_may_read(s, actor, case)
+        _, actor, case = readable_case(s, actor_name, reference)
         stored = s.scalars(
             select(Letter)
             .options(undefer(Letter.pdf))
@@ -441,9 +438,7 @@ def stored_letter(
         raise BadInput("format", f"must be one of {', '.join(FORMATS)}")
     with ctx.uow() as uow:
         s = uow.session
-        _, actor = load_actor(s, actor_name)
-        case = get_case(s, reference)
-        ensure_may_read(s, actor, case)
+        _, actor, case = readable_case(s, actor_name, reference)
         letter = s.scalars(
             select(Letter)
             .options(undefer(Letter.pdf))

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from concerns.db.models import Escalation, User, UserRole
 from concerns.workflows import clocks
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts, get_case
+from concerns.workflows.cases import case_facts
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed
 from concerns.workflows.hooks import EventContext, run_hooks
@@ -30,7 +30,11 @@ from concerns.workflows.machine import (
     parse_values,
     steps_for,
 )
-from concerns.workflows.users import actor_of, ensure_may_read, is_named_in, load_actor
+from concerns.workflows.users import (
+    actor_of,
+    is_named_in,
+    readable_case,
+)
 
 MAX_NOTE = 20_000
 
@@ -70,9 +74,7 @@ def fire_event(
 
     with ctx.uow() as uow:
         s = uow.session
-        user, actor = load_actor(s, actor_name)
-        case = get_case(s, reference)
-        ensure_may_read(s, actor, case)
+        user, actor, case = readable_case(s, actor_name, reference)
         if expected_version is not None and case.version != expected_version:
             raise ConcurrentChange(case.reference)
         facts = case_facts(s, case, values)
@@ -287,9 +289,7 @@ def reviewers(ctx: AppContext, actor_name: str | None, reference: str) -> list[s
     not named in the concern (the conflict-of-interest rule `assign_reviewer` enforces)."""
     with ctx.uow() as uow:
         s = uow.session
-        _, actor = load_actor(s, actor_name)
-        case = get_case(s, reference)
-        ensure_may_read(s, actor, case)
+        _, _, case = readable_case(s, actor_name, reference)
         staff = s.scalars(
             select(User).join(UserRole).where(UserRole.role.in_(tuple(IAT)), User.active)
         ).unique()

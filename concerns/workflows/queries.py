@@ -24,7 +24,7 @@ from concerns.workflows.machine import (
     steps_for,
 )
 from concerns.workflows.posting import waiting_to_post
-from concerns.workflows.users import ensure_may_read, is_named_in, load_actor
+from concerns.workflows.users import ensure_may_read, is_named_in, load_actor, readable_case
 
 # Which states wait on which queue (DESIGN §2: the DCS and the EA queues).
 QUEUES: dict[str, tuple[str, ...]] = {
@@ -273,9 +273,7 @@ def events_for(ctx: AppContext, actor_name: str | None, reference: str) -> list[
     """The events the user may fire on the case now, with the values each takes."""
     with ctx.uow() as uow:
         s = uow.session
-        _, actor = load_actor(s, actor_name)
-        case = get_case(s, reference)
-        ensure_may_read(s, actor, case)
+        _, actor, case = readable_case(s, actor_name, reference)
         facts = case_facts(s, case)
         out = []
         for event in available_events(facts, actor):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from concerns.db.models import Case, User, UserRole
 from concerns.triage.matching import normalise_name
 from concerns.workflows.audit import append_event
+from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.machine import CASE_READERS, ROLES, Actor
@@ -67,6 +68,17 @@ def ensure_may_read(session: Session, actor: Actor, case: Case) -> None:
         raise NotAllowed(
             f"case {case.reference}: you are named in this concern (conflict of interest)"
         )
+
+
+def readable_case(session: Session, actor_name: str | None, reference: str) -> tuple[
+    User, Actor, Case
+]:
+    """The acting user and the case they may read, or NotAllowed/NotFound: the opening of every
+    use case on one case."""
+    user, actor = load_actor(session, actor_name)
+    case = get_case(session, reference)
+    ensure_may_read(session, actor, case)
+    return user, actor, case
 
 
 def add_user(
