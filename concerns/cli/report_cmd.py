@@ -11,7 +11,7 @@ import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled, table
 from concerns.reports.scrutiny import FIGURES, LABELS, to_csv, to_html, to_pdf
-from concerns.workflows.scrutiny_service import parse_day, scrutiny_report
+from concerns.workflows.learning.scrutiny_service import parse_day, scrutiny_report
 
 app = typer.Typer(help="Scrutiny and performance reports.")
 

@@ -13,7 +13,7 @@ from concerns.reports.scrutiny import FIGURES, LABELS, to_csv, to_html, to_pdf
 from concerns.web.deps import StaffUser, render, signed_in, state
 from concerns.workflows import intake
 from concerns.workflows.errors import BadInput
-from concerns.workflows.scrutiny_service import parse_day, scrutiny_report
+from concerns.workflows.learning.scrutiny_service import parse_day, scrutiny_report
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]

@@ -20,10 +20,10 @@ from concerns.db.engine import make_engine
 from concerns.db.models import Child, PersonMatchFlag, Respondent
 from concerns.workflows.context import AppContext
 from concerns.workflows.intake import IntakeResult, ingest_form
+from concerns.workflows.learning.scrutiny_service import scrutiny_report
 from concerns.workflows.mailbox import email_sources, ingest_email_files
 from concerns.workflows.people import list_flags
 from concerns.workflows.register_import import import_register
-from concerns.workflows.scrutiny_service import scrutiny_report
 from tests.conftest import _truncate_all, make_settings
 from tests.factories import create_staff
 

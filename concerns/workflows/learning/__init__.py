@@ -1,0 +1,1 @@
+"""What the council learned: the scrutiny report, learning themes, findings and actions arising."""
