@@ -7,11 +7,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from concerns.workflows.admin import DEMO_USERS
+from concerns.workflows.access.users import DEMO_USERS, add_user
 from concerns.workflows.context import AppContext
 from concerns.workflows.intake import ingest_form
 from concerns.workflows.lifecycle import fire_event
-from concerns.workflows.users import add_user
 
 # The demo's staff: usernames, roles and names the tests rely on.
 STAFF = DEMO_USERS

@@ -21,7 +21,8 @@ from concerns.cli.common import (
     handled,
     table,
 )
-from concerns.workflows import admin, person_details, queries, users
+from concerns.workflows import admin, person_details, queries
+from concerns.workflows.access import users
 from concerns.workflows.lifecycle import fire_event
 
 app = typer.Typer(
@@ -72,7 +73,7 @@ def init(
         "database": "up to date" if result.already_current else "created or upgraded",
         "users_created": result.created_users,
         "demo_cases": result.demo_cases,
-        "demo_password": admin.DEMO_PASSWORD if result.created_users else None,
+        "demo_password": users.DEMO_PASSWORD if result.created_users else None,
     }
 
     def human(d: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from concerns.web.security import RateLimiter, csrf_token
-from concerns.workflows import auth
+from concerns.workflows.access import auth
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 from concerns.workflows.machine import Actor

@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from concerns.web import concern_form
 from concerns.web.deps import current_user, render, state
 from concerns.web.security import require_csrf
-from concerns.workflows import auth, intake
+from concerns.workflows import intake
+from concerns.workflows.access import auth
 
 router = APIRouter(include_in_schema=False)
 

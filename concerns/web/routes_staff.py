@@ -24,8 +24,8 @@ from concerns.workflows import (
     person_details,
     posting,
     queries,
-    users,
 )
+from concerns.workflows.access import users
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, NotFound
 from concerns.workflows.machine import CASE_READERS, STATES
 

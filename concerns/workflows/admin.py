@@ -11,27 +11,12 @@ from sqlalchemy import func, select
 
 from concerns.db.engine import schema_is_current
 from concerns.db.models import Case, User
+from concerns.workflows.access.users import DEMO_PASSWORD, DEMO_USERS, add_user, load_actor
 from concerns.workflows.audit import ChainReport, verify_chain
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 from concerns.workflows.intake import ingest_form
 from concerns.workflows.lifecycle import fire_event
-from concerns.workflows.users import add_user, load_actor
-
-DEMO_PASSWORD = "concerns-demo"
-DEMO_USERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("admin", ("admin",), "System Administrator"),
-    ("ian", ("intake",), "Ian Kaur"),
-    ("alex", ("iat_officer",), "Alex Morgan"),
-    ("sam", ("iat_officer",), "Sam Patel"),
-    ("jo", ("iat_officer",), "Jo Bloggs"),
-    ("morgan", ("iat_manager",), "Morgan Reid"),
-    ("priya", ("information_officer",), "Priya Shah"),
-    ("lee", ("legal",), "Lee Evans"),
-    ("dana", ("director",), "Dana Whitfield"),
-    ("erin", ("executive_assistant",), "Erin Clarke"),
-    ("audrey", ("auditor",), "Audrey Stone"),
-)
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,13 @@ from concerns.triage.matching import normalise_name
 from concerns.triage.spreadsheet import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError
 from concerns.workflows import clocks
+from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import next_reference
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 from concerns.workflows.parsing import read_email
 from concerns.workflows.people import match_children, match_person
-from concerns.workflows.users import load_actor
 
 INTAKE_ROLES = frozenset({"intake", "iat_officer", "iat_manager"})
 PUBLIC_ACTOR = "public"

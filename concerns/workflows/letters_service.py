@@ -37,13 +37,13 @@ from concerns.letters import (
 from concerns.letters.content import SUBJECTS
 from concerns.letters.render import html_to_docx
 from concerns.workflows import clocks
+from concerns.workflows.access.users import readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound, ServiceError
 from concerns.workflows.hooks import EventContext, on_event
 from concerns.workflows.machine import STEPS
-from concerns.workflows.users import readable_case
 
 # Event → the kind of letter it makes, read from the lifecycle table.
 LETTER_EVENTS: dict[str, str] = {s.event: s.letter for s in STEPS if s.letter}

@@ -17,6 +17,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from concerns.db.models import Escalation, User, UserRole
 from concerns.workflows import clocks
+from concerns.workflows.access.users import (
+    actor_of,
+    is_named_in,
+    readable_case,
+)
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts
 from concerns.workflows.context import AppContext
@@ -29,11 +34,6 @@ from concerns.workflows.machine import (
     next_state,
     parse_values,
     steps_for,
-)
-from concerns.workflows.users import (
-    actor_of,
-    is_named_in,
-    readable_case,
 )
 
 MAX_NOTE = 20_000

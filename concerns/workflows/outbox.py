@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from concerns.db.models import Case, Deadline, Letter, Notification, Respondent, User
 from concerns.db.uow import UnitOfWork
+from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
 from concerns.workflows.reminder_rules import ReminderPolicy, next_sending_moment
 from concerns.workflows.reminders import REMINDER, reminder_key_due_date
 from concerns.workflows.settings import SmtpSettings
-from concerns.workflows.users import load_actor
 
 log = logging.getLogger("concerns.outbox")
 

@@ -35,11 +35,11 @@ from concerns.triage.matching import (
     person_keys,
 )
 from concerns.triage.submission import ChildDetails, RespondentDetails, SubmissionError
+from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
 from concerns.workflows.parsing import read_raw
-from concerns.workflows.users import load_actor
 
 PEOPLE_ROLES = frozenset({"iat_officer", "iat_manager"})
 # Most people an email, phone or postcode may bring back.

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from concerns.db.models import Case, Respondent
 from concerns.triage.forms import MAX_FIELD
 from concerns.triage.matching import normalise_email, normalise_phone, normalise_postcode
+from concerns.workflows.access.users import ensure_may_read, load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
-from concerns.workflows.users import ensure_may_read, load_actor
 
 CORRECTORS = frozenset({"iat_officer", "iat_manager", "executive_assistant"})
 FIELDS = ("email", "phone", "address", "postcode")

@@ -17,11 +17,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, load_only
 
 from concerns.db.models import Case, Letter
+from concerns.workflows.access.users import ensure_may_read, is_named_in, load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed, NotFound
-from concerns.workflows.users import ensure_may_read, is_named_in, load_actor
 
 POSTERS = frozenset({"executive_assistant"})
 # The IAT manager oversees what is still waiting; only the assistant posts.

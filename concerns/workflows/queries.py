@@ -10,6 +10,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Child, Deadline, Event, Letter, Respondent
+from concerns.workflows.access.users import ensure_may_read, is_named_in, load_actor, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
 from concerns.workflows.clocks import deadline_status
@@ -24,7 +25,6 @@ from concerns.workflows.machine import (
     steps_for,
 )
 from concerns.workflows.posting import waiting_to_post
-from concerns.workflows.users import ensure_may_read, is_named_in, load_actor, readable_case
 
 # Which states wait on which queue (DESIGN §2: the DCS and the EA queues).
 QUEUES: dict[str, tuple[str, ...]] = {

@@ -220,7 +220,7 @@ def test_the_assistant_queue_keeps_its_lifecycle_work_with_nothing_to_post(
 def test_two_assistants_recording_the_same_posting_at_once_record_it_once(
     staffed: AppContext,
 ) -> None:
-    from concerns.workflows.users import add_user
+    from concerns.workflows.access.users import add_user
 
     add_user(staffed, "admin", "eve", ("executive_assistant",), full_name="Eve Lowe")
     ref = log(staffed)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from concerns.db.engine import make_engine, migrate, session_factory
 from concerns.db.models import User, UserRole
-from concerns.workflows import auth
+from concerns.workflows.access import auth
 from concerns.workflows.errors import BadInput, NotFound
 from concerns.workflows.settings import WebSettings
 

@@ -9,9 +9,9 @@ from datetime import date
 from typing import Any
 
 from concerns.reports.scrutiny import Period, scrutiny
+from concerns.workflows.access.users import load_actor
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
-from concerns.workflows.users import load_actor
 
 REPORT_ROLES = frozenset({"auditor", "iat_officer", "iat_manager", "director"})
 

@@ -21,6 +21,22 @@ from concerns.workflows.machine import CASE_READERS, ROLES, Actor
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _hasher = PasswordHasher()
 
+# The demo install's staff (username, roles, full name); tests use the same list.
+DEMO_PASSWORD = "concerns-demo"
+DEMO_USERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("admin", ("admin",), "System Administrator"),
+    ("ian", ("intake",), "Ian Kaur"),
+    ("alex", ("iat_officer",), "Alex Morgan"),
+    ("sam", ("iat_officer",), "Sam Patel"),
+    ("jo", ("iat_officer",), "Jo Bloggs"),
+    ("morgan", ("iat_manager",), "Morgan Reid"),
+    ("priya", ("information_officer",), "Priya Shah"),
+    ("lee", ("legal",), "Lee Evans"),
+    ("dana", ("director",), "Dana Whitfield"),
+    ("erin", ("executive_assistant",), "Erin Clarke"),
+    ("audrey", ("auditor",), "Audrey Stone"),
+)
+
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)

@@ -1,0 +1,1 @@
+"""Staff access: accounts and roles, signing in, and who may read which case."""
