@@ -517,16 +517,30 @@ EVENTS: tuple[str, ...] = tuple(dict.fromkeys(s.event for s in STEPS))
 INTERNAL_RECORDS = ("concern_logged", "contact_added", "case_viewed", "user_added")
 
 
+def _index() -> tuple[dict[str, tuple[Step, ...]], dict[str, dict[str, Field]]]:
+    # Queues and pages ask these for every case and event: look them up, never scan the table.
+    by_event: dict[str, list[Step]] = {}
+    for step in STEPS:
+        by_event.setdefault(step.event, []).append(step)
+    fields: dict[str, dict[str, Field]] = {}
+    for event, steps in by_event.items():
+        out: dict[str, Field] = {}
+        for step in steps:
+            for f in step.fields:
+                out.setdefault(f.name, f)
+        fields[event] = out
+    return {e: tuple(steps) for e, steps in by_event.items()}, fields
+
+
+_STEPS_BY_EVENT, _FIELDS_BY_EVENT = _index()
+
+
 def steps_for(event: str) -> tuple[Step, ...]:
-    return tuple(s for s in STEPS if s.event == event)
+    return _STEPS_BY_EVENT.get(event, ())
 
 
 def fields_of(event: str) -> dict[str, Field]:
-    out: dict[str, Field] = {}
-    for step in steps_for(event):
-        for f in step.fields:
-            out.setdefault(f.name, f)
-    return out
+    return dict(_FIELDS_BY_EVENT.get(event, {}))
 
 
 def has_role(step: Step, facts: CaseFacts, actor: Actor) -> bool:
@@ -585,9 +599,15 @@ def choose_step(event: str, facts: CaseFacts, actor: Actor, values: Mapping[str,
     raise LookupError(event)
 
 
+# State → the events some row may fire from it, in table order: queues ask only these.
+_EVENTS_FROM: dict[str, tuple[str, ...]] = {
+    state: tuple(dict.fromkeys(s.event for s in STEPS if state in s.sources)) for state in STATES
+}
+
+
 def available_events(facts: CaseFacts, actor: Actor) -> list[str]:
     """The events ACTOR may fire now (the transitions idiom `may_<event>`)."""
-    return [e for e in EVENTS if refusal(e, facts, actor) is None]
+    return [e for e in _EVENTS_FROM.get(facts.state, ()) if refusal(e, facts, actor) is None]
 
 
 def parse_values(event: str, raw: Mapping[str, str]) -> dict[str, Any]:
