@@ -111,10 +111,12 @@ def match_person(
     else:
         respondent = new_respondent(session, details, keys, at)
         matched = False
-    flagged = 0
-    for other_id, result in uncertain:
-        if _flag(session, respondent.id, other_id, result.score, list(result.reasons), at):
-            flagged += 1
+    flagged = _flag_many(
+        session,
+        respondent.id,
+        [(other_id, result.score, list(result.reasons)) for other_id, result in uncertain],
+        at,
+    )
     return PersonMatch(respondent, matched, flagged)
 
 
@@ -158,21 +160,33 @@ def _flag(
     session: Session, a: int, b: int, score: float, reasons: list[str], at: datetime
 ) -> bool:
     """One flag per pair of people, ever: a pair the IAT kept apart is not raised again."""
-    if a == b:
-        return False
-    exists = session.scalar(
-        select(PersonMatchFlag.id).where(
+    return _flag_many(session, a, [(b, score, reasons)], at) == 1
+
+
+def _flag_many(
+    session: Session, a: int, others: list[tuple[int, float, list[str]]], at: datetime
+) -> int:
+    """Flag A against each of OTHERS not already flagged with it, in one query whatever their
+    number (an intake may bring up to BLOCK_LIMIT uncertain candidates); how many were new."""
+    wanted = {b: (score, reasons) for b, score, reasons in others if b != a}
+    if not wanted:
+        return 0
+    ids = sorted(wanted)
+    rows = session.execute(
+        select(PersonMatchFlag.respondent_id, PersonMatchFlag.candidate_id).where(
             or_(
-                (PersonMatchFlag.respondent_id == a) & (PersonMatchFlag.candidate_id == b),
-                (PersonMatchFlag.respondent_id == b) & (PersonMatchFlag.candidate_id == a),
+                (PersonMatchFlag.respondent_id == a) & PersonMatchFlag.candidate_id.in_(ids),
+                (PersonMatchFlag.candidate_id == a) & PersonMatchFlag.respondent_id.in_(ids),
             )
-        ).limit(1)
-    )
-    if exists is not None:
-        return False
-    session.add(PersonMatchFlag(respondent_id=a, candidate_id=b, score=score, reasons=reasons,
-                                status="open", created_at=at))
-    return True
+        )
+    ).all()
+    known = {r if c == a else c for r, c in rows}
+    new = [b for b in ids if b not in known]
+    for b in new:
+        score, reasons = wanted[b]
+        session.add(PersonMatchFlag(respondent_id=a, candidate_id=b, score=score,
+                                    reasons=reasons, status="open", created_at=at))
+    return len(new)
 
 
 def match_children(
