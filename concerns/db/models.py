@@ -121,6 +121,11 @@ class Respondent(Base):
     postcode_key: Mapped[str | None] = mapped_column(String(12), index=True)
     # Set when this record was merged into another person.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("respondents.id"))
+    # Restriction of processing (UK GDPR art. 18): kept, but shown only to the information
+    # officer and the IAT manager. The reason is in the audit trail.
+    restricted_at: Mapped[datetime | None]
+    # Set when every personal detail was erased (anonymisation).
+    anonymised_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -168,6 +173,12 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(40), index=True)
     outcome_reason: Mapped[str | None] = mapped_column(String(40))
     closed_at: Mapped[datetime | None]
+    # Retention schedule (workflows/records/retention.py): not_set | retain | review |
+    # to_be_destroyed | anonymised, the date it is next looked at, and why (retain).
+    retention_state: Mapped[str] = mapped_column(String(20), default="not_set", index=True)
+    retention_review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    retention_reason: Mapped[str | None] = mapped_column(Text)
+    anonymised_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -380,5 +391,27 @@ class Event(Base):
     to_state: Mapped[str | None] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+    # The personal payload (data, note) is chained through its salted hash, so it can be
+    # erased without breaking the chain (workflows/audit.py, docs/records.md).
+    payload_salt: Mapped[str | None] = mapped_column(String(32))
+    payload_hash: Mapped[str] = mapped_column(String(64), default="")
+    erased_at: Mapped[datetime | None]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Erasure(Base):
+    """A case anonymised (the erased-people list): a restore re-applies every row of it.
+
+    The same list is also kept outside the database (`records.erasure_log`), because a restore
+    from an older backup replaces this table with the backup's own.
+    """
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    reference: Mapped[str] = mapped_column(String(32))
+    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

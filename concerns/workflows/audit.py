@@ -1,13 +1,26 @@
 """The audit trail: append-only events, each hash-chained to the one before.
 
-hash = SHA-256(previous hash + canonical JSON of the row's content). Editing or deleting any row
-breaks the chain from that row on, which `verify_chain` reports.
+Every row has two parts:
+- the *frame*: case, event, actor, time, from and to state. It names no person.
+- the *personal payload*: the event's data and note, which may hold what a person wrote.
+
+The chain covers the frame and a salted hash of the payload:
+
+    payload_hash = SHA-256(payload_salt + canonical JSON of {data, note})
+    hash         = SHA-256(prev_hash + canonical JSON of the frame and payload_hash)
+
+So erasing a person's data (anonymisation, docs/records.md) blanks `data`, `note` and the salt
+and stamps `erased_at`, and the chain still verifies: the row keeps its payload_hash, which the
+chain covers. The salt is random per row and destroyed with the payload, so nobody can confirm a
+guessed name against the hash left behind. Editing a payload that was not erased changes its
+recomputed payload_hash; editing a frame, a hash or deleting a row breaks the chain as before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,8 +35,19 @@ GENESIS = "0" * 64
 _CHAIN_LOCK = 0x434143
 
 
-def _content(event: Event) -> str:
+def _canonical(value: Any) -> str:
     return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+
+
+def payload_hash(salt: str, data: dict[str, Any] | None, note: str | None) -> str:
+    content = _canonical({"data": data or {}, "note": note})
+    return hashlib.sha256((salt + content).encode("utf-8")).hexdigest()
+
+
+def _frame(event: Event) -> str:
+    return _canonical(
         {
             "case_id": event.case_id,
             "event": event.event,
@@ -31,18 +55,13 @@ def _content(event: Event) -> str:
             "at": event.at.isoformat(timespec="microseconds"),
             "from": event.from_state,
             "to": event.to_state,
-            "data": event.data,
-            "note": event.note,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
+            "payload": event.payload_hash,
+        }
     )
 
 
 def row_hash(prev_hash: str, event: Event) -> str:
-    return hashlib.sha256((prev_hash + _content(event)).encode("utf-8")).hexdigest()
+    return hashlib.sha256((prev_hash + _frame(event)).encode("utf-8")).hexdigest()
 
 
 def append_event(
@@ -62,21 +81,33 @@ def append_event(
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
     # On SQLite the write lock taken by BEGIN IMMEDIATE already serialises appends.
     last = session.scalars(select(Event.hash).order_by(Event.id.desc()).limit(1)).first()
+    salt = secrets.token_hex(16)
+    plain = _jsonable(data or {})
     row = Event(
         case_id=case_id,
         event=event,
         actor=actor,
-        at=at.replace(microsecond=at.microsecond),
+        at=at,
         from_state=from_state,
         to_state=to_state,
-        data=_jsonable(data or {}),
+        data=plain,
         note=note,
+        payload_salt=salt,
+        payload_hash=payload_hash(salt, plain, note),
         prev_hash=last or GENESIS,
     )
     row.hash = row_hash(row.prev_hash, row)
     session.add(row)
     session.flush()
     return row
+
+
+def erase_payload(row: Event, at: datetime) -> None:
+    """Blank the row's personal payload; the chain keeps its payload_hash (see above)."""
+    row.data = {}
+    row.note = None
+    row.payload_salt = None
+    row.erased_at = at
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -89,25 +120,44 @@ class ChainReport:
     rows: int
     broken_at: int | None  # id of the first row that does not verify
     problem: str | None
+    erased: int = 0  # rows whose personal payload was erased (still in the chain)
+
+
+def _payload_problem(row: Event) -> str | None:
+    if row.erased_at is not None:
+        if row.data or row.note or row.payload_salt:
+            return "it is marked erased but still holds a payload"
+        return None
+    if row.payload_salt is None:
+        return "its payload salt is missing"
+    if payload_hash(row.payload_salt, row.data, row.note) != row.payload_hash:
+        return "its data or note was changed (payload hash differs)"
+    return None
 
 
 def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
     prev = GENESIS
     count = 0
+    erased = 0
     last_id = 0
     while True:
         rows = session.scalars(
             select(Event).where(Event.id > last_id).order_by(Event.id).limit(batch)
         ).all()
         if not rows:
-            return ChainReport(count, None, None)
+            return ChainReport(count, None, None, erased)
         for row in rows:
             if row.prev_hash != prev:
                 return ChainReport(
-                    count, row.id, "the row before it was changed or deleted (prev_hash differs)"
+                    count, row.id, "the row before it was changed or deleted (prev_hash differs)",
+                    erased,
                 )
             if row_hash(prev, row) != row.hash:
-                return ChainReport(count, row.id, "its content was changed (hash differs)")
+                return ChainReport(count, row.id, "its content was changed (hash differs)", erased)
+            problem = _payload_problem(row)
+            if problem:
+                return ChainReport(count, row.id, problem, erased)
+            erased += row.erased_at is not None
             prev = row.hash
             count += 1
             last_id = row.id

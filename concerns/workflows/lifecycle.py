@@ -75,6 +75,8 @@ def fire_event(
     with ctx.uow() as uow:
         s = uow.session
         user, actor, case = readable_case(s, actor_name, reference)
+        if case.anonymised_at is not None:
+            raise NotAllowed(f"case {case.reference}: anonymised; nothing more can happen to it")
         if expected_version is not None and case.version != expected_version:
             raise ConcurrentChange(case.reference)
         facts = case_facts(s, case, values)

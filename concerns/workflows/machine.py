@@ -58,6 +58,10 @@ CASE_READERS = frozenset(
         "executive_assistant",
     }
 )
+# Records management (retention, anonymisation, subject access, restriction): the Access to
+# Information Team's information officer, and the IAT manager. Also the only roles that may see
+# a person whose record is restricted.
+RECORDS_OFFICERS = frozenset({"information_officer", "iat_manager"})
 
 COMPLAINTS_REASONS = (
     "within_time_limit",

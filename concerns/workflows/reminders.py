@@ -58,6 +58,7 @@ CLOCK_LABELS = {
     "reply_window": "reply window",
     "meeting_offer": "meeting offer",
     "escalation": "safeguarding escalation",
+    "retention_review": "retention review decision",
 }
 
 

@@ -46,6 +46,8 @@ DEFAULT_CLOCKS: dict[str, ClockSetting] = {
         ClockSetting("reply_window", 20, "iat_officer"),
         ClockSetting("meeting_offer", 10, "director"),
         ClockSetting("escalation", 1, "iat_manager", working=False),
+        # The information officer decides on a case whose retention review date has come.
+        ClockSetting("retention_review", 20, "information_officer"),
     ]
 }
 
@@ -129,6 +131,17 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class RecordsSettings:
+    # Years after closure before a case is reviewed for destruction (anonymisation).
+    retention_years: int = 6
+    # Longer when a safeguarding escalation was raised on the case.
+    safeguarding_retention_years: int = 15
+    # The erased-people list kept beside the database (relative to config.toml's folder), so a
+    # restore from an older backup can re-apply every anonymisation done since.
+    erasure_log: str = "var/erasures.jsonl"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     council: Council = field(default_factory=Council)
@@ -139,6 +152,7 @@ class Settings:
     mailbox: MailboxSettings = field(default_factory=MailboxSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    records: RecordsSettings = field(default_factory=RecordsSettings)
     # Folder that relative paths (the SQLite file, the mailbox, var/) are resolved from.
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -263,6 +277,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         mailbox=MailboxSettings(**_typed(MailboxSettings, "mailbox", _section(data, "mailbox"))),
         intake=IntakeSettings(**_typed(IntakeSettings, "intake", _section(data, "intake"))),
         web=WebSettings(**_typed(WebSettings, "web", _section(data, "web"))),
+        records=RecordsSettings(**_typed(RecordsSettings, "records", _section(data, "records"))),
         base_dir=base_dir,
     )
 
