@@ -11,9 +11,9 @@ from concerns.db.models import Case, Erasure, Respondent
 from concerns.workflows.admin import verify_audit
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.learning.scrutiny_service import scrutiny_report
 from concerns.workflows.lifecycle import fire_event
 from concerns.workflows.records.anonymise import anonymise_case, read_erasure_log
-from concerns.workflows.scrutiny_service import scrutiny_report
 from tests.factories import create_staff
 from tests.integration.records_support import (
     OTHER,

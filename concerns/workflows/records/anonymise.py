@@ -47,13 +47,13 @@ from concerns.db.models import (
     Respondent,
 )
 from concerns.workflows import clocks
+from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event, erase_payload
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.machine import RECORDS_OFFICERS
 from concerns.workflows.settings import Settings
-from concerns.workflows.users import load_actor
 
 ANONYMISED = "anonymised"
 REMOVED = "[removed]"
