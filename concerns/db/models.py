@@ -216,10 +216,12 @@ class RawSubmission(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # new → contact | quarantined | ignored (auto-replies, bounces)
+    # new → contact | quarantined | ignored (auto-replies, bounces) | duplicate (a resend:
+    # same Message-ID, sender and text as `duplicate_of`, whose contact it belongs to)
     status: Mapped[str] = mapped_column(String(20), default="new", index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("raw_submissions.id"))
 
 
 class Contact(Base):

@@ -18,6 +18,7 @@ from concerns.triage.submission import (
     RespondentDetails,
     Submission,
     SubmissionError,
+    clean_text,
 )
 
 MAX_FIELD = 1000
@@ -49,6 +50,9 @@ def form_from_mapping(
 ) -> Submission:
     if not isinstance(data, dict):
         raise SubmissionError("(file)", "expected a JSON object")
+    # NUL and other control characters are dropped from every text before it is checked; the
+    # raw bytes keep them.
+    data = _cleaned(data)
     flags: list[str] = []
 
     respondent = data.get("respondent")
@@ -83,8 +87,6 @@ def form_from_mapping(
         raise SubmissionError("concern", "empty")
     if len(concern) > max_concern:
         raise SubmissionError("concern", f"longer than {max_concern} characters")
-    if "\x00" in concern:
-        raise SubmissionError("concern", "contains a NUL character")
 
     submitted_at = _submitted_at(data.get("submitted_at"), received_at, flags)
     channel = data.get("channel", "web")
@@ -133,6 +135,16 @@ def form_from_mapping(
     )
 
 
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return value
+
+
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
@@ -157,8 +169,6 @@ def _required_text(obj: dict[str, Any], key: str, path: str) -> str:
         raise SubmissionError(path, "empty")
     if len(value) > MAX_FIELD:
         raise SubmissionError(path, f"longer than {MAX_FIELD} characters")
-    if "\x00" in value:
-        raise SubmissionError(path, "contains a NUL character")
     return value
 
 
@@ -170,8 +180,8 @@ def _optional_text(obj: dict[str, Any], key: str, path: str, flags: list[str]) -
         flags.append(f"{path}: expected text, got {_json_type(value)}")
         return None
     value = value.strip()
-    if len(value) > MAX_FIELD or "\x00" in value:
-        flags.append(f"{path}: too long or contains control characters")
+    if len(value) > MAX_FIELD:
+        flags.append(f"{path}: longer than {MAX_FIELD} characters")
         return None
     return value or None
 

@@ -2,17 +2,24 @@
 
 Two transactions on purpose: the raw bytes are committed before any parsing, so a submission that
 cannot be read (or a failure while logging it) never loses what the person sent. A raw
-submission still marked `new` (stored, never logged: a crash in between) is read again when the
-same bytes arrive, rather than reported as a duplicate.
+submission still marked `new` (stored, never logged: a crash or a failure in between) is listed
+in the quarantine and read again when the same bytes arrive, at the next mailbox poll, or with
+`intake quarantine --retry`.
+
+Every distinct message is stored. Only identical bytes are the same submission; a message with
+the Message-ID of a stored one is a resend (status `duplicate`, its own bytes kept and linked to
+the first) only when its sender and its text are the same too. Ticketing tools and broken clients
+reuse Message-IDs, so any other Message-ID match is a new contact, flagged for the officer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,15 +35,17 @@ from concerns.db.models import (
 from concerns.triage.email_intake import SetAside, message_id_of
 from concerns.triage.matching import normalise_name
 from concerns.triage.spreadsheet import RegisterEntry
-from concerns.triage.submission import Submission, SubmissionError
+from concerns.triage.submission import Submission, SubmissionError, clean_submission, clean_text
 from concerns.workflows import clocks
 from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import next_reference
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
-from concerns.workflows.parsing import read_email
+from concerns.workflows.parsing import read_email, read_raw
 from concerns.workflows.people import match_children, match_person
+
+log = logging.getLogger("concerns.intake")
 
 INTAKE_ROLES = frozenset({"intake", "iat_officer", "iat_manager"})
 PUBLIC_ACTOR = "public"
@@ -72,8 +81,8 @@ class IntakeResult:
 @dataclass(frozen=True)
 class StoredRaw:
     id: int
-    seen: bool  # the same bytes (or Message-ID) were stored before
-    status: str  # the stored row's status: new, contact, quarantined, ignored
+    seen: bool  # the same bytes were stored before
+    status: str  # the stored row's status: new, contact, quarantined, ignored, duplicate
     reason: str | None = None
     actor: str = ""  # who stored it, when store_raw was asked to check
 
@@ -99,18 +108,15 @@ def check_actor(
         return admit(uow.session, actor_name, roles, allow_public=allow_public)
 
 
-def find_raw(s: Session, channel: str, digest: str, message_id: str | None) -> StoredRaw | None:
-    """The stored submission with these bytes (or this Message-ID); its content is not read."""
-    columns = (RawSubmission.id, RawSubmission.status, RawSubmission.reason)
+def find_raw(s: Session, channel: str, digest: str) -> StoredRaw | None:
+    """The stored submission with exactly these bytes; its content is not read.
+
+    Never by Message-ID alone: that would drop a distinct message (see the module's doc).
+    """
     found = s.execute(
-        select(*columns).where(RawSubmission.channel == channel, RawSubmission.sha256 == digest)
-        .limit(1)
+        select(RawSubmission.id, RawSubmission.status, RawSubmission.reason)
+        .where(RawSubmission.channel == channel, RawSubmission.sha256 == digest).limit(1)
     ).first()
-    if found is None and message_id:
-        found = s.execute(
-            select(*columns).where(RawSubmission.channel == channel,
-                                   RawSubmission.message_id == message_id).limit(1)
-        ).first()
     return None if found is None else StoredRaw(found[0], True, found[1], found[2])
 
 
@@ -119,11 +125,12 @@ def stage_raw(
 ) -> tuple[StoredRaw, bool]:
     """Add the raw bytes to the session (no commit); (row, seen before)."""
     digest = hashlib.sha256(raw).hexdigest()
-    existing = find_raw(s, channel, digest, message_id)
+    existing = find_raw(s, channel, digest)
     if existing is not None:
         return existing, True
-    row = RawSubmission(channel=channel, source=source[:500], sha256=digest,
-                        message_id=message_id, content=raw, size=len(raw), received_at=at)
+    row = RawSubmission(channel=channel, source=clean_text(source)[:500], sha256=digest,
+                        message_id=clean_text(message_id)[:998] if message_id else None,
+                        content=raw, size=len(raw), received_at=at)
     s.add(row)
     s.flush()
     return StoredRaw(row.id, False, row.status or "new", None), False
@@ -149,7 +156,7 @@ def store_raw(
         except IntegrityError:
             # Another process stored the same bytes a moment ago.
             uow.rollback()
-            found = find_raw(s, channel, hashlib.sha256(raw).hexdigest(), message_id)
+            found = find_raw(s, channel, hashlib.sha256(raw).hexdigest())
             if found is None:
                 raise
             return replace(found, actor=actor)
@@ -168,16 +175,82 @@ def quarantine(ctx: AppContext, raw_id: int, reason: str) -> None:
         uow.commit()
 
 
+def hold(ctx: AppContext, raw_id: int, source: str, exc: Exception) -> IntakeResult:
+    """Logging failed after the raw bytes were stored: the row stays `new` with the reason, so
+    the quarantine lists it and the next poll (or a retry) takes it again. Nothing is lost."""
+    reason = f"not logged yet: {type(exc).__name__} while logging; it will be tried again"
+    # The exception's type only: its message could quote what the person wrote.
+    log.error("intake of stored submission %s failed: %s", raw_id, type(exc).__name__)
+    with ctx.uow() as uow:
+        row = uow.session.get(RawSubmission, raw_id)
+        if row is not None and row.status == "new":
+            row.reason = reason
+        uow.commit()
+    return IntakeResult(source, "quarantined", reason=reason)
+
+
+def _case_of_raw(s: Session, raw_id: int) -> str | None:
+    first = s.scalar(select(RawSubmission.duplicate_of_id).where(RawSubmission.id == raw_id))
+    return s.scalar(
+        select(Case.reference)
+        .join(Contact, Contact.case_id == Case.id)
+        .where(Contact.raw_submission_id == (first or raw_id))
+    )
+
+
 def duplicate(ctx: AppContext, stored: StoredRaw, source: str) -> IntakeResult:
     with ctx.uow() as uow:
-        reference = uow.session.scalar(
-            select(Case.reference)
-            .join(Contact, Contact.case_id == Case.id)
-            .where(Contact.raw_submission_id == stored.id)
-        )
+        reference = _case_of_raw(uow.session, stored.id)
     why = {"quarantined": "already received and quarantined",
            "ignored": "already received and set aside"}.get(stored.status, "already received")
     return IntakeResult(source, "duplicate", reference=reference, reason=why)
+
+
+def _same_person_and_text(a: Submission, b: Submission) -> bool:
+    def sender(x: Submission) -> tuple[str, str]:
+        return ((x.respondent.email or "").strip().lower(),
+                "" if x.respondent.email else normalise_name(x.respondent.name))
+
+    def words(x: Submission) -> str:
+        return " ".join(clean_text(x.concern).split())
+
+    return sender(a) == sender(b) and words(a) == words(b)
+
+
+def _message_id_twins(
+    s: Session, ctx: AppContext, raw_id: int, channel: str, submission: Submission
+) -> tuple[int | None, list[str]]:
+    """(the stored message this one resends, or None; flags for Message-ID clashes).
+
+    Earlier messages with the same Message-ID are read again with their channel's parser, so
+    the comparison is of what each message says, not of what a person later corrected.
+    """
+    rows = s.execute(
+        select(RawSubmission.id, RawSubmission.content, RawSubmission.received_at,
+               RawSubmission.status)
+        .where(RawSubmission.channel == channel,
+               RawSubmission.message_id == submission.message_id,
+               RawSubmission.id != raw_id,
+               RawSubmission.status.in_(("contact", "duplicate")))
+        .order_by(RawSubmission.id)
+    ).all()
+    flags: list[str] = []
+    for other_id, content, received_at, status in rows:
+        try:
+            earlier = read_raw(ctx.settings, channel, content, received_at)
+        except SubmissionError:
+            continue
+        if not isinstance(earlier, Submission):
+            continue
+        if _same_person_and_text(earlier, submission):
+            return other_id, []
+        if status == "contact":
+            reference = _case_of_raw(s, other_id) or "no case"
+            flags.append(
+                f"message_id: shares a Message-ID with stored submission {other_id} ({reference})"
+                " from another sender or with other text; logged as a contact of its own"
+            )
+    return None, flags
 
 
 def ingest_form(
@@ -201,7 +274,17 @@ def ingest_form(
     except SubmissionError as exc:
         quarantine(ctx, stored.id, str(exc))
         return IntakeResult(source, "quarantined", reason=str(exc), field=exc.field)
-    return log_submission(ctx, submission, raw_id=stored.id, source=source, actor=actor)
+    return log_stored(ctx, submission, raw_id=stored.id, source=source, actor=actor)
+
+
+def log_stored(
+    ctx: AppContext, submission: Submission, *, raw_id: int, source: str, actor: str
+) -> IntakeResult:
+    """log_submission for a stored raw row: a failure leaves the row held, never lost."""
+    try:
+        return log_submission(ctx, submission, raw_id=raw_id, source=source, actor=actor)
+    except Exception as exc:  # any failure: the raw bytes are safe and will be read again
+        return hold(ctx, raw_id, source, exc)
 
 
 def ingest_email(
@@ -236,7 +319,7 @@ def _read_stored_email(
             mark_raw(uow.session, stored.id, "ignored", read.reason)
             uow.commit()
         return IntakeResult(source, "set_aside", reason=read.reason)
-    return log_submission(ctx, read, raw_id=stored.id, source=source, actor=actor)
+    return log_stored(ctx, read, raw_id=stored.id, source=source, actor=actor)
 
 
 def log_submission(
@@ -259,18 +342,29 @@ def log_in(
     """The work of log_submission inside the caller's transaction (an import's dry run rolls
     it all back)."""
     at = ctx.now()
+    submission = clean_submission(submission)
+    flags = list(submission.flags)
     if raw_id is not None:
         raw_row = s.get(RawSubmission, raw_id, with_for_update=True)
         if raw_row is not None and raw_row.status != "new":
             # Logged by another process between our store and now.
             return IntakeResult(source, "duplicate", reason="already received")
+        if raw_row is not None and submission.message_id:
+            first, clashes = _message_id_twins(s, ctx, raw_id, raw_row.channel, submission)
+            if first is not None:
+                raw_row.status = "duplicate"
+                raw_row.duplicate_of_id = first
+                raw_row.reason = (f"resent: same Message-ID, sender and text as stored "
+                                  f"submission {first}")
+                return IntakeResult(source, "duplicate", reference=_case_of_raw(s, first),
+                                    reason="already received (resent)")
+            flags.extend(clashes)
     region = ctx.settings.intake.default_phone_region
     person = match_person(s, submission.respondent, region, at)
     respondent = person.respondent
     children = match_children(s, respondent, submission.children)
     case = None if entry is not None and entry.stage == "closed" else _open_case_for(
         s, respondent, children)
-    flags = list(submission.flags)
     status = "added_to_case"
     if case is None:
         status = "new_case"
@@ -392,10 +486,23 @@ def _merge_case_details(case: Case, submission: Submission) -> None:
         case.involvement_to_year = submission.involvement_to_year
 
 
+# A raw row still `new` this long after it arrived was never logged (a crash between the two
+# transactions); a failure while logging gives it a reason at once.
+HELD_AFTER = timedelta(minutes=10)
+
+
+def held_filter(now: datetime) -> ColumnElement[bool]:
+    """Raw rows stored but never logged: kept `new`, with a failure's reason or left too long."""
+    return and_(
+        RawSubmission.status == "new",
+        or_(RawSubmission.reason.is_not(None), RawSubmission.received_at < now - HELD_AFTER),
+    )
+
+
 def list_quarantine(
     ctx: AppContext, actor_name: str | None, *, include_set_aside: bool = False
 ) -> list[dict[str, object]]:
-    """What could not be read (and, if asked, what was set aside), with the reasons.
+    """What could not be read or logged (and, if asked, what was set aside), with the reasons.
 
     Only the source, the channel and the reason are shown: the content stays in the database.
     """
@@ -406,13 +513,14 @@ def list_quarantine(
             select(RawSubmission.id, RawSubmission.channel, RawSubmission.source,
                    RawSubmission.received_at, RawSubmission.size, RawSubmission.status,
                    RawSubmission.reason)
-            .where(RawSubmission.status.in_(statuses))
+            .where(or_(RawSubmission.status.in_(statuses), held_filter(ctx.now())))
             .order_by(RawSubmission.received_at, RawSubmission.id)
         ).all()
+    shown = {"quarantined": "quarantined", "ignored": "set_aside", "new": "not_logged"}
     return [
         {"id": r.id, "channel": r.channel, "source": r.source,
          "received_at": r.received_at.isoformat(), "size": r.size,
-         "status": "quarantined" if r.status == "quarantined" else "set_aside",
-         "reason": r.reason}
+         "status": shown.get(r.status, r.status),
+         "reason": r.reason or "stored but never logged (stopped part-way); will be tried again"}
         for r in rows
     ]

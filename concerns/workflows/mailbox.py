@@ -3,7 +3,7 @@
 Each message's bytes are handed to the intake service exactly as they are on disk or on the
 server. A message is marked as handled (moved to the maildir's cur/, flagged \\Seen on IMAP) only
 after its raw bytes are committed, so a crash never loses one; fetching it again is harmless
-because the same Message-ID or the same bytes are recognised as a duplicate.
+because the same bytes are recognised as a duplicate.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput
 from concerns.workflows.intake import IntakeResult, check_actor, ingest_email_as
+from concerns.workflows.quarantine import retry_held
 
 # Bigger than any real email with the largest attachment we keep; refused unread.
 MAX_EMAIL_BYTES = 100 * 1024 * 1024
@@ -74,14 +75,16 @@ def ingest_email_files(
 
 
 def poll_mailbox(ctx: AppContext, actor_name: str | None) -> list[IntakeResult]:
-    """Read the configured mailbox once: new maildir messages, or unseen IMAP messages."""
+    """Read the configured mailbox once: new maildir messages, or unseen IMAP messages; first,
+    any submission stored earlier but never logged (a failure part-way) is taken again."""
     actor = check_actor(ctx, actor_name)
     box = ctx.settings.mailbox
+    if box.kind not in ("maildir", "imap"):
+        raise BadInput("mailbox.kind", "expected maildir or imap")
+    held = retry_held(ctx, actor)
     if box.kind == "maildir":
-        return _poll_maildir(ctx, actor)
-    if box.kind == "imap":
-        return _poll_imap(ctx, actor)
-    raise BadInput("mailbox.kind", "expected maildir or imap")
+        return held + _poll_maildir(ctx, actor)
+    return held + _poll_imap(ctx, actor)
 
 
 def _poll_maildir(ctx: AppContext, actor: str) -> list[IntakeResult]:

@@ -1,5 +1,6 @@
 """Reading a quarantined submission again, once the reason is dealt with (a parser improved, a
-setting changed). The raw bytes were kept exactly as received, so nothing has to be resent."""
+setting changed), and taking again a submission that was stored but never logged (held `new`
+after a failure). The raw bytes were kept exactly as received, so nothing has to be resent."""
 
 from __future__ import annotations
 
@@ -11,17 +12,45 @@ from concerns.triage.spreadsheet import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotFound
-from concerns.workflows.intake import IntakeResult, admit, log_in, mark_raw
+from concerns.workflows.intake import IntakeResult, admit, held_filter, hold, log_in, mark_raw
 from concerns.workflows.parsing import read_raw, read_register_row
 
 RETRY_ROLES = frozenset({"iat_officer", "iat_manager"})
 
 
 def retry_quarantined(ctx: AppContext, actor_name: str | None, raw_id: int) -> IntakeResult:
-    """Read quarantined submission RAW_ID again: logged, set aside, or quarantined anew."""
+    """Read quarantined (or held) submission RAW_ID again: logged, set aside, or quarantined
+    anew."""
+    with ctx.uow() as uow:
+        actor = admit(uow.session, actor_name, RETRY_ROLES)
+    return _reread(ctx, actor, raw_id)
+
+
+def retry_held(ctx: AppContext, actor: str) -> list[IntakeResult]:
+    """Every submission stored but never logged, taken again (each mailbox poll does this).
+    ACTOR was checked by the caller."""
+    with ctx.uow() as uow:
+        ids = uow.session.scalars(
+            select(RawSubmission.id).where(held_filter(ctx.now())).order_by(RawSubmission.id)
+        ).all()
+    return [_reread(ctx, actor, raw_id) for raw_id in ids]
+
+
+def _reread(ctx: AppContext, actor: str, raw_id: int) -> IntakeResult:
+    try:
+        return _reread_once(ctx, actor, raw_id)
+    except (NotFound, BadInput):
+        raise
+    except Exception as exc:  # still failing: kept held with the reason, tried again later
+        with ctx.uow() as uow:
+            source = uow.session.scalar(
+                select(RawSubmission.source).where(RawSubmission.id == raw_id)) or ""
+        return hold(ctx, raw_id, source, exc)
+
+
+def _reread_once(ctx: AppContext, actor: str, raw_id: int) -> IntakeResult:
     with ctx.uow() as uow:
         s = uow.session
-        actor = admit(s, actor_name, RETRY_ROLES)
         row = s.execute(
             select(RawSubmission.channel, RawSubmission.content, RawSubmission.source,
                    RawSubmission.received_at, RawSubmission.status)
@@ -30,7 +59,7 @@ def retry_quarantined(ctx: AppContext, actor_name: str | None, raw_id: int) -> I
         if row is None:
             raise NotFound(f"no stored submission with id {raw_id}")
         channel, content, source, received_at, status = row
-        if status != "quarantined":
+        if status not in ("quarantined", "new"):
             raise BadInput("id", f"submission {raw_id} is not quarantined ({status})")
         entry: RegisterEntry | None = None
         read: Submission | SetAside

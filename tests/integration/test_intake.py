@@ -93,19 +93,51 @@ def test_the_same_form_twice_is_one_contact(staffed: AppContext) -> None:
     assert count(staffed, Contact) == 1
 
 
-def test_the_same_email_twice_by_bytes_or_by_message_id_is_one_contact(
+def test_the_same_email_twice_is_one_contact_and_a_resend_keeps_its_own_bytes(
     staffed: AppContext,
 ) -> None:
     msg = mail()
     first = ingest_email(staffed, msg.as_bytes(), "a.eml", "ian")
     assert first.status == "new_case"
     assert ingest_email(staffed, msg.as_bytes(), "a.eml", "ian").status == "duplicate"
-    # Delivered again through another server: other bytes, the same Message-ID.
+    assert count(staffed, RawSubmission) == 1
+    # Delivered again through another server: other bytes, the same Message-ID, sender, text.
     redelivered = b"Received: from mx2.example.gov.uk\r\n" + msg.as_bytes()
     result = ingest_email(staffed, redelivered, "b.eml", "ian")
     assert (result.status, result.reference) == ("duplicate", first.reference)
     assert count(staffed, Contact) == 1
-    assert count(staffed, RawSubmission) == 1
+    with staffed.uow() as uow:
+        rows = uow.session.execute(
+            select(RawSubmission.id, RawSubmission.status, RawSubmission.duplicate_of_id,
+                   RawSubmission.content).order_by(RawSubmission.id)).all()
+    assert [(r.status, r.duplicate_of_id) for r in rows] == [
+        ("contact", None), ("duplicate", rows[0].id)]
+    assert rows[1].content == redelivered
+
+
+def test_a_reused_message_id_from_another_sender_is_a_new_contact_on_their_own_case(
+    staffed: AppContext,
+) -> None:
+    first = ingest_email(staffed, mail().as_bytes(), "a.eml", "ian")
+    other = mail("The school never called back.", sender="Omar Farouk <omar@example.net>")
+    second = ingest_email(staffed, other.as_bytes(), "b.eml", "ian")
+    assert second.status == "new_case"
+    assert second.reference != first.reference
+    with staffed.uow() as uow:
+        contact = uow.session.scalars(
+            select(Contact).join(Case).where(Case.reference == second.reference)).one()
+        assert contact.concern == "The school never called back."
+        assert any("shares a Message-ID" in f and str(first.reference) in f
+                   for f in contact.flags)
+
+
+def test_a_reused_message_id_from_the_same_sender_with_other_text_is_another_contact(
+    staffed: AppContext,
+) -> None:
+    first = ingest_email(staffed, mail().as_bytes(), "a.eml", "ian")
+    again = ingest_email(staffed, mail("And one more thing.").as_bytes(), "b.eml", "ian")
+    assert (again.status, again.reference) == ("added_to_case", first.reference)
+    assert count(staffed, Contact) == 2
 
 
 def test_a_raw_submission_left_unread_by_a_crash_is_read_when_it_arrives_again(
