@@ -98,6 +98,9 @@ def erase_case(session: Session, case: Case, at: datetime, actor: str) -> Erased
     done = Erased(case.reference)
     contacts = list(session.scalars(select(Contact).where(Contact.case_id == case.id)))
     raw_ids = {c.raw_submission_id for c in contacts if c.raw_submission_id is not None}
+    # A resent message's own bytes (intake status `duplicate`) belong to the first one's contact.
+    raw_ids |= set(session.scalars(
+        select(RawSubmission.id).where(RawSubmission.duplicate_of_id.in_(raw_ids))))
     for contact in contacts:
         contact.subject = None
         contact.concern = ""

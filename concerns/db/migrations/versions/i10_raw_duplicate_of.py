@@ -1,7 +1,7 @@
 """raw submissions: a resent message's own bytes, linked to the first one
 
 Revision ID: i10_raw_duplicate_of
-Revises: 0001
+Revises: i13_records
 Create Date: 2026-11-29
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i10_raw_duplicate_of"
-down_revision: str | None = "0001"
+down_revision: str | None = "i13_records"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
