@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from concerns.cli import intake_cmd, letters_cmd, people_cmd, remind_cmd, report_cmd
+from concerns.cli import (
+    intake_cmd,
+    letters_cmd,
+    people_cmd,
+    records_cmd,
+    remind_cmd,
+    report_cmd,
+)
 from concerns.cli.common import (
     GLOBALS,
     AsOpt,
@@ -43,6 +50,7 @@ app.add_typer(report_cmd.app, name="report")
 app.add_typer(remind_cmd.app, name="remind")
 app.add_typer(remind_cmd.calendar_app, name="calendar")
 app.add_typer(letters_cmd.app, name="letters")
+records_cmd.register(app)  # retention …, backup, restore
 
 for _name, _module, _attr in (
     ("scheduler", remind_cmd, "scheduler"),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Deadline, Notification, User, UserRole
 from concerns.workflows.context import AppContext
+from concerns.workflows.records.retention import start_due_reviews
 from concerns.workflows.reminder_rules import (
     BEFORE_DUE,
     CHASE,
@@ -194,6 +195,9 @@ def sweep(ctx: AppContext, now: datetime | None = None) -> SweepResult:
     result = SweepResult()
     with ctx.uow() as uow:
         session = uow.session
+        # Closed cases whose retention review date has come join the information officer's
+        # queue with a clock of their own, reminded like every other.
+        start_due_reviews(session, ctx, now)
         rows = _due_deadlines(
             session, selection_horizon(cal, policy, now), chase_horizons(cal, policy, now)
         )

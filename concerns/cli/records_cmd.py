@@ -1,0 +1,169 @@
+"""`concerns retention …`, `concerns backup` and `concerns restore`: records management.
+
+The same service functions as the information officer's pages (workflows/records/).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
+from concerns.workflows.errors import BadInput
+from concerns.workflows.records import backup as backups
+from concerns.workflows.records.anonymise import anonymise_case
+from concerns.workflows.records.retention import DECISIONS, anonymise_due, decide, list_schedule
+
+app = typer.Typer(help="The retention schedule: review queue, decisions, anonymisation.",
+                  no_args_is_help=True)
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Review again on this date (YYYY-MM-DD).")
+]
+RefsArg = Annotated[list[str], typer.Argument(help="Case references (one or more).")]
+
+
+def _schedule_rows(rows: list[dict[str, Any]]) -> str:
+    return table(
+        [{"case": r["reference"], "closed": r["closed_on"], "outcome": r["outcome"],
+          "retention": r["state_label"], "review on": r["review_on"],
+          "decide by": r["clock_due"], "clock": r["clock_status"], "reason": r["reason"]}
+         for r in rows],
+        ["case", "closed", "outcome", "retention", "review on", "decide by", "clock", "reason"],
+    )
+
+
+def _until(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise BadInput("until", "expected a date as YYYY-MM-DD") from None
+
+
+@app.command("list")
+@handled
+def list_cmd(
+    all_cases: Annotated[
+        bool, typer.Option("--all", help="Every closed case's schedule, not just the queue.")
+    ] = False,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The review queue: closed cases whose review date has come, and those to be destroyed."""
+    c = call(json_out, as_user, config)
+    rows = [r.to_dict() for r in list_schedule(c.ctx, c.user, queue_only=not all_cases)]
+    emit(c, rows, _schedule_rows)
+
+
+def _decided(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{r['reference']}: {r['from']} -> {r['to']}"
+        + (f" (review on {r['review_on']})" if r.get("review_on") and r["to"] != "to_be_destroyed"
+           else "")
+        for r in rows
+    )
+
+
+@app.command("review")
+@handled
+def review_cmd(
+    references: RefsArg,
+    decision: Annotated[
+        str, typer.Option("--decision", help=f"One of {', '.join(DECISIONS)}.")
+    ],
+    reason: ReasonOpt,
+    until: UntilOpt = None,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Decide on one or more cases in the queue: retain (with --until), review again on a date,
+    or destroy (anonymise with `retention anonymise --due`)."""
+    c = call(json_out, as_user, config)
+    emit(c, decide(c.ctx, c.user, references, decision, reason, _until(until)), _decided)
+
+
+@app.command("retain")
+@handled
+def retain_cmd(
+    references: RefsArg,
+    until: Annotated[str, typer.Option("--until", help="Keep until (YYYY-MM-DD).")],
+    reason: ReasonOpt,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Keep cases until a date, for a reason (for example a legal hold)."""
+    c = call(json_out, as_user, config)
+    emit(c, decide(c.ctx, c.user, references, "retain", reason, _until(until)), _decided)
+
+
+@app.command("anonymise")
+@handled
+def anonymise_cmd(
+    reason: ReasonOpt,
+    reference: Annotated[
+        str | None, typer.Argument(help="The closed case to anonymise now.")
+    ] = None,
+    due: Annotated[
+        bool, typer.Option("--due", help="Every case decided 'to be destroyed'.")
+    ] = False,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Anonymise one closed case now (an erasure request), or with --due every case to be
+    destroyed: the person's data goes, the figures and the audit chain stay."""
+    c = call(json_out, as_user, config)
+    if (reference is None) == (not due):
+        raise BadInput("reference", "give one case reference, or --due (not both)")
+    done = (anonymise_due(c.ctx, c.user, reason) if due
+            else [anonymise_case(c.ctx, c.user, reference or "", reason)])
+    emit(c, done if due else done[0], lambda _: "\n".join(
+        f"{d['reference']}: anonymised ({d['contacts']} contact(s), {d['letters']} letter(s), "
+        f"{d['audit_rows']} audit row(s) erased"
+        + ("; the person's details erased" if d["person_erased"] else
+           "; the person's details kept for their other cases") + ")"
+        for d in done) or "(none to be destroyed)")
+
+
+def backup_cmd(
+    file: Annotated[Path, typer.Argument(help="The backup file to write (a new file).")],
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Back up the whole register while it runs (SQLite online backup, or pg_dump)."""
+    c = call(json_out, None, config)
+    manifest = backups.backup(c.ctx, file)
+    emit(c, manifest, lambda m: f"Backed up {m['cases']} case(s) to {file} at {m['taken_at']}.")
+
+
+def restore_cmd(
+    file: Annotated[Path, typer.Argument(help="A file written by `concerns backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a database newer than the backup.")
+    ] = False,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Restore the register from a backup; every erased person stays erased."""
+    c = call(json_out, as_user, config)
+    done = backups.restore(c.ctx, file, force=force, actor=c.user)
+    emit(c, done, lambda d: (
+        f"Restored {d['cases']} case(s) from the backup taken at {d['taken_at']}; "
+        f"anonymisations re-applied: {', '.join(d['erasures_reapplied']) or 'none'}."))
+
+
+def register(root: typer.Typer) -> None:
+    """Add these commands to the `concerns` command."""
+    root.add_typer(app, name="retention")
+    root.command("backup")(handled(backup_cmd))
+    root.command("restore")(handled(restore_cmd))
