@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from concerns.cli import (
+    conflict_cmd,
     intake_cmd,
     letters_cmd,
     people_cmd,
@@ -51,6 +52,7 @@ app.add_typer(remind_cmd.app, name="remind")
 app.add_typer(remind_cmd.calendar_app, name="calendar")
 app.add_typer(letters_cmd.app, name="letters")
 records_cmd.register(app)  # retention …, backup, restore
+app.add_typer(conflict_cmd.app, name="conflict")
 
 for _name, _module, _attr in (
     ("scheduler", remind_cmd, "scheduler"),

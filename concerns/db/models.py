@@ -80,6 +80,7 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -417,3 +418,51 @@ class Erasure(Base):
     respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id"), index=True)
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseConflict(Base):
+    """A member of staff named, or perhaps named, in a concern (triage.conflict). "excluded" bars
+    them from the case; "flagged" bars them until the IAT manager clears it (or confirms it)."""
+
+    __tablename__ = "case_conflicts"
+    __table_args__ = (UniqueConstraint("case_id", "user_id", name="uq_case_conflict"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    finding: Mapped[str] = mapped_column(String(20))  # excluded | flagged
+    source: Mapped[str] = mapped_column(String(20))  # staff_named | concern_text
+    mention: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|confirmed|cleared
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffSession(Base):
+    """A web session, kept on the server: the cookie holds only a random id (stored here as its
+    SHA-256), so ending the row ends the session wherever the cookie was copied."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[datetime | None]
+
+
+class SignInFailure(Base):
+    """One failed sign-in, for throttling shared by every web process: keyed by the address and
+    by a hash of the username typed (never the text itself)."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    address_key: Mapped[str] = mapped_column(String(64), index=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)

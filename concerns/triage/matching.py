@@ -35,6 +35,7 @@ IDENTICAL_NAME = 95.0
 RELATED_NAME = 60.0
 
 _POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -60,6 +61,11 @@ def normalise_name(name: str) -> str:
     while len(tokens) > 1 and tokens[0] in TITLES:
         tokens.pop(0)
     return " ".join(tokens)
+
+
+def strip_bracketed(text: str) -> str:
+    """TEXT without its bracketed asides: "Alex Morgan (IAT officer)" is "Alex Morgan"."""
+    return _BRACKETED.sub(" ", text).strip()
 
 
 def normalise_email(email: str | None) -> str | None:

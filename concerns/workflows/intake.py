@@ -37,6 +37,7 @@ from concerns.triage.matching import normalise_name
 from concerns.triage.spreadsheet import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError, clean_submission, clean_text
 from concerns.workflows import clocks
+from concerns.workflows.access.conflicts import recheck_case
 from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import next_reference
@@ -401,6 +402,7 @@ def log_in(
         case.received_at = min(case.received_at, submission.submitted_at)
         case.updated_at = at
     s.flush()
+    recheck_case(s, case, at)
     if raw_id is not None:
         mark_raw(s, raw_id, "contact", None)
     data = {"contact_id": contact.id, "channel": submission.channel, "flags": len(flags),

@@ -181,7 +181,7 @@ def _assign_reviewer(ec: EventContext) -> None:
         raise BadInput("reviewer", "no such active user")
     if not reviewer.role_names & IAT:
         raise BadInput("reviewer", "must be an IAT officer or manager")
-    if is_named_in(actor_of(reviewer), ec.case):
+    if is_named_in(ec.session, actor_of(reviewer), ec.case):
         raise NotAllowed(
             f"case {ec.case.reference}: assign_reviewer refused: {username} is named in the "
             "concern (conflict of interest)"
@@ -295,4 +295,4 @@ def reviewers(ctx: AppContext, actor_name: str | None, reference: str) -> list[s
         staff = s.scalars(
             select(User).join(UserRole).where(UserRole.role.in_(tuple(IAT)), User.active)
         ).unique()
-        return sorted(u.username for u in staff if not is_named_in(actor_of(u), case))
+        return sorted(u.username for u in staff if not is_named_in(s, actor_of(u), case))

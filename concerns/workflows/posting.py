@@ -108,7 +108,7 @@ def letters_to_post(ctx: AppContext, actor_name: str | None) -> list[LetterToPos
                 made_at=letter.created_at,
             )
             for letter in letters
-            if not is_named_in(actor, cases[letter.case_id])
+            if not is_named_in(s, actor, cases[letter.case_id])
         ]
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Child, Deadline, Event, Letter, Respondent
-from concerns.workflows.access.users import ensure_may_read, is_named_in, load_actor, readable_case
+from concerns.workflows.access.conflicts import barred_case_ids
+from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
 from concerns.workflows.clocks import deadline_status
@@ -111,7 +112,8 @@ def list_cases(
                 (Case.reference == term.upper()) | Respondent.name.ilike(f"%{term}%")
             )
         cases = s.scalars(query.order_by(Case.received_at.desc()).limit(limit)).unique().all()
-        cases = [c for c in cases if not is_named_in(actor, c)]
+        barred = barred_case_ids(s, actor.username)
+        cases = [c for c in cases if c.id not in barred]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         names = _owner_names(s, deadlines)
         out = [_summary(c, deadlines[c.id], today, names) for c in cases]
@@ -328,10 +330,11 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
                 query = select(Case).where(waiting | Case.id.in_(sorted(to_post)))
             else:
                 query = select(Case).where(waiting)
+        barred = barred_case_ids(s, actor.username)
         cases = [
             c
             for c in s.scalars(query.order_by(Case.received_at)).unique().all()
-            if not is_named_in(actor, c)
+            if c.id not in barred
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         names = _owner_names(s, deadlines)

@@ -90,7 +90,7 @@ def test_a_letter_of_another_case_an_unknown_format_or_a_conflicted_reader_is_re
         stored_letter(staffed, "alex", ref, 999_999)
     with pytest.raises(BadInput, match="format"):
         stored_letter(staffed, "alex", ref, letter.id, "exe")
-    with pytest.raises(NotAllowed, match="conflict of interest"):
+    with pytest.raises(NotAllowed, match="you cannot open this case"):
         stored_letter(staffed, "erin", ref, letter.id)
     with pytest.raises(NotAllowed):
         stored_letter(staffed, "audrey", ref, letter.id)

@@ -178,7 +178,7 @@ def test_a_posting_on_a_case_naming_the_assistant_is_neither_listed_nor_allowed(
     act(staffed, ref, "acknowledge", "alex")
     [letter] = case_letters(staffed, ref)
     assert letters_to_post(staffed, "erin") == []
-    with pytest.raises(NotAllowed, match="conflict of interest"):
+    with pytest.raises(NotAllowed, match="you cannot open this case"):
         mark_posted(staffed, "erin", ref, letter.id)
     assert [x.letter_id for x in letters_to_post(staffed, "morgan")] == [letter.id]
 

@@ -182,7 +182,7 @@ def test_a_member_of_staff_named_in_the_concern_may_not_correct_its_details(
     staffed: AppContext,
 ) -> None:
     ref = log(staffed, staff_named=["Alex Morgan"])
-    with pytest.raises(NotAllowed, match="conflict of interest"):
+    with pytest.raises(NotAllowed, match="you cannot open this case"):
         correct_respondent_details(staffed, "alex", ref, {"email": "n@example.net"}, REASON)
     assert person_of(staffed, ref).email == "noor.baines@example.org"
     correct_respondent_details(staffed, "sam", ref, {"email": "n@example.net"}, REASON)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, User, UserRole
 from concerns.triage.matching import normalise_name
+from concerns.workflows.access.conflicts import is_barred, recheck_user
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
@@ -71,19 +72,16 @@ def actor_of(user: User) -> Actor:
     return Actor(user.username, user.role_names, user.name_key)
 
 
-def is_named_in(actor: Actor, case: Case) -> bool:
-    """Conflict of interest: the user is among the staff the concern names."""
-    keys = set(case.staff_named_keys or [])
-    return bool(actor.name_key) and actor.name_key in keys
+def is_named_in(session: Session, actor: Actor, case: Case) -> bool:
+    """Conflict of interest: the user is named, or perhaps named and not yet cleared, in the
+    concern (access.conflicts)."""
+    return is_barred(session, actor.username, case.id)
 
 
 def ensure_may_read(session: Session, actor: Actor, case: Case) -> None:
-    if not actor.roles & CASE_READERS:
-        raise NotAllowed("your role may not read case content")
-    if is_named_in(actor, case):
-        raise NotAllowed(
-            f"case {case.reference}: you are named in this concern (conflict of interest)"
-        )
+    # One answer for every refusal: a member of staff named in the concern is not told so.
+    if not actor.roles & CASE_READERS or is_named_in(session, actor, case):
+        raise NotAllowed(f"case {case.reference}: you cannot open this case")
 
 
 def readable_case(session: Session, actor_name: str | None, reference: str) -> tuple[
@@ -145,6 +143,7 @@ def add_user(
         )
         s.add(user)
         s.flush()
+        recheck_user(s, user, ctx.now())
         append_event(
             s,
             event="user_added",

@@ -1,0 +1,255 @@
+"""Conflict of interest: is a member of staff named in a concern?
+
+Pure: no database. A member of staff is compared with each name in the concern's `staff_named`
+list and with the names written in the concern's text, by surname with forename, initial or a
+known short form (`nicknames`), tolerant of titles, punctuation, order, parenthesised roles and
+lists (`nameparser` reads the parts of each name; `triage.matching.normalise_name` is the one
+normaliser). The answer is one of:
+
+- "excluded": certainly the same name (surname with the same forename or a known short form of
+  it); the member of staff may not open the case.
+- "flagged": perhaps them (an initial, a title with the surname, the surname alone, a forename
+  alone in the named list, a near spelling, part of a double surname, a related name); the IAT
+  manager confirms or clears it, and until then the case stays closed to them.
+- None: not them.
+
+In the concern's free text a forename on its own is not taken as a mention (too many people share
+one), and neither is a surname on its own written in lower case ("the young people" is not
+"Sam Young"): a forename, initial or title next to the surname is needed, or a capitalised surname.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from nameparser import HumanName
+from nicknames import NickNamer
+from rapidfuzz import fuzz
+
+from concerns.triage.matching import TITLES, normalise_name, soundex, strip_bracketed
+
+Finding = Literal["excluded", "flagged"]
+Source = Literal["staff_named", "concern_text"]
+# Two surnames this alike (0-100) and sounding the same are taken as a possible spelling slip.
+NEAR_SURNAME = 80.0
+
+_LIST_SEPARATORS = re.compile(r"\s+(?:and|&|\+)\s+|[;/\n|]|\s[-\u2013\u2014:]\s", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?")
+# Sentence punctuation between two words means they are not one name.
+_BREAK = re.compile(r"[.!?;:,\n()\[\]\"]")
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why a member of staff is taken to be named: what was found, where, and the words."""
+
+    finding: Finding
+    source: Source
+    mention: str
+
+
+@dataclass(frozen=True)
+class StaffName:
+    """A member of staff's name, in normalised parts."""
+
+    forename: str
+    middle: tuple[str, ...]
+    surname: str  # may be several words: "bloggs smith"
+
+    @property
+    def surname_words(self) -> frozenset[str]:
+        return frozenset(self.surname.split())
+
+
+@lru_cache(maxsize=1)
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+def staff_name(full_name: str) -> StaffName | None:
+    """The parts of a member of staff's full name, or None if it has no forename and surname."""
+    parsed = HumanName(strip_bracketed(full_name))
+    forename = normalise_name(parsed.first)
+    surname = normalise_name(parsed.last)
+    if not forename or not surname:
+        return None
+    middle = tuple(normalise_name(parsed.middle).split())
+    return StaffName(forename, middle, surname)
+
+
+def split_names(text: str) -> list[str]:
+    """The separate names in one `staff_named` entry: "Alex Morgan and Sam Patel", "Alex Morgan
+    (IAT officer)", "Morgan, Alex", "Alex Morgan, Sam Patel"."""
+    out: list[str] = []
+    for piece in _LIST_SEPARATORS.split(strip_bracketed(text)):
+        parts = [p.strip() for p in piece.split(",")]
+        parts = [p for p in parts if p]
+        # "Morgan, Alex" is one name written surname first; anything else with commas is a list.
+        if len(parts) == 2 and len(parts[0].split()) == 1:
+            out.append(f"{parts[0]}, {parts[1]}")
+        else:
+            out.extend(parts)
+    return [name for name in out if normalise_name(name)]
+
+
+def forename_relation(written: str, staff: str) -> Literal["same", "related", "initial", ""]:
+    """How a written forename relates to the staff member's: the same (or a known short form
+    either way), related (a short form of the same full name, "Sandy" and "Alex"), the initial
+    alone, or not at all."""
+    if not written:
+        return ""
+    if written == staff:
+        return "same"
+    if len(written) == 1:
+        return "initial" if staff.startswith(written) else ""
+    namer = _nicknamer()
+    if written in namer.nicknames_of(staff) or staff in namer.nicknames_of(written):
+        return "same"
+    if namer.canonicals_of(written) & (namer.canonicals_of(staff) | {staff}):
+        return "related"
+    if staff in namer.canonicals_of(written) or written in namer.canonicals_of(staff):
+        return "same"
+    return ""
+
+
+def surname_relation(written: str, staff: StaffName) -> Literal["same", "near", ""]:
+    if not written:
+        return ""
+    if written == staff.surname:
+        return "same"
+    words = frozenset(written.split())
+    if words & staff.surname_words:
+        # Part of a double surname: "Bloggs" for "Bloggs-Smith", or the other way round.
+        return "near"
+    if (
+        fuzz.ratio(written, staff.surname) >= NEAR_SURNAME
+        and soundex(written.replace(" ", "")) == soundex(staff.surname.replace(" ", ""))
+    ):
+        return "near"
+    return ""
+
+
+def judge_name(written: str, staff: StaffName) -> Finding | None:
+    """One name as written in the `staff_named` list, against one member of staff."""
+    parsed = HumanName(written)
+    title = normalise_name(parsed.title)
+    forename = normalise_name(parsed.first)
+    surname = normalise_name(parsed.last)
+    middle = normalise_name(parsed.middle).split()
+    if not surname:
+        # One word: a forename or a surname, nobody can tell which.
+        word = forename
+        if surname_relation(word, staff) == "same":
+            return "flagged"
+        if forename_relation(word, staff.forename) in ("same", "related"):
+            return "flagged"
+        return None
+    sur = surname_relation(surname, staff)
+    fore = forename_relation(forename, staff.forename)
+    if not fore and any(m == staff.forename for m in middle):
+        fore = "related"
+    if not fore and forename in staff.middle:
+        fore = "related"
+    if sur == "same":
+        if fore == "same":
+            return "excluded"
+        if fore in ("related", "initial") or not forename or (title and not forename):
+            return "flagged"
+        return None
+    if sur == "near" and fore:
+        return "flagged"
+    # Written surname first without a comma: "Morgan Alex".
+    if (
+        surname_relation(forename, staff) == "same"
+        and forename_relation(surname, staff.forename) in ("same", "related")
+    ):
+        return "flagged"
+    return None
+
+
+def judge_text(text: str, staff: StaffName) -> tuple[Finding, str] | None:
+    """The strongest mention of the member of staff in free text, with the words found."""
+    words = list(_WORD.finditer(text))
+    best: tuple[Finding, str] | None = None
+    for i, word in enumerate(words):
+        sur = surname_relation(normalise_name(word.group()), staff)
+        if not sur:
+            continue
+        before = words[i - 1] if i and _linked(text, words[i - 1], word) else None
+        after = words[i + 1] if i + 1 < len(words) and _linked(text, word, words[i + 1]) else None
+        found = _judge_pair(
+            before.group() if before else "", word.group(), after.group() if after else "",
+            staff, sur,
+        )
+        if found is None:
+            continue
+        mention = text[(before or word).start(): word.end()].rstrip(".")
+        if found == "excluded":
+            return found, mention
+        best = best or (found, mention)
+    return best
+
+
+def _linked(text: str, first: re.Match[str], second: re.Match[str]) -> bool:
+    """Whether two neighbouring words may be parts of one name: no sentence break between."""
+    if _BREAK.search(text[first.end(): second.start()]):
+        return False
+    written = first.group()
+    key = normalise_name(written)
+    # "... the end. Morgan said": a full stop, not an initial or a title's.
+    return not (written.endswith(".") and len(key) > 1 and key not in TITLES)
+
+
+def _judge_pair(
+    before: str, surname_word: str, after: str, staff: StaffName, sur: Literal["same", "near"]
+) -> Finding | None:
+    prior = normalise_name(before)
+    if prior in TITLES:
+        return "flagged" if sur == "same" else None
+    fore = forename_relation(prior, staff.forename) if prior else ""
+    if sur == "same" and fore == "same":
+        return "excluded"
+    if fore:
+        return "flagged"
+    # The surname alone counts only when written as a name (capitalised), and not as the
+    # forename of someone else ("Morgan Reid" does not name Alex Morgan) or after another
+    # forename ("Chris Morgan").
+    if (
+        sur == "same"
+        and surname_word[:1].isupper()
+        and not before[:1].isupper()
+        and not after[:1].isupper()
+    ):
+        return "flagged"
+    return None
+
+
+def check(
+    staff_full_name: str, staff_named: Sequence[str], texts: Iterable[str]
+) -> Match | None:
+    """Whether the member of staff called STAFF_FULL_NAME is named in a concern that names
+    STAFF_NAMED and says TEXTS: the strongest finding, or None."""
+    staff = staff_name(staff_full_name)
+    if staff is None:
+        return None
+    best: Match | None = None
+    for entry in staff_named:
+        for written in split_names(entry):
+            finding = judge_name(written, staff)
+            if finding == "excluded":
+                return Match("excluded", "staff_named", written)
+            if finding and best is None:
+                best = Match(finding, "staff_named", written)
+    for text in texts:
+        found = judge_text(text, staff)
+        if found is None:
+            continue
+        if found[0] == "excluded":
+            return Match("excluded", "concern_text", found[1])
+        if best is None:
+            best = Match(found[0], "concern_text", found[1])
+    return best

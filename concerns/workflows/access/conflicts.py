@@ -1,0 +1,179 @@
+"""Conflicts of interest, kept per case and member of staff (`case_conflicts`).
+
+The pure check (`triage.conflict`) runs when a concern arrives or gains a contact, and when an
+account is added or renamed; what it finds is stored, so every list and every case page asks
+one indexed question. An "excluded" member of staff never opens the case; a "flagged" one waits
+for the IAT manager, who confirms (then excluded) or clears (then they may open it), with a reason,
+both audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from concerns.db.models import Case, CaseConflict, Contact, User
+from concerns.triage.conflict import Match, check
+from concerns.workflows.audit import append_event
+from concerns.workflows.cases import get_case
+from concerns.workflows.context import AppContext
+from concerns.workflows.errors import BadInput, NotAllowed, NotFound
+
+# Who confirms or clears a flag: the lifecycle table's manager role.
+DECIDERS = frozenset({"iat_manager"})
+
+
+def _record(session: Session, case_id: int, user_id: int, found: Match, at: datetime) -> bool:
+    """Store a finding; a stronger one replaces a weaker (a later contact naming them outright),
+    a decided flag stays decided. True if anything changed."""
+    row = session.scalars(
+        select(CaseConflict).where(CaseConflict.case_id == case_id,
+                                   CaseConflict.user_id == user_id)
+    ).one_or_none()
+    if row is None:
+        session.add(CaseConflict(case_id=case_id, user_id=user_id, finding=found.finding,
+                                 source=found.source, mention=found.mention[:300],
+                                 status="open", created_at=at))
+        return True
+    if row.finding == "flagged" and found.finding == "excluded" and row.status != "confirmed":
+        row.finding, row.source, row.mention = "excluded", found.source, found.mention[:300]
+        row.status = "open"
+        return True
+    return False
+
+
+def _case_texts(session: Session, case_id: int) -> list[str]:
+    return list(session.scalars(select(Contact.concern).where(Contact.case_id == case_id)))
+
+
+def recheck_case(session: Session, case: Case, at: datetime) -> int:
+    """Check every member of staff against CASE (its named staff and all its contacts' text).
+    Returns how many findings were stored or strengthened."""
+    texts = _case_texts(session, case.id)
+    named = [str(n) for n in case.staff_named or []]
+    changed = 0
+    for user_id, full_name in session.execute(select(User.id, User.full_name)).all():
+        found = check(full_name, named, texts)
+        if found is not None and _record(session, case.id, user_id, found, at):
+            changed += 1
+    return changed
+
+
+def recheck_user(session: Session, user: User, at: datetime) -> int:
+    """Check one member of staff (new, or renamed) against every case."""
+    changed = 0
+    texts: dict[int, list[str]] = {}
+    for case_id, concern in session.execute(select(Contact.case_id, Contact.concern)):
+        texts.setdefault(case_id, []).append(concern)
+    for case_id, named in session.execute(select(Case.id, Case.staff_named)).all():
+        found = check(user.full_name, [str(n) for n in named or []], texts.get(case_id, []))
+        if found is not None and _record(session, case_id, user.id, found, at):
+            changed += 1
+    return changed
+
+
+def _barring() -> ColumnElement[bool]:
+    """Rows that keep a member of staff out: excluded, confirmed, or flagged and not cleared."""
+    return or_(CaseConflict.finding == "excluded", CaseConflict.status != "cleared")
+
+
+def barred_case_ids(session: Session, username: str) -> set[int]:
+    """The cases USERNAME may not open because of a conflict of interest."""
+    return set(session.scalars(
+        select(CaseConflict.case_id).join(User, User.id == CaseConflict.user_id)
+        .where(User.username == username, _barring())
+    ))
+
+
+def is_barred(session: Session, username: str, case_id: int) -> bool:
+    return session.scalars(
+        select(CaseConflict.id).join(User, User.id == CaseConflict.user_id)
+        .where(User.username == username, CaseConflict.case_id == case_id, _barring())
+    ).first() is not None
+
+
+@dataclass(frozen=True)
+class ConflictInfo:
+    reference: str
+    username: str
+    full_name: str
+    finding: str
+    source: str
+    mention: str
+    status: str
+    decided_by: str | None
+    reason: str | None
+
+
+def list_conflicts(
+    ctx: AppContext, actor_name: str | None, *, open_only: bool = True
+) -> list[ConflictInfo]:
+    """Flags waiting for the IAT manager (or, with open_only False, every finding)."""
+    from concerns.workflows.access.users import load_actor
+
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        if not actor.roles & DECIDERS:
+            raise NotAllowed("only an IAT manager may see conflicts of interest")
+        query = (
+            select(CaseConflict, Case.reference, User.username, User.full_name)
+            .join(Case, Case.id == CaseConflict.case_id)
+            .join(User, User.id == CaseConflict.user_id)
+            .order_by(Case.reference, User.username)
+        )
+        if open_only:
+            query = query.where(CaseConflict.finding == "flagged", CaseConflict.status == "open")
+        out = []
+        for row, reference, username, full_name in s.execute(query).all():
+            if username == actor.username:
+                continue  # a manager never rules on their own conflict
+            out.append(ConflictInfo(reference, username, full_name, row.finding, row.source,
+                                    row.mention, row.status, row.decided_by, row.reason))
+        return out
+
+
+def decide_conflict(
+    ctx: AppContext, actor_name: str | None, reference: str, username: str, decision: str,
+    reason: str,
+) -> ConflictInfo:
+    """The IAT manager confirms (the member of staff is excluded) or clears (they may open the
+    case) a flagged possible conflict, with a reason. Audited on the case."""
+    from concerns.workflows.access.users import load_actor
+
+    if decision not in ("confirm", "clear"):
+        raise BadInput("decision", "confirm or clear")
+    reason = reason.strip()
+    if not reason:
+        raise BadInput("reason", "give the reason for the decision")
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        if not actor.roles & DECIDERS:
+            raise NotAllowed("only an IAT manager may confirm or clear a conflict of interest")
+        if actor.username == username:
+            raise NotAllowed("a conflict of interest of your own is for another manager")
+        case = get_case(s, reference)
+        if is_barred(s, actor.username, case.id):
+            raise NotAllowed(f"case {case.reference}: you cannot open this case")
+        row = s.scalars(
+            select(CaseConflict).join(User, User.id == CaseConflict.user_id)
+            .where(CaseConflict.case_id == case.id, User.username == username)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"no possible conflict of interest for {username} on {reference}")
+        if row.finding != "flagged":
+            raise BadInput("decision", "a certain match is not for a decision: they stay excluded")
+        at = ctx.now()
+        row.status = "confirmed" if decision == "confirm" else "cleared"
+        row.decided_by, row.decided_at, row.reason = actor.username, at, reason
+        append_event(s, case_id=case.id, event=f"conflict_{row.status}", actor=actor.username,
+                     at=at, data={"username": username}, note=reason)
+        user = s.scalars(select(User).where(User.username == username)).one()
+        info = ConflictInfo(case.reference, username, user.full_name, row.finding, row.source,
+                            row.mention, row.status, row.decided_by, row.reason)
+        uow.commit()
+        return info
