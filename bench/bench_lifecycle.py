@@ -47,7 +47,8 @@ def lifecycle(ctx: AppContext, i: int) -> None:
     act(ctx, ref, "record_legal_triage", "lee", proceedings="none")
     act(ctx, ref, "assign_reviewer", "morgan", reviewer="alex")
     act(ctx, ref, "start_review", "alex")
-    act(ctx, ref, "submit_outcome", "alex", summary="Records read.", wording="We are sorry.")
+    act(ctx, ref, "submit_outcome", "alex", summary="Records read.", wording="We are sorry.",
+        **{"finding.record_keeping": "Decisions were not written down."})
     act(ctx, ref, "authorise", "dana")
     act(ctx, ref, "prepare_letter", "erin")
     act(ctx, ref, "sign", "dana")

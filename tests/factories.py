@@ -104,4 +104,5 @@ def walk_to_signoff(ctx: AppContext, reference: str, reviewer: str = "alex") -> 
         reviewer,
         summary="Records read; staff interviewed.",
         wording="Thank you for writing to us. We are sorry for what happened.",
+        **{"finding.record_keeping": "The reasons for decisions were not written down."},
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from concerns.cli import (
+    action_cmd,
     conflict_cmd,
     intake_cmd,
     letters_cmd,
@@ -53,6 +54,7 @@ app.add_typer(remind_cmd.calendar_app, name="calendar")
 app.add_typer(letters_cmd.app, name="letters")
 records_cmd.register(app)  # retention …, backup, restore
 app.add_typer(conflict_cmd.app, name="conflict")
+app.add_typer(action_cmd.app, name="action")
 
 for _name, _module, _attr in (
     ("scheduler", remind_cmd, "scheduler"),
@@ -199,6 +201,17 @@ def _render_case(d: dict[str, Any]) -> str:
                 f"  {letter['kind']:<20} sha256 {letter['sha256'] or '-'}"
                 f"  signed {letter['signed_at'] or '-'}"
             )
+    learning = d.get("learning") or {}
+    if learning.get("findings"):
+        lines.append("Learning themes:")
+        for f in learning["findings"]:
+            lines.append(f"  {f['theme_label']}: {f['finding']}")
+    if learning.get("actions"):
+        lines.append("Actions arising:")
+        for a in learning["actions"]:
+            lines.append(
+                f"  #{a['id']} {a['status']:<9} due {a['due']}  {a['owner_service']}: {a['what']}"
+            )
     lines.append("History:")
     for h in d["history"]:
         lines.append(
@@ -224,8 +237,7 @@ def case_events(
         out = []
         for r in rs:
             keys = " ".join(
-                f"{'' if f['required'] else '['}--set {f['name']}="
-                f"{'|'.join(f['choices']) if f['choices'] else f['kind'].upper()}"
+                f"{'' if f['required'] else '['}--set {f['name']}{_set_value(f)}"
                 f"{'' if f['required'] else ']'}"
                 for f in r["fields"]
             )
@@ -234,6 +246,14 @@ def case_events(
         return "\n".join(out)
 
     emit(c, rows, human)
+
+
+def _set_value(f: dict[str, Any]) -> str:
+    if f["kind"] == "findings":
+        return ".THEME=TEXT (one per theme found; themes in config.toml [learning.themes])"
+    if f["kind"] == "actions":
+        return ".N.what=TEXT .N.owner=SERVICE .N.due=DATE .N.theme=THEME"
+    return "=" + ("|".join(f["choices"]) if f["choices"] else f["kind"].upper())
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, str]:

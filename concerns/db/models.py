@@ -320,7 +320,52 @@ class Deadline(Base):
     extended_reason: Mapped[str | None] = mapped_column(Text)
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
     met_at: Mapped[datetime | None]
+    # Kept when the clock stops, so timeliness is one SQL aggregate: the local day it was met,
+    # the working days it ran (pauses left out) and the working days extensions added.
+    met_on: Mapped[date | None] = mapped_column(Date)
+    working_days_taken: Mapped[int | None] = mapped_column(Integer)
+    extended_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewFinding(Base):
+    """One finding of a learning review, tagged with a theme from `[learning.themes]`."""
+
+    __tablename__ = "review_findings"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    theme: Mapped[str] = mapped_column(String(60), index=True)
+    finding: Mapped[str] = mapped_column(String(300))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Set when the director authorises the outcome; a resubmitted outcome replaces the findings
+    # of the one sent back (superseded, kept for the record).
+    authorised_at: Mapped[datetime | None]
+    superseded_at: Mapped[datetime | None]
+
+
+class LearningAction(Base):
+    """An action arising from a learning review: tracked on its own clock until closed with
+    evidence, after the case itself has closed if need be."""
+
+    __tablename__ = "learning_actions"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    theme: Mapped[str] = mapped_column(String(60), index=True)
+    description: Mapped[str] = mapped_column(String(500))
+    owner_service: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[date] = mapped_column(Date)
+    # open | completed | withdrawn (an outcome sent back and resubmitted without it)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    authorised_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[datetime | None]
 
 
 class Notification(Base):

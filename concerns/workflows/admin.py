@@ -167,7 +167,10 @@ def _demo_cases(ctx: AppContext) -> list[str]:
         {"kind": "records_examined"},
         "Read the case records for 2011 to 2016.",
     )
-    # 4 and 5: waiting for the director
+    # 4 and 5: waiting for the director, each with learning themes and an action arising
+    action_due = ctx.calendar.add_working_days(
+        ctx.calendar.local_date(ctx.now()), 20
+    ).isoformat()
     for ref in refs[3:5]:
         act(ctx, ref, "acknowledge", "sam")
         act(
@@ -192,6 +195,14 @@ def _demo_cases(ctx: AppContext) -> list[str]:
                 "records of our work with your family. We found that the reasons for our "
                 "decisions were not written down for you, and we are sorry. Since 2019 "
                 "every family receives a written summary after each review meeting.",
+                "finding.record_keeping": "Decisions were explained in meetings but never "
+                "written down for the family.",
+                "finding.communication_with_families": "Nobody told the family why the plan "
+                "changed.",
+                "action.1.what": "Send families a written summary after every review meeting.",
+                "action.1.owner": "Children in Need service",
+                "action.1.due": action_due,
+                "action.1.theme": "record_keeping",
             },
         )
     act(ctx, refs[4], "authorise", "dana")

@@ -21,8 +21,11 @@ from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.settings import Settings
 
 OPEN_STATUSES = ("running", "paused")
+# Actions arising from a review outlive the case: closing it or asking the person for
+# information leaves them running.
+OUTLIVES_CASE = frozenset({"action"})
 # Safeguarding does not wait for the person's reply.
-NEVER_PAUSED = frozenset({"escalation"})
+NEVER_PAUSED = frozenset({"escalation"}) | OUTLIVES_CASE
 
 
 def _pauses(explanation: dict[str, Any]) -> list[tuple[date, date | None]]:
@@ -64,23 +67,26 @@ def start_clock(
     at: datetime,
     *,
     escalation_id: int | None = None,
+    days: int | None = None,
 ) -> Deadline:
-    """Start CLOCK on CASE at AT, counting from that moment's local date."""
+    """Start CLOCK on CASE at AT, counting from that moment's local date; DAYS replaces the
+    clock's target (an action runs to the date the reviewer set)."""
     spec = settings.clock(clock)
     start = calendar.local_date(at)
     reviewer_clock = spec.owner == "reviewer"
+    target = spec.target if days is None else days
     deadline = Deadline(
         case_id=case.id,
         clock=clock,
         status="running",
         started_on=start,
-        target_days=spec.target,
+        target_days=target,
         working_days=spec.working,
         owner_role="iat_officer" if reviewer_clock else spec.owner,
         owner_user_id=case.reviewer_id if reviewer_clock else None,
         escalation_id=escalation_id,
     )
-    explanation = {"from": start.isoformat(), "days": spec.target, "working_days": spec.working}
+    explanation = {"from": start.isoformat(), "days": target, "working_days": spec.working}
     _store(deadline, explanation, _work_out(calendar, explanation, []))
     session.add(deadline)
     return deadline
@@ -98,15 +104,48 @@ def open_deadlines(
     )
 
 
-def stop_clocks(session: Session, case: Case, clocks: Iterable[str], at: datetime) -> None:
-    """Mark the named running (or paused) clocks met; "*" stops every open clock."""
+def days_taken(calendar: WorkingCalendar, deadline: Deadline, met_on: date) -> int:
+    """The days DEADLINE ran up to MET_ON (working days for a working-day clock), leaving out
+    its pauses: what the timeliness figures count."""
+    working = bool(deadline.working_days)
+    segment_start = deadline.started_on
+    taken = 0
+    for paused_on, resumed_on in _pauses(dict(deadline.explanation or {})):
+        end = min(paused_on, met_on)
+        taken += max(0, calendar.days_between(segment_start, end, working=working))
+        if resumed_on is None or resumed_on >= met_on:
+            return taken
+        segment_start = resumed_on
+    return taken + max(0, calendar.days_between(segment_start, met_on, working=working))
+
+
+def finish(
+    deadline: Deadline, at: datetime, calendar: WorkingCalendar | None, status: str = "met"
+) -> None:
+    """Stop one deadline at AT, keeping the day and the days taken for the timeliness figures."""
+    if calendar is not None:
+        deadline.met_on = calendar.local_date(at)
+        deadline.working_days_taken = days_taken(calendar, deadline, deadline.met_on)
+    deadline.status = status
+    deadline.met_at = at
+    deadline.paused_on = None
+    deadline.remaining_days = None
+
+
+def stop_clocks(
+    session: Session,
+    case: Case,
+    clocks: Iterable[str],
+    at: datetime,
+    *,
+    calendar: WorkingCalendar | None = None,
+) -> None:
+    """Mark the named running (or paused) clocks met; "*" stops every open clock of the case
+    (not the actions arising, which run on after it closes)."""
     names = set(clocks)
     for deadline in open_deadlines(session, case):
-        if "*" in names or deadline.clock in names:
-            deadline.status = "met"
-            deadline.met_at = at
-            deadline.paused_on = None
-            deadline.remaining_days = None
+        if deadline.clock in names or ("*" in names and deadline.clock not in OUTLIVES_CASE):
+            finish(deadline, at, calendar)
 
 
 def pause_clocks(session: Session, calendar: WorkingCalendar, case: Case, at: datetime) -> None:
@@ -155,6 +194,8 @@ def extend_clock(
     """Move a running clock's due date later, never past the stage's maximum."""
     if clock not in settings.clocks:
         raise BadInput("clock", f"no such clock (one of {', '.join(settings.clocks)})")
+    if clock in OUTLIVES_CASE:
+        raise BadInput("clock", "an action is extended on its own, by its number")
     if not reason.strip():
         raise BadInput("reason", "required to extend a deadline")
     matches = [d for d in open_deadlines(session, case) if d.clock == clock]
@@ -162,7 +203,21 @@ def extend_clock(
         raise NotAllowed(
             f"extend_deadline refused: the {clock} clock is not running on this case"
         )
-    deadline = matches[-1]
+    return extend_deadline(settings, calendar, matches[-1], new_due, reason, actor)
+
+
+def extend_deadline(
+    settings: Settings,
+    calendar: WorkingCalendar,
+    deadline: Deadline,
+    new_due: date,
+    reason: str,
+    actor: str,
+) -> Deadline:
+    """Move one open deadline's due date later, never past its clock's maximum."""
+    clock = deadline.clock
+    if not reason.strip():
+        raise BadInput("reason", "required to extend a deadline")
     if deadline.status == "paused":
         raise NotAllowed(
             f"extend_deadline refused: the {clock} clock is paused; extend it once it resumes"
@@ -209,6 +264,7 @@ def extend_clock(
     ]
     _store(deadline, explanation, _work_out(calendar, explanation, _pauses(explanation)))
     deadline.extended_reason = reason
+    deadline.extended_days = int(explanation["extra_days"])
     return deadline
 
 

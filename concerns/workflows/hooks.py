@@ -20,7 +20,11 @@ from concerns.workflows.context import AppContext
 from concerns.workflows.machine import Step
 
 # Modules that register hooks; imported once, on first use.
-HOOK_MODULES = ("concerns.workflows.letters_service", "concerns.workflows.records.retention")
+HOOK_MODULES = (
+    "concerns.workflows.letters_service",
+    "concerns.workflows.records.retention",
+    "concerns.workflows.learning.outcome",
+)
 
 
 @dataclass

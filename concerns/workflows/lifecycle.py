@@ -116,7 +116,7 @@ def _apply(ec: EventContext, new_state: str) -> EventResult:
     if step.pauses:
         clocks.pause_clocks(s, calendar, case, at)
     if step.stops:
-        clocks.stop_clocks(s, case, step.stops, at)
+        clocks.stop_clocks(s, case, step.stops, at, calendar=calendar)
     if step.resumes:
         clocks.resume_clocks(s, calendar, case, at)
     case.state = new_state
@@ -225,7 +225,7 @@ def _resolve_escalation(ec: EventContext) -> None:
         escalation.resolved_at = ec.at
         escalation.resolved_by_id = ec.user.id
     ec.data["resolved"] = [e.id for e in open_rows]
-    clocks.stop_clocks(ec.session, ec.case, ("escalation",), ec.at)
+    clocks.stop_clocks(ec.session, ec.case, ("escalation",), ec.at, calendar=ec.ctx.calendar)
 
 
 def _extend_deadline(ec: EventContext) -> None:

@@ -113,12 +113,19 @@ class CaseFacts:
     staff_named_keys: frozenset[str] = frozenset()
 
 
+# A learning review's findings and actions arising, given with submit_outcome as a family of
+# keys: `finding.THEME=one line` (one per theme found) and `action.N.PART=…` (N = 1, 2, …).
+FINDING_MAX = 300
+ACTION_PARTS = ("what", "owner", "due", "theme")
+FAMILY_KINDS = ("findings", "actions")
+
+
 @dataclass(frozen=True)
 class Field:
-    """A --set key an event takes."""
+    """A --set key an event takes (a family of keys `NAME.…` for findings and actions)."""
 
     name: str
-    kind: str = "text"  # text | choice | date | user
+    kind: str = "text"  # text | choice | date | user | findings | actions
     choices: tuple[str, ...] = ()
     required: bool = True
 
@@ -126,6 +133,12 @@ class Field:
         value = raw.strip()
         if not value:
             raise ValueError("empty")
+        if self.kind == "findings":
+            if "\n" in value or len(value) > FINDING_MAX:
+                raise ValueError(f"a finding is one line of at most {FINDING_MAX} characters")
+            return value
+        if self.kind == "actions" and len(value) > 500:
+            raise ValueError("longer than 500 characters")
         if self.kind == "choice" and value not in self.choices:
             raise ValueError("expected one of " + ", ".join(self.choices))
         if self.kind == "date":
@@ -390,7 +403,12 @@ STEPS: tuple[Step, ...] = (
         "awaiting_signoff",
         frozenset({REVIEWER}),
         "Send the review's outcome and suggested wording to the director.",
-        fields=(Field("summary", "text", required=False), Field("wording", "text", required=False)),
+        fields=(
+            Field("summary", "text", required=False),
+            Field("wording", "text", required=False),
+            Field("finding", "findings", required=False),
+            Field("action", "actions", required=False),
+        ),
         guards=(_no_open_safeguarding,),
         value_guards=(_outcome_present,),
         stops=("review",),
@@ -518,7 +536,12 @@ STEPS: tuple[Step, ...] = (
 
 EVENTS: tuple[str, ...] = tuple(dict.fromkeys(s.event for s in STEPS))
 # Events that are not in the table but are recorded in the audit trail.
-INTERNAL_RECORDS = ("concern_logged", "contact_added", "case_viewed", "user_added")
+INTERNAL_RECORDS = (
+    "concern_logged", "contact_added", "case_viewed", "user_added",
+    "action_completed", "action_extended",
+)
+# Who closes an action arising with its evidence, or extends it: the IAT.
+ACTION_ROLES = IAT
 
 
 def _index() -> tuple[dict[str, tuple[Step, ...]], dict[str, dict[str, Field]]]:
@@ -619,14 +642,30 @@ def parse_values(event: str, raw: Mapping[str, str]) -> dict[str, Any]:
     fields = fields_of(event)
     values: dict[str, Any] = {}
     for key, text in raw.items():
-        spec = fields.get(key)
-        if spec is None:
-            known = ", ".join(fields) or "none"
+        base, _, sub = key.partition(".")
+        spec = fields.get(base)
+        if spec is None or (spec.kind in FAMILY_KINDS) != bool(sub):
+            known = ", ".join(
+                f"{f.name}.THEME" if f.kind == "findings"
+                else f"{f.name}.N.{'|'.join(ACTION_PARTS)}" if f.kind == "actions" else f.name
+                for f in fields.values()
+            ) or "none"
             raise ValueError(f"{key}: not a value {event} takes (it takes: {known})")
         try:
-            values[key] = spec.parse(text)
+            parsed = spec.parse(text)
         except ValueError as exc:
             raise ValueError(f"{key}: {exc}") from None
+        if spec.kind == "findings":
+            values.setdefault(base, {})[sub] = parsed
+        elif spec.kind == "actions":
+            number, _, part = sub.partition(".")
+            if not number.isdigit() or part not in ACTION_PARTS:
+                raise ValueError(
+                    f"{key}: expected {base}.N.PART with PART one of {', '.join(ACTION_PARTS)}"
+                )
+            values.setdefault(base, {}).setdefault(number, {})[part] = parsed
+        else:
+            values[key] = parsed
     for spec in fields.values():
         if spec.required and spec.name not in values:
             raise ValueError(f"{spec.name}: required for {event}")

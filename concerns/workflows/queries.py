@@ -17,6 +17,7 @@ from concerns.workflows.cases import case_facts, case_facts_many, get_case, user
 from concerns.workflows.clocks import deadline_status
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.learning.outcome import case_learning
 from concerns.workflows.machine import (
     CASE_READERS,
     STATES,
@@ -145,6 +146,9 @@ def show_case(ctx: AppContext, actor_name: str | None, reference: str) -> dict[s
             raise
         today = ctx.calendar.local_date(ctx.now())
         detail = _detail(s, case, actor, today)
+        detail["learning"] = case_learning(
+            s, case.id, ctx.settings.learning.theme_labels, today
+        )
         append_event(
             s,
             case_id=case.id,

@@ -7,6 +7,7 @@ missing keys fall back to the values below, so the product starts with nothing c
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -48,8 +49,24 @@ DEFAULT_CLOCKS: dict[str, ClockSetting] = {
         ClockSetting("escalation", 1, "iat_manager", working=False),
         # The information officer decides on a case whose retention review date has come.
         ClockSetting("retention_review", 20, "information_officer"),
+        # An action arising from a learning review runs to the due date the reviewer sets (the
+        # target is only the default offered); max_working_days caps it and its extensions.
+        ClockSetting("action", 40, "reviewer", max_working_days=130),
     ]
 }
+
+# The briefing's learning themes (seed 004): key (stored, never renamed) and the words shown.
+DEFAULT_THEMES: tuple[tuple[str, str], ...] = (
+    ("communication_with_families", "Communication with families"),
+    ("record_keeping", "Record keeping"),
+    ("consent", "Consent"),
+    ("timeliness_of_visits", "Timeliness of visits"),
+    ("assessment_accuracy", "Assessment accuracy"),
+    ("management_oversight", "Management oversight"),
+    ("access_to_records", "Access to records"),
+    ("multi_agency_working", "Multi-agency working"),
+    ("other", "Other"),
+)
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,19 @@ class RecordsSettings:
 
 
 @dataclass(frozen=True)
+class LearningSettings:
+    themes: tuple[tuple[str, str], ...] = DEFAULT_THEMES
+    # Counts from 1 to this minus one show as "fewer than N" in the version for publication.
+    publish_threshold: int = 5
+    # `report scrutiny` lists what became overdue in this many days unless --overdue-since says.
+    newly_overdue_days: int = 7
+
+    @property
+    def theme_labels(self) -> dict[str, str]:
+        return dict(self.themes)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     council: Council = field(default_factory=Council)
@@ -153,6 +183,7 @@ class Settings:
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     web: WebSettings = field(default_factory=WebSettings)
     records: RecordsSettings = field(default_factory=RecordsSettings)
+    learning: LearningSettings = field(default_factory=LearningSettings)
     # Folder that relative paths (the SQLite file, the mailbox, var/) are resolved from.
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -278,8 +309,35 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         intake=IntakeSettings(**_typed(IntakeSettings, "intake", _section(data, "intake"))),
         web=WebSettings(**_typed(WebSettings, "web", _section(data, "web"))),
         records=RecordsSettings(**_typed(RecordsSettings, "records", _section(data, "records"))),
+        learning=_learning(_section(data, "learning")),
         base_dir=base_dir,
     )
+
+
+_THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,59}")
+
+
+def _learning(values: dict[str, Any]) -> LearningSettings:
+    raw = dict(values)
+    themes_raw = raw.pop("themes", None)
+    out = _typed(LearningSettings, "learning", raw)
+    for key in ("publish_threshold", "newly_overdue_days"):
+        if key in out and out[key] < 1:
+            raise SettingsError(f"learning.{key}: expected a whole number of 1 or more")
+    if themes_raw is not None:
+        if not isinstance(themes_raw, dict) or not themes_raw:
+            raise SettingsError("learning.themes: expected a table of key = \"words shown\"")
+        themes = []
+        for key, label in themes_raw.items():
+            if not _THEME_KEY.fullmatch(key):
+                raise SettingsError(
+                    f"learning.themes.{key}: a key is lower-case letters, digits and _"
+                )
+            if not isinstance(label, str) or not label.strip():
+                raise SettingsError(f"learning.themes.{key}: expected the words to show")
+            themes.append((key, label.strip()))
+        out["themes"] = tuple(themes)
+    return LearningSettings(**out)
 
 
 def _resolve_sqlite_path(url: str, base_dir: Path) -> str:

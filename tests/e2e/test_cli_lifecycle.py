@@ -110,6 +110,8 @@ def test_a_case_walked_from_intake_to_closed_through_the_command(
         "summary=Records read.",
         "--set",
         "wording=We are sorry that nobody explained our decision.",
+        "--set",
+        "finding.communication_with_families=Nobody explained the decision in writing.",
         as_user="alex",
     )
     # Someone who holds both roles still cannot authorise what they submitted.

@@ -155,7 +155,8 @@ def test_the_full_learning_review_path_to_a_closed_case(staffed: AppContext) -> 
         staffed, ref, "submit_outcome", "sam", "assigned reviewer", summary="s", wording="w"
     )
     assert (
-        act(staffed, ref, "submit_outcome", "alex", summary="Findings.", wording="First draft.")
+        act(staffed, ref, "submit_outcome", "alex", summary="Findings.", wording="First draft.",
+            **{"finding.consent": "Consent was not sought before sharing."})
         == "awaiting_signoff"
     )
     with pytest.raises(BadInput, match="note: required for return_for_changes"):
