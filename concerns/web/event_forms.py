@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from concerns.workflows.machine import fields_of, steps_for
+from concerns.workflows.machine import ACTION_PARTS, FAMILY_KINDS, fields_of, steps_for
 
 # Text fields that hold more than a line.
 LONG_TEXT = frozenset({"summary", "wording", "comment"})
@@ -36,10 +36,14 @@ class InputSpec:
     name: str
     input_id: str
     label: str
-    kind: str  # text | longtext | choice | date | user
+    kind: str  # text | longtext | choice | date | user | findings | actions
     choices: tuple[str, ...]
     required: bool
     value: str
+    # findings and actions: the themes (key, words) and what was typed, by --set key.
+    themes: tuple[tuple[str, str], ...] = ()
+    typed: Mapping[str, str] | None = None
+    rows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,12 @@ class EventForm:
     note_id: str
 
 
+# Blank action rows on the outcome form (more can be given from the command line).
+ACTION_ROWS = ("1", "2")
+
+
 def input_id(event: str, name: str) -> str:
-    return f"{event}-{name}".replace("_", "-")
+    return f"{event}-{name}".replace("_", "-").replace(".", "-")
 
 
 def build(
@@ -62,8 +70,10 @@ def build(
     case: Mapping[str, Any] | None = None,
     reviewers: Sequence[str] = (),
     posted: Mapping[str, Mapping[str, str]] | None = None,
+    themes: Sequence[tuple[str, str]] = (),
 ) -> list[EventForm]:
-    """Forms for EVENTS, pre-filled from CASE (show_case's dict) or from a refused POST."""
+    """Forms for EVENTS, pre-filled from CASE (show_case's dict) or from a refused POST;
+    THEMES are the learning themes (key, words) the outcome's findings are tagged with."""
     forms = []
     for event in events:
         steps = steps_for(event)
@@ -73,6 +83,19 @@ def build(
         inputs = []
         for field in fields_of(event).values():
             kind = "longtext" if field.kind == "text" and field.name in LONG_TEXT else field.kind
+            if field.kind in FAMILY_KINDS:
+                typed = {k: v for k, v in again.items() if k.startswith(field.name + ".")}
+                if field.kind == "findings" and not again:
+                    typed = {f"{field.name}.{f['theme']}": f["finding"]
+                             for f in (case or {}).get("learning", {}).get("findings", [])}
+                inputs.append(InputSpec(
+                    name=field.name, input_id=input_id(event, field.name),
+                    label="Learning themes" if field.kind == "findings" else "Actions arising",
+                    kind=field.kind, choices=(), required=False, value="",
+                    themes=tuple(themes), typed=typed,
+                    rows=ACTION_ROWS if field.kind == "actions" else (),
+                ))
+                continue
             value = again.get(field.name)
             if value is None:
                 source = PREFILL.get((event, field.name))
@@ -107,7 +130,13 @@ def build(
 def values_from(event: str, posted: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
     """The --set values and the note of a posted event form (blank optional fields left out)."""
     values: dict[str, str] = {}
-    for name in fields_of(event):
+    fields = fields_of(event)
+    for name, field in fields.items():
+        if field.kind in FAMILY_KINDS:
+            # finding.THEME and action.N.PART inputs: blank ones (and blank action rows) left out.
+            values |= {k: v for k, v in posted.items()
+                       if k.startswith(name + ".") and v.strip()}
+            continue
         raw = posted.get(name)
         if raw is not None and raw.strip():
             values[name] = raw
@@ -117,8 +146,17 @@ def values_from(event: str, posted: Mapping[str, str]) -> tuple[dict[str, str], 
 
 def error_target(event: str, field: str) -> str:
     """The input a BadInput's field belongs to on the event's form."""
-    if field in fields_of(event) or field == "note":
+    base = field.partition(".")[0]
+    fields = fields_of(event)
+    if field in fields or field == "note":
         return input_id(event, field)
+    if base in fields and fields[base].kind == "findings":
+        return input_id(event, field) if "." in field else input_id(event, base)
+    if base in fields and fields[base].kind == "actions":
+        number, _, part = field.partition(".")[2].partition(".")
+        if number in ACTION_ROWS and part in ACTION_PARTS:
+            return input_id(event, field)
+        return input_id(event, base)
     return f"event-{event}".replace("_", "-")
 
 

@@ -7,12 +7,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from concerns.reports.scrutiny import FIGURES, LABELS, to_csv, to_html, to_pdf
 from concerns.web.deps import StaffUser, render, signed_in, state
+
+# The case page with a refused form on it, shown again (one place builds that page).
+from concerns.web.routes_staff import _case_page as case_page_response
+from concerns.web.security import require_csrf
 from concerns.workflows import intake
-from concerns.workflows.errors import BadInput
+from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.learning import actions
 from concerns.workflows.learning.scrutiny_service import parse_day, scrutiny_report
 
 router = APIRouter(include_in_schema=False)
@@ -93,3 +98,21 @@ def scrutiny_download(
 def quarantine_page(request: Request, user: Staff) -> Response:
     rows = intake.list_quarantine(state(request).ctx, user.username, include_set_aside=True)
     return render(request, "quarantine.html", "Quarantine", rows=rows)
+
+
+@router.post("/actions/{action_id:int}/complete", dependencies=[Depends(require_csrf)])
+async def complete_action(request: Request, user: Staff, action_id: int) -> Response:
+    """Close an action arising with its evidence (the same service as `concerns action
+    complete`); refused, the case page comes back with the evidence as typed."""
+    posted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    ctx = state(request).ctx
+    try:
+        done = actions.complete_action(ctx, user.username, action_id, posted.get("evidence", ""))
+    except (BadInput, NotAllowed) as exc:
+        reference = actions.reference_of(ctx, user.username, action_id)
+        return case_page_response(
+            request, user, reference, status_code=exc.http_status,
+            errors=[(f"action-{action_id}-evidence", exc.message)],
+        )
+    request.session["flash"] = f"Action {done['id']} completed."
+    return RedirectResponse(f"/cases/{done['reference']}#action-{done['id']}", status_code=303)

@@ -27,7 +27,7 @@ from concerns.workflows import (
 )
 from concerns.workflows.access import users
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, NotFound
-from concerns.workflows.machine import CASE_READERS, STATES
+from concerns.workflows.machine import ACTION_ROLES, CASE_READERS, STATES
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]
@@ -103,11 +103,15 @@ def _case_page(
 ) -> Response:
     case = queries.show_case(state(request).ctx, user.username, reference)
     events = list(case.get("events_available", []))
-    forms = event_forms.build(events, case, _reviewers(request, user, reference, events), posted)
+    forms = event_forms.build(
+        events, case, _reviewers(request, user, reference, events), posted,
+        themes=state(request).ctx.settings.learning.themes,
+    )
     return render(
         request, template, f"Case {case['reference']}", status_code=status_code,
         errors=errors, case=case, forms=forms, return_to=return_to,
         may_correct=bool(user.roles & person_details.CORRECTORS),
+        may_complete_actions=bool(user.roles & ACTION_ROLES),
         details=details if details is not None else case["respondent"],
     )
 

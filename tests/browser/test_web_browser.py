@@ -139,6 +139,8 @@ def test_an_officer_walks_a_case_through_triage_and_review(
     assert _state(live, reference) == "in_review"
     officer.fill("#submit-outcome-summary", "Records read; the plan was not shared in time.")
     officer.fill("#submit-outcome-wording", "Thank you for raising this. We are sorry.")
+    officer.fill("#submit-outcome-finding-communication-with-families",
+                 "The plan was not shared with the family in time.")
     _fire(officer, "submit_outcome")
     assert _state(live, reference) == "awaiting_signoff"
     assert_accessible(officer)

@@ -128,3 +128,10 @@ def extend_action(
                                 ctx.calendar.local_date(at)) | {"reference": case.reference}
         uow.commit()
         return result
+
+
+def reference_of(ctx: AppContext, actor_name: str | None, action_id: int) -> str:
+    """The reference of the case an action belongs to, if the user may read that case."""
+    with ctx.uow() as uow:
+        _, _, case, _ = _action_on_readable_case(uow.session, actor_name, action_id)
+        return case.reference

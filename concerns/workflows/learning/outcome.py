@@ -90,7 +90,6 @@ def record_findings_and_actions(ec: EventContext) -> None:
     for theme in findings:
         if theme not in labels:
             raise BadInput(f"finding.{theme}", _themes_message(labels))
-    actions = _actions(ec, labels)
     current = _current_findings(s, case.id)
     if not findings and not current:
         raise BadInput(
@@ -98,6 +97,7 @@ def record_findings_and_actions(ec: EventContext) -> None:
             "tag the review with at least one learning theme, each with a one-line finding "
             "(finding.THEME=…)",
         )
+    actions = _actions(ec, labels)
     if findings:
         for old in current:
             if old.authorised_at is None:
