@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Deadline, LearningAction, User
 from concerns.workflows import clocks
+from concerns.workflows.access.users import is_named_in, load_actor, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
 from concerns.workflows.learning.outcome import action_summary
 from concerns.workflows.machine import ACTION_ROLES, CASE_READERS, Actor
-from concerns.workflows.users import is_named_in, load_actor, readable_case
 
 MAX_EVIDENCE = 5_000
 STATUSES = ("open", "overdue", "completed", "withdrawn")
@@ -43,7 +43,7 @@ def list_actions(
         ).all()
         out = []
         for action, case in rows:
-            if is_named_in(actor, case):
+            if is_named_in(s, actor, case):
                 continue
             item = action_summary(action, labels, today) | {"reference": case.reference}
             if status is None or item["status"] == status:
