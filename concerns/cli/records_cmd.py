@@ -11,9 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
+from concerns.cli import people_cmd
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
 from concerns.workflows.errors import BadInput
 from concerns.workflows.records import backup as backups
+from concerns.workflows.records import subject_access as sar
 from concerns.workflows.records.anonymise import anonymise_case
 from concerns.workflows.records.retention import DECISIONS, anonymise_due, decide, list_schedule
 
@@ -162,8 +164,71 @@ def restore_cmd(
         f"anonymisations re-applied: {', '.join(d['erasures_reapplied']) or 'none'}."))
 
 
+def _review_text(r: dict[str, Any]) -> str:
+    head = (f"Subject access request {r['request']} for person {r['person']} ({r['status']}); "
+            f"cases: {', '.join(r['cases'])}; respond by {r['due']}.")
+    rows = [{"id": x["id"], "redacted": "yes" if x["active"] else "no", "kind": x["kind"],
+             "field": x["field"], "hides": x["words"], "found": x["occurrences"]}
+            for x in r["redactions"]]
+    return head + "\n" + table(rows, ["id", "redacted", "kind", "field", "hides", "found"])
+
+
+def raise_review_first(shown: dict[str, Any]) -> None:
+    # The request is now open (and its clock running): the release waits for the review.
+    raise BadInput("release", f"request {shown['request']} was opened just now: review its "
+                              "redactions (run without --release) before releasing it")
+
+
+def export_cmd(
+    person: Annotated[int, typer.Argument(help="The person (id, as in `people flags`).")],
+    redact: Annotated[
+        list[str] | None, typer.Option("--redact", help="Also hide these words (repeatable).")
+    ] = None,
+    unredact: Annotated[
+        list[int] | None,
+        typer.Option("--unredact", help="Show what redaction ID hides after all (repeatable)."),
+    ] = None,
+    reredact: Annotated[
+        list[int] | None, typer.Option("--redact-again", help="Switch redaction ID back on.")
+    ] = None,
+    release_it: Annotated[
+        bool, typer.Option("--release", help="Release the bundle as reviewed (audited).")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the released ZIP.")
+    ] = None,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """A subject access request: without --release, open it (starting its one-calendar-month
+    clock) and show each redaction for review; with --release --out FILE.zip, write the bundle."""
+    c = call(json_out, as_user, config)
+    if release_it != (out is not None):
+        raise BadInput("out", "--release and --out FILE.zip go together")
+    if out is not None and out.exists():
+        raise BadInput("out", f"{out.name} already exists; choose a new file name")
+    shown = sar.open_request(c.ctx, c.user, person)
+    if out is not None and shown["opened_now"]:
+        raise_review_first(shown)
+    for words in redact or []:
+        shown = sar.add_redaction(c.ctx, c.user, shown["request"], words)
+    for rid in unredact or []:
+        shown = sar.set_redaction(c.ctx, c.user, shown["request"], rid, False)
+    for rid in reredact or []:
+        shown = sar.set_redaction(c.ctx, c.user, shown["request"], rid, True)
+    if out is None:
+        emit(c, shown, _review_text)
+        return
+    done = sar.release(c.ctx, c.user, shown["request"])
+    out.write_bytes(done.data)
+    emit(c, {**done.summary, "file": str(out)},
+         lambda d: f"Released request {d['request']} to {out} (SHA-256 {d['sha256']}).")
+
+
 def register(root: typer.Typer) -> None:
     """Add these commands to the `concerns` command."""
     root.add_typer(app, name="retention")
+    people_cmd.app.command("export")(handled(export_cmd))
     root.command("backup")(handled(backup_cmd))
     root.command("restore")(handled(restore_cmd))

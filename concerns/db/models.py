@@ -511,3 +511,28 @@ class SignInFailure(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     address_key: Mapped[str] = mapped_column(String(64), index=True)
     account_key: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class SubjectAccessRequest(Base):
+    """A person's request for a copy of what the register holds about them (UK GDPR art. 15).
+
+    `redactions` lists what the bundle hides: third parties (by person id and field, resolved
+    when the bundle is built, so nothing of theirs is copied here) and staff emails (by user id),
+    found automatically, and words the information officer adds during the review. The officer's
+    words are cleared at release; the audit trail records each change without the words.
+    """
+
+    __tablename__ = "subject_access_requests"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id"), index=True)
+    # The person's case the request's clock and audit rows hang on (their latest).
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # review | released
+    status: Mapped[str] = mapped_column(String(20), default="review")
+    redactions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[datetime | None]
+    bundle_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -96,6 +96,14 @@ class WorkingCalendar:
 
     # -- arithmetic ----------------------------------------------------------------------------
 
+    def one_calendar_month(self, start: date) -> date:
+        """The statutory month (UK GDPR art. 12(3), as the ICO reads it): the same day of the
+        next month, or its last day when it has no such day; moved to the next working day when
+        that is a weekend, bank holiday or closure day."""
+        year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+        last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+        return self.next_working_day(date(year, month, min(start.day, last)))
+
     def add_working_days(self, start: date, n: int) -> date:
         """The date N working days after START (START itself does not count)."""
         if n < 0:

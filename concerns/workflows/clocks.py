@@ -21,9 +21,9 @@ from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.settings import Settings
 
 OPEN_STATUSES = ("running", "paused")
-# Actions arising from a review outlive the case: closing it or asking the person for
-# information leaves them running.
-OUTLIVES_CASE = frozenset({"action"})
+# Actions arising from a review, and a person's subject access request, outlive the case they
+# hang on: closing it or asking the person for information leaves them running.
+OUTLIVES_CASE = frozenset({"action", "subject_access"})
 # Safeguarding does not wait for the person's reply.
 NEVER_PAUSED = frozenset({"escalation"}) | OUTLIVES_CASE
 
@@ -88,6 +88,30 @@ def start_clock(
     )
     explanation = {"from": start.isoformat(), "days": target, "working_days": spec.working}
     _store(deadline, explanation, _work_out(calendar, explanation, []))
+    session.add(deadline)
+    return deadline
+
+
+def start_month_clock(
+    session: Session, settings: Settings, calendar: WorkingCalendar, case: Case, clock: str,
+    at: datetime,
+) -> Deadline:
+    """Start CLOCK running one calendar month from AT's local date (a statutory month, not a
+    count of days: WorkingCalendar.one_calendar_month)."""
+    spec = settings.clock(clock)
+    start = calendar.local_date(at)
+    due = calendar.one_calendar_month(start)
+    deadline = Deadline(
+        case_id=case.id, clock=clock, status="running", started_on=start,
+        target_days=(due - start).days, working_days=False, due_date=due,
+        owner_role=spec.owner,
+        explanation={
+            "from": start.isoformat(), "days": (due - start).days, "working_days": False,
+            "calendar_month": True, "due": due.isoformat(),
+            "text": f"one calendar month from {start.isoformat()}: due {due.isoformat()} "
+                    "(the next working day when the month ends on a closed day)",
+        },
+    )
     session.add(deadline)
     return deadline
 

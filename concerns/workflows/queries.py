@@ -191,6 +191,8 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
         "received_at": case.received_at.isoformat(),
         "channel": case.channel,
         "respondent": {
+            # The person's id: what `people export` (subject access) takes.
+            "id": respondent.id,
             "name": respondent.name,
             "email": respondent.email,
             "phone": respondent.phone,

@@ -60,6 +60,7 @@ CLOCK_LABELS = {
     "meeting_offer": "meeting offer",
     "escalation": "safeguarding escalation",
     "retention_review": "retention review decision",
+    "subject_access": "subject access response (one calendar month)",
 }
 
 

@@ -52,6 +52,9 @@ DEFAULT_CLOCKS: dict[str, ClockSetting] = {
         # An action arising from a learning review runs to the due date the reviewer sets (the
         # target is only the default offered); max_working_days caps it and its extensions.
         ClockSetting("action", 40, "reviewer", max_working_days=130),
+        # A subject access request: one calendar month (its target is worked out by
+        # WorkingCalendar.one_calendar_month, not counted in days).
+        ClockSetting("subject_access", 30, "information_officer"),
     ]
 }
 

@@ -54,3 +54,25 @@ def test_bad_input_names_the_field_and_exits_2(staffed: Cli, tmp_path: Path) -> 
     missing = cli("restore", str(tmp_path / "nothing.zip"))
     assert missing.code == 2 and "file: no such file" in missing.err
     assert "Traceback" not in bad_date.err + both.err + missing.err
+
+
+def test_a_subject_access_request_is_reviewed_then_released_to_a_zip(
+    staffed: Cli, tmp_path: Path
+) -> None:
+    cli = staffed
+    ref = log(cli, tmp_path, {"email": "rowan.hale@example.org"})
+    person = cli.ok("case", "show", ref, "--json", as_user="alex").json()["respondent"]["id"]
+    early = cli("people", "export", str(person), "--release", "--out",
+                str(tmp_path / "sar.zip"), as_user="priya")
+    assert early.code == 2 and "review its redactions" in early.err
+    shown = cli.ok("people", "export", str(person), "--redact", "new social worker",
+                   "--json", as_user="priya").json()
+    [mine] = [r for r in shown["redactions"] if r["kind"] == "officer"]
+    assert (mine["words"], mine["occurrences"]) == ("new social worker", 1)
+    human = cli.ok("people", "export", str(person), as_user="priya").out
+    assert f"cases: {ref}" in human and "new social worker" in human
+    released = cli.ok("people", "export", str(person), "--release", "--out",
+                      str(tmp_path / "sar.zip"), "--json", as_user="priya").json()
+    assert released["cases"] == [ref] and released["redactions_applied"] >= 1
+    assert (tmp_path / "sar.zip").read_bytes()[:2] == b"PK"
+    assert cli.ok("audit", "verify").code == 0

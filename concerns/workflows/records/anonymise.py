@@ -45,6 +45,7 @@ from concerns.db.models import (
     Notification,
     RawSubmission,
     Respondent,
+    SubjectAccessRequest,
 )
 from concerns.workflows import clocks
 from concerns.workflows.access.users import load_actor
@@ -233,6 +234,13 @@ def _erase_person(session: Session, respondent_id: int, at: datetime, done: Eras
         person.phone_key = None
         person.postcode_key = None
         person.anonymised_at = at
+    # Words an officer typed while reviewing a subject access bundle for them.
+    for request in session.scalars(
+        select(SubjectAccessRequest).where(
+            SubjectAccessRequest.respondent_id.in_([p.id for p in people]))
+    ):
+        request.redactions = [dict(r, text=None) if r.get("kind") == "officer" else r
+                              for r in request.redactions]
     # The people-merge audit rows without a case name both records in their note.
     for row in session.scalars(
         select(Event).where(
