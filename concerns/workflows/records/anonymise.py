@@ -36,6 +36,7 @@ from concerns.db.models import (
     Attachment,
     Case,
     CaseChild,
+    CaseConflict,
     Contact,
     Deadline,
     Erasure,
@@ -149,6 +150,10 @@ def erase_case(session: Session, case: Case, at: datetime, actor: str) -> Erased
         escalation.note = None
     for deadline in session.scalars(select(Deadline).where(Deadline.case_id == case.id)):
         _erase_extension_reasons(deadline)
+    # Words of the concern that named (or seemed to name) staff, and the manager's reasons.
+    for conflict in session.scalars(select(CaseConflict).where(CaseConflict.case_id == case.id)):
+        conflict.mention = REMOVED
+        conflict.reason = None
     for row in session.scalars(
         select(Event).where(Event.case_id == case.id, Event.erased_at.is_(None))
     ):
