@@ -1,7 +1,7 @@
 """subject access requests
 
 Revision ID: i13_subject_access
-Revises: i11_access
+Revises: i14_learning
 Create Date: 2026-11-29
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 import concerns.db.models
 
 revision: str = "i13_subject_access"
-down_revision: str | None = "i11_access"
+down_revision: str | None = "i14_learning"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
