@@ -17,7 +17,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from concerns.web import routes_api, routes_public, routes_reports, routes_staff
+from concerns.web import (
+    routes_api,
+    routes_public,
+    routes_records,
+    routes_reports,
+    routes_staff,
+)
 from concerns.web.deps import SignInNeeded, WebState, render
 from concerns.web.security import RateLimiter, SecurityHeaders, secret_key
 from concerns.web.templating import make_templates
@@ -58,6 +64,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     app.include_router(routes_public.router)
     app.include_router(routes_staff.router)
     app.include_router(routes_reports.router)
+    app.include_router(routes_records.router)
     app.include_router(routes_api.router)
     _error_pages(app)
     return app

@@ -13,7 +13,7 @@ from concerns.web.security import RateLimiter, csrf_token
 from concerns.workflows.access import auth
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
-from concerns.workflows.machine import Actor
+from concerns.workflows.machine import RECORDS_OFFICERS, Actor
 
 
 @dataclass
@@ -56,6 +56,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/queue/assistant", "Letters queue", frozenset({"executive_assistant"})),
     ("/quarantine", "Quarantine", frozenset({"intake", "iat_officer", "iat_manager"})),
     ("/users", "Staff accounts", frozenset({"admin", "iat_manager"})),
+    ("/records/retention", "Retention", RECORDS_OFFICERS),
     ("/reports/scrutiny", "Scrutiny report", frozenset({
         "iat_officer", "iat_manager", "auditor", "director",
     })),

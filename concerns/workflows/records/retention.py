@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from concerns.db.models import Case, Deadline, Escalation
+from concerns.db.models import Case, Deadline, Escalation, Notification
 from concerns.workflows import clocks
 from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
@@ -150,6 +150,8 @@ class ScheduleRow:
     reason: str | None
     clock_due: date | None
     clock_status: str | None
+    # The latest reminder the clock owed: its level and whether it has gone out.
+    reminder: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in self.__dict__.items()}
@@ -195,9 +197,16 @@ def list_schedule(
                 )
             )
         }
+        reminders: dict[int, Notification] = {}
+        for note in s.scalars(select(Notification).where(
+                Notification.deadline_id.in_([d.id for d in open_clocks.values()]))
+                .order_by(Notification.id)):
+            if note.deadline_id is not None:
+                reminders[note.deadline_id] = note
         rows = []
         for case in cases:
             deadline = open_clocks.get(case.id)
+            reminder = reminders.get(deadline.id) if deadline else None
             rows.append(ScheduleRow(
                 reference=case.reference,
                 closed_on=ctx.calendar.local_date(case.closed_at) if case.closed_at else None,
@@ -208,6 +217,8 @@ def list_schedule(
                 reason=case.retention_reason,
                 clock_due=deadline.due_date if deadline else None,
                 clock_status=clocks.deadline_status(deadline, today) if deadline else None,
+                reminder=f"{(reminder.level or '').replace('_', ' ')} ({reminder.status})"
+                if reminder else None,
             ))
         return rows
 

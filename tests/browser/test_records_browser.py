@@ -1,0 +1,87 @@
+"""The information officer's retention review queue in Chromium: its clock, its reminders, a
+refused decision shown again as typed, and a bulk decision, at 320 px with axe."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from concerns.db.models import Case, Event
+from concerns.workflows.reminders import sweep
+from tests.browser.conftest import (
+    LiveServer,
+    assert_accessible,
+    assert_fits,
+    screenshot,
+    sign_in,
+)
+from tests.factories import act, log_concern
+
+
+def _due_for_review(live: LiveServer, days_ago: int) -> str:
+    """A closed case whose retention review date was DAYS_AGO."""
+    ctx = live.ctx
+    reference = log_concern(ctx)
+    act(ctx, reference, "answer_query", "alex", "Our answer.")
+    today = ctx.calendar.local_date(ctx.now())
+    with ctx.uow() as uow:
+        uow.session.execute(update(Case).where(Case.reference == reference).values(
+            retention_review_on=today - timedelta(days=days_ago)))
+        uow.commit()
+    return reference
+
+
+def test_the_information_officer_reviews_her_queue_with_its_clock_and_reminders(
+    new_page: Any, live: LiveServer
+) -> None:
+    late = _due_for_review(live, 60)
+    fresh = _due_for_review(live, 0)
+    sweep(live.ctx)  # starts each case's review clock and owes its reminders
+
+    page = new_page()
+    sign_in(page, "priya")
+    page.get_by_role("link", name="Retention").click()
+    page.wait_for_url("**/records/retention")
+    page.set_viewport_size({"width": 320, "height": 900})
+    rows = {ref: page.locator("tr", has=page.locator(f"#ref-{ref}")).inner_text()
+            for ref in (late, fresh)}
+    assert "Overdue" in rows[late] and "overdue (pending)" in rows[late]
+    assert "Overdue" not in rows[fresh]
+    assert_fits(page)
+    assert_accessible(page)
+    screenshot(page, "retention-review")
+
+    # A retain decision without a date is refused, with what was typed kept.
+    page.check(f"#ref-{late}")
+    page.check("#decision-retain")
+    page.fill("#reason", "Legal hold while proceedings run")
+    page.get_by_role("button", name="Record the decision").click()
+    assert "until: required to retain a case" in page.inner_text(".govuk-error-summary")
+    assert page.is_checked(f"#ref-{late}") and page.is_checked("#decision-retain")
+    assert page.input_value("#reason") == "Legal hold while proceedings run"
+    assert_accessible(page)
+
+    page.check(f"#ref-{fresh}")
+    page.fill("#until", "2031-01-31")
+    page.get_by_role("button", name="Record the decision").click()
+    page.wait_for_url("**/records/retention")
+    assert "2 case(s): retain until a date." in page.inner_text(".govuk-notification-banner")
+    assert page.locator(f"#ref-{late}").count() == 0
+    assert page.locator(f"#ref-{fresh}").count() == 0
+    with live.ctx.sessions() as session:
+        decided = session.scalars(select(Event).where(
+            Event.event == "retention_decided", Event.actor == "priya")).all()
+        assert len(decided) == 2
+        assert {e.note for e in decided} == {"Legal hold while proceedings run"}
+
+
+def test_staff_outside_records_management_see_no_retention_link(
+    new_page: Any, live: LiveServer
+) -> None:
+    page = new_page()
+    sign_in(page, "alex")
+    assert page.get_by_role("link", name="Retention").count() == 0
+    response = page.goto("/records/retention")
+    assert response is not None and response.status == 403
