@@ -16,6 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
+from email.header import decode_header
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import parseaddr, parsedate_to_datetime
@@ -27,6 +28,7 @@ from concerns.triage.submission import (
     RespondentDetails,
     Submission,
     SubmissionError,
+    clean_text,
 )
 
 MAX_CONCERN = 100_000
@@ -47,6 +49,7 @@ _FORWARD_MARKER = re.compile(
 _HEADER_LINE = re.compile(
     r"^[\s>*]*(from|sent|date|to|cc|subject)\s*:\s*(.*?)\s*\**\s*$", re.IGNORECASE
 )
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 _AUTO_REPLY_SUBJECT = re.compile(
@@ -84,17 +87,38 @@ class _Read:
     attachments: list[AttachmentData] = field(default_factory=list)
     attached_messages: list[Message] = field(default_factory=list)
     body: _Body | None = None
+    # What the attached messages kept as files say, for the contact's text (searchable).
+    attached_texts: list[str] = field(default_factory=list)
+    kept: bool = False
 
-    def keep_messages_as_files(self, skip: int = 0) -> None:
-        """Attached messages that are not the forwarded original stay with the contact."""
-        if self.body is None:
+    def keep_messages_as_files(self, limit: int, flags: list[str], skip: int = 0) -> None:
+        """Attached messages that are not the forwarded original stay with the contact, as
+        .eml files, and what each says is added to the contact's text."""
+        if self.body is None or self.kept:
             return
+        self.kept = True
         for i, inner in enumerate(self.attached_messages[skip:], start=skip + 1):
             try:
                 content = inner.as_bytes(policy=policy.default)
             except Exception:
                 content = b""
             self.body.add(f"message-{i}.eml", "message/rfc822", content)
+            try:
+                said = _read_message(inner, limit, flags, "attached")
+            except Exception:  # a damaged attached message is still kept as a file
+                continue
+            who = " ".join(x for x in (said.sender_name, f"<{said.sender_email}>"
+                                       if said.sender_email else "") if x)
+            heading = f"--- Attached message {i}" + (f" from {who}" if who else "")
+            if said.date is not None:
+                heading += f", {said.date:%d %B %Y %H:%M}"
+            heading += f": {said.subject}" if said.subject else ""
+            text = said.full_text()
+            if text.strip():
+                self.attached_texts.append(f"{heading} ---\n{text}")
+
+    def full_text(self) -> str:
+        return "\n\n".join(t for t in (self.text, *self.attached_texts) if t.strip())
 
 
 def message_id_of(raw: bytes) -> str | None:
@@ -123,20 +147,26 @@ def parse_email(
     """
     if not raw.strip():
         raise SubmissionError("(file)", "empty")
+    flags: list[str] = []
+    raw = _repair_headers(raw, flags)
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception:  # the parser is lenient, but hostile input can still break it
         raise SubmissionError("(file)", "not a readable email message") from None
-    if not any(_header(msg, name) for name in ("From", "Date", "Message-ID", "Subject")):
+    if not any(_header(msg, name) for name in ("From", "Date", "Message-ID", "Subject",
+                                               "Reply-To", "Sender")):
         raise SubmissionError("(file)", "not an email message (no From, Date or Subject header)")
     message_id = _message_id(msg)
     aside = _set_aside_reason(msg)
     if aside:
         return SetAside(aside, message_id)
 
-    flags: list[str] = []
     if msg.defects:
         flags.append("email: the message is damaged or incomplete (read what could be read)")
+    head_end = re.search(rb"\r?\n\r?\n", raw)
+    if any(b > 0x7F for b in raw[: head_end.start() if head_end else len(raw)]):
+        flags.append("email: headers hold 8-bit text with no character set declared (read in "
+                     "the message's own or a detected one)")
     known = {entry.lower().lstrip("@") for entry in staff if entry.strip()}
     current = _read_message(msg, max_attachment_bytes, flags, "email")
     levels = [current]
@@ -160,28 +190,41 @@ def parse_email(
             original.date = current.date
         current = original
         levels.append(current)
+    # Messages attached by whoever wrote to us (a member of the public, or inside the original)
+    # are kept as files and read; only a staff forward above was unwrapped to its sender.
+    current.keep_messages_as_files(max_attachment_bytes, flags)
     attachments = [a for level in levels for a in level.attachments]
 
     if not current.sender_email and not current.sender_name:
         field_name = "forwarded.from" if route else "from"
-        raise SubmissionError(field_name, "no sender that could be read")
+        what = "no readable text either" if not current.full_text().strip() else "text is there"
+        raise SubmissionError(
+            field_name, f"no sender that could be read (From, Reply-To or Sender); {what}")
     name = current.sender_name
     if not name:
         name = _name_from_address(current.sender_email or "")
         flags.append("respondent.name: taken from the email address")
 
+    arrived = _arrival(msg) or received_at or datetime.now(UTC)
     submitted_at = current.date or outer_date
     if submitted_at is None:
         flags.append("date: missing or unreadable, the time received is used")
         submitted_at = received_at or datetime.now(UTC)
+    elif submitted_at > arrived:
+        # The sender's clock, not ours: a date after the message reached us would move the
+        # council's deadlines.
+        flags.append("date: the Date header is later than the message reached us; the time it "
+                     "arrived is used")
+        submitted_at = arrived
 
-    text = _clean_text(current.text)
+    text = _clean_text(current.full_text())
     if len(text) > max_concern:
         flags.append(f"concern: longer than {max_concern} characters, cut (the email is kept)")
         text = text[:max_concern]
     if not text:
         if not attachments:
-            raise SubmissionError("body", "no text and no attachments")
+            raise SubmissionError("body", "no readable text and no attachments (the sender "
+                                          "could be read)")
         text = "(no message text: see the attached files)"
         flags.append("body: no text, see attachments")
 
@@ -204,24 +247,152 @@ def parse_email(
 
 
 def _header(msg: Message, name: str) -> str:
+    """The first NAME header, decoded as a mail client would show it ("" if none)."""
+    values = _headers(msg, name)
+    return values[0] if values else ""
+
+
+def _headers(msg: Message, name: str) -> list[str]:
+    """Every NAME header, decoded: encoded words with the usual charset substitutions, raw
+    8-bit text in the message's own charsets or a detected one (never replacement marks)."""
+    wanted = name.lower()
     try:
-        value = msg.get(name)
-    except Exception:  # a malformed header may raise while it is being decoded
-        return ""
-    if value is None:
-        return ""
-    try:
-        text = str(value)
+        items = [v for k, v in msg.raw_items() if k.lower() == wanted]
     except Exception:
-        return ""
-    return _fix_surrogates(" ".join(text.split()))
+        return []
+    hints = _declared_charsets(msg)
+    return [_decode_header_value(v if isinstance(v, str) else str(v), hints) for v in items]
+
+
+def _declared_charsets(msg: Message) -> list[str]:
+    found: list[str] = []
+    try:
+        for part in msg.walk():
+            charset = part.get_content_charset()
+            if charset and charset not in found:
+                found.append(charset)
+    except Exception:
+        pass
+    return found
+
+
+def _decode_header_value(value: str, hints: list[str]) -> str:
+    value = " ".join(value.split())
+    raw = value.encode("utf-8", "surrogateescape")
+    if any(b > 0x7F for b in raw):
+        value = decode_bytes(raw, hints, [])[0]
+    if "=?" in value:
+        try:
+            parts = decode_header(value)
+        except Exception:  # a malformed encoded word is shown as written
+            parts = [(value, None)]
+        value = "".join(
+            chunk if isinstance(chunk, str) else decode_bytes(chunk, [charset] if charset
+                                                              else hints, [])[0]
+            for chunk, charset in parts
+        )
+    return _fix_c1(" ".join(value.split()))
+
+
+def _fix_c1(text: str) -> str:
+    # Headers labelled Latin-1 but written in Windows-1252 give C1 controls for curly quotes.
+    return _C1.sub(lambda m: m.group(0).encode("latin-1").decode("cp1252", "replace"), text)
 
 
 def _fix_surrogates(text: str) -> str:
-    # Raw 8-bit bytes in headers come back as surrogate escapes; read them as UTF-8 if they are.
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    # Headers labelled Latin-1 but written in Windows-1252 give C1 controls for curly quotes.
-    return _C1.sub(lambda m: m.group(0).encode("latin-1").decode("cp1252", "replace"), text)
+    return decode_bytes(text.encode("utf-8", "surrogateescape"), [], [])[0]
+
+
+# Labels mail programs write for one charset while sending its superset (what every mail client
+# does when it reads them), and ASCII labels on 8-bit text.
+_SUPERSETS = {
+    "gb2312": "gb18030", "euc_cn": "gb18030", "gbk": "gb18030", "cp936": "gb18030",
+    "latin_1": "cp1252", "iso8859_1": "cp1252", "ascii": "utf-8", "us_ascii": "utf-8",
+    "ks_c_5601_1987": "cp949", "ks_c_5601": "cp949", "euc_kr": "cp949",
+    "shift_jis": "cp932", "big5": "big5hkscs", "iso8859_9": "cp1254", "iso8859_11": "cp874",
+    "tis_620": "cp874", "iso8859_8": "cp1255", "iso_8859_8_i": "iso8859_8",
+}
+# Where a detector cannot tell these apart on a short text, a council in England reads
+# Windows-1252.
+_WESTERN = frozenset({"cp1250", "cp1252", "latin_1", "iso8859_1", "iso8859_2", "iso8859_15",
+                      "mac_roman", "mac_latin2", "cp850", "cp437", "ascii"})
+
+
+def _codec(label: str) -> str | None:
+    """The codec to read LABEL's text with: its superset where mail programs send one."""
+    own = _own_codec(label)
+    return None if own is None else _SUPERSETS.get(own, own)
+
+
+def _own_codec(label: str) -> str | None:
+    label = label.strip().lower().strip('"').replace("-", "_")
+    if label in _SUPERSETS:
+        return label
+    try:
+        return codecs.lookup(label).name.replace("-", "_")
+    except LookupError:
+        return None
+
+
+def decode_bytes(data: bytes, declared: list[str], flags: list[str],
+                 where: str = "body") -> tuple[str, str]:
+    """(text, codec): DATA in its declared charset's superset, else UTF-8, else the charset a
+    detector finds; a flag says so when the declared one did not fit. Never U+FFFD where the
+    bytes decode in some charset."""
+    tried: list[str] = []
+    for label in declared:
+        codec = _codec(label)
+        if codec is None:
+            flags.append(f"{where}: unknown character set, read as UTF-8 or a detected one")
+            continue
+        tried.append(codec)
+        try:
+            text = data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        own = _own_codec(label) or codec
+        if own != codec and _decodes_differently(data, own, text):
+            flags.append(f"{where}: labelled {label}, read as {codec} (the label's superset)")
+        return text, codec
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if tried:
+            flags.append(f"{where}: text was not in its declared character set")
+        return text, "utf-8"
+    guess = _detect(data)
+    if tried:
+        flags.append(f"{where}: text was not in its declared character set")
+    elif any(b > 0x7F for b in data):
+        flags.append(f"{where}: no character set declared, read as {guess}")
+    try:
+        return data.decode(guess), guess
+    except (UnicodeDecodeError, LookupError):
+        flags.append(f"{where}: some characters could not be read")
+        return data.decode("cp1252", "replace"), "cp1252"
+
+
+def _decodes_differently(data: bytes, codec: str, text: str) -> bool:
+    try:
+        return data.decode(codec) != text
+    except (UnicodeDecodeError, LookupError):
+        return True
+
+
+def _detect(data: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    guess = _codec(best.encoding) if best is not None else None
+    if guess is None or guess in _WESTERN:
+        try:
+            data.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            return guess or "cp1252"
+    return guess
 
 
 def _message_id(msg: Message) -> str | None:
@@ -270,7 +441,15 @@ def _address(value: str) -> tuple[str, str | None]:
     name = name.strip().strip("\"'<>[]()").strip()
     if "@" in name:
         name = ""
-    email = email.strip().strip("<>").lower()
+    # "<name@example.com.>": a fully qualified domain's trailing dot.
+    email = email.strip().strip("<>").rstrip(".").lower()
+    if "@" in email and not _ADDRESS.fullmatch(email):
+        email = ""
+    if not email and "<" in value:
+        # '"Jane Smith" <>' and other empty addresses: the quoted name is still the sender.
+        name = value.split("<", 1)[0].strip().strip("\"'").strip()
+        if "@" in name or not any(ch.isalpha() for ch in name):
+            name = ""
     return " ".join(name.split()), (email if "@" in email else None)
 
 
@@ -287,6 +466,51 @@ def _name_from_address(email: str) -> str:
     words = re.split(r"[._+-]+", local)
     name = " ".join(w.capitalize() for w in words if w and not w.isdigit())
     return name or local or "Unknown"
+
+
+def _arrival(msg: Message) -> datetime | None:
+    """When the message reached us: the date of the topmost Received header (our own server's,
+    added last), if it has one that reads."""
+    for value in _headers(msg, "Received")[:1]:
+        _, _, when = value.rpartition(";")
+        parsed = parse_mail_date(when) if when.strip() else None
+        if parsed is not None:
+            return parsed
+    return None
+
+
+_HEADER_NAME = re.compile(rb"^[!-9;-~]+:")
+_KNOWN_HEADER = re.compile(
+    rb"^(from|to|cc|bcc|subject|date|message-id|reply-to|sender|mime-version|content-[a-z-]+"
+    rb"|received|return-path|in-reply-to|references|x-[a-z0-9-]+|delivered-to|thread-[a-z]+"
+    rb"|importance|priority|auto-submitted|precedence|list-[a-z-]+|dkim-signature"
+    rb"|arc-[a-z-]+|authentication-results):", re.IGNORECASE)
+
+
+def _repair_headers(raw: bytes, flags: list[str]) -> bytes:
+    """Mend the header block the way mail clients read it: one stray line before the headers
+    ("---- Original email message ----") is skipped, and a line without indentation between
+    two headers is read as the continuation it was meant to be. Everything else is untouched
+    (and the stored bytes are never changed)."""
+    end = re.search(rb"\r?\n\r?\n", raw)
+    head, rest = (raw[: end.start()], raw[end.start():]) if end else (raw, b"")
+    newline = b"\r\n" if b"\r\n" in head else b"\n"
+    lines = head.split(newline)
+    changed = False
+    if (len(lines) > 2 and not _HEADER_NAME.match(lines[0]) and not lines[0].startswith(b"From ")
+            and _KNOWN_HEADER.match(lines[1]) and _KNOWN_HEADER.match(lines[2])):
+        flags.append("email: a line before the headers was skipped")
+        lines = lines[1:]
+        changed = True
+    for i in range(1, len(lines)):
+        line = lines[i]
+        if not line.strip() or line[:1] in (b" ", b"\t") or _HEADER_NAME.match(line):
+            continue
+        if any(_KNOWN_HEADER.match(later) for later in lines[i + 1:]):
+            lines[i] = b" " + line
+            flags.append("email: a header line without indentation was read as a continuation")
+            changed = True
+    return newline.join(lines) + rest if changed else raw
 
 
 # --- dates ---------------------------------------------------------------------------------
@@ -346,8 +570,33 @@ def parse_mail_date(value: str) -> datetime | None:
 # --- bodies --------------------------------------------------------------------------------
 
 
+def _sender(msg: Message, flags: list[str], where: str) -> tuple[str, str | None]:
+    """The sender as a mail client shows it: the first From that reads as an address, else
+    Reply-To or Sender (flagged), else a From with a name only."""
+    froms = [_address(v) for v in _headers(msg, "From")]
+    for i, (name, email) in enumerate(froms):
+        if email:
+            if i:
+                flags.append(f"{where}.from: the first From header could not be read; a later "
+                             "one was used")
+            return name, email
+    for header in ("Reply-To", "Sender"):
+        for value in _headers(msg, header):
+            name, email = _address(value)
+            if email:
+                flags.append(f"{where}.from: no readable From address; the sender was taken "
+                             f"from {header}")
+                named = next((n for n, _ in froms if n), "")
+                return name or named, email
+    for name, _ in froms:
+        if any(ch.isalpha() for ch in name):
+            flags.append(f"{where}.from: no email address could be read, only a name")
+            return name, None
+    return "", None
+
+
 def _read_message(msg: Message, limit: int, flags: list[str], where: str) -> _Read:
-    name, email = _address(_header(msg, "From"))
+    name, email = _sender(msg, flags, where)
     date_text = _header(msg, "Date")
     date = parse_mail_date(date_text) if date_text else None
     if date_text and date is None:
@@ -386,6 +635,9 @@ class _Body:
             if inner is not None:
                 self.messages.append(inner)
             return
+        if part.get_content_maintype() == "multipart" and not part.is_multipart():
+            self._recover_parts(part)
+            return
         if part.is_multipart():
             children = _children(part)
             if ctype == "multipart/alternative":
@@ -407,6 +659,30 @@ class _Body:
         elif filename or part.get_content_maintype() not in ("multipart", "image"):
             # Unnamed inline images are signature logos; anything else is kept as a file.
             self._attach(part)
+
+    def _recover_parts(self, part: Message) -> None:
+        """A multipart whose boundary is missing or not the one its parts use: find the parts
+        by their own "--marker" lines, or read the whole body as text, as mail clients do."""
+        payload = part.get_payload()
+        body = payload if isinstance(payload, str) else ""
+        markers = re.findall(r"^--([^\s-][^\s]{3,69}?)(?:--)?[ \t\r]*$", body, re.MULTILINE)
+        if markers:
+            boundary = max(set(markers), key=markers.count)
+            head = f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
+            rebuilt = BytesParser(policy=policy.default).parsebytes(
+                head.encode() + body.encode("utf-8", "surrogateescape"))
+            if rebuilt.is_multipart():
+                self.flags.append("email: the MIME boundary was missing or wrong; the parts "
+                                  "were found by their own markers")
+                for child in _children(rebuilt):
+                    self.walk(child)
+                return
+        self.flags.append("email: the MIME boundary was missing or wrong; the body was read "
+                          "as plain text")
+        text = decode_bytes(body.encode("utf-8", "surrogateescape"),
+                            [part.get_content_charset() or ""] if part.get_content_charset()
+                            else [], self.flags)[0]
+        self.parts.append(text)
 
     def _attach(self, part: Message) -> None:
         index = len(self.attachments) + 1
@@ -482,35 +758,12 @@ def _decode_text(part: Message, flags: list[str]) -> str:
         raw = part.get_payload()
         return raw if isinstance(raw, str) else ""
     declared = (part.get_content_charset() or "").strip().lower()
-    candidates: list[str] = []
-    if declared:
-        try:
-            name = codecs.lookup(declared).name
-        except LookupError:
-            flags.append("body: unknown character set, read as UTF-8 or Windows-1252")
-            name = ""
-        if name:
-            # Mail labelled Latin-1 is nearly always Windows-1252 (curly quotes, the euro).
-            candidates.append("cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name)
-    for fallback in ("utf-8", "cp1252"):
-        if fallback not in candidates:
-            candidates.append(fallback)
-    for i, encoding in enumerate(candidates):
-        try:
-            text = payload.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if i > 0 and declared:
-            flags.append("body: text was not in its declared character set")
-        return text
-    flags.append("body: some characters could not be read")
-    return payload.decode("utf-8", "replace")
+    return decode_bytes(payload, [declared] if declared else [], flags)[0]
 
 
 def _clean_text(text: str) -> str:
     # NULs and other control characters cannot be stored (PostgreSQL) and mean nothing.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable() or ch == "\u00a0")
+    text = clean_text(text)
     lines = [line.rstrip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
@@ -580,9 +833,9 @@ def _unwrap_forward(
         original = _read_message(current.attached_messages[0], limit, flags, "forwarded")
         if not original.sender_email and not original.sender_name:
             raise SubmissionError("forwarded.from", "the original sender could not be read")
-        current.keep_messages_as_files(skip=1)
+        current.keep_messages_as_files(limit, flags, skip=1)
         return original
-    current.keep_messages_as_files()
+    current.keep_messages_as_files(limit, flags)
     return _inline_forward(current, subject_says or from_forwarder, flags)
 
 
