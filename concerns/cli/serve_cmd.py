@@ -57,7 +57,8 @@ def _serve(host: str | None, port: int | None, with_scheduler: bool, config: str
         host=host or ctx.settings.web.host,
         port=port or ctx.settings.web.port,
         access_log=False,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, and only from `web.trusted_proxies`.
+        proxy_headers=False,
         server_header=False,
         log_level="info",
     )

@@ -25,7 +25,7 @@ from concerns.web import (
     routes_staff,
 )
 from concerns.web.deps import SignInNeeded, WebState, render
-from concerns.web.security import RateLimiter, SecurityHeaders, secret_key
+from concerns.web.security import BodyLimit, RateLimiter, SecurityHeaders, secret_key
 from concerns.web.templating import make_templates
 from concerns.workflows.context import AppContext, build_context
 from concerns.workflows.errors import ServiceError
@@ -51,6 +51,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         templates=make_templates(),
         limiter=RateLimiter(settings.web.public_form_per_hour),
     )
+    # Innermost: an over-large body is turned away before anything reads it.
+    app.add_middleware(BodyLimit, limit=settings.web.max_body_bytes)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key(settings.web.secret_key, settings.var_dir),

@@ -13,7 +13,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from concerns.web import concern_form
 from concerns.web.deps import current_user, render, state
-from concerns.web.security import require_csrf
+from concerns.web.security import (
+    CSRF_FIELD,
+    TOO_LARGE_PATH,
+    CsrfRefused,
+    check_csrf,
+    client_address,
+    require_csrf,
+)
 from concerns.workflows import intake
 from concerns.workflows.access import auth
 
@@ -105,27 +112,52 @@ def concern_page(request: Request) -> Response:
 
 
 def _concern_form(
-    request: Request, values: dict[str, str], errors: list[tuple[str, str]], status: int = 200
+    request: Request, values: dict[str, str], errors: list[tuple[str, str]], status: int = 200,
+    refusal: tuple[str, str] | None = None,
 ) -> Response:
+    """The form, with VALUES as typed; REFUSAL (heading, what to do) when it was not sent."""
     return render(
         request, "concern.html", "Raise a concern", status_code=status, errors=errors,
         values=concern_form.FormValues(values), relationships=concern_form.RELATIONSHIP_LABELS,
-        children=range(concern_form.MAX_CHILDREN),
+        children=range(concern_form.MAX_CHILDREN), refusal=refusal,
     )
 
 
-@router.post("/concern", dependencies=[Depends(require_csrf)])
+@router.post(TOO_LARGE_PATH)
+def request_too_large(request: Request) -> Response:
+    """Where BodyLimit sends a body too large to read (the person's browser still holds it)."""
+    limit = state(request).ctx.settings.web.max_body_bytes
+    return render(
+        request, "message.html", "Too much to send", status_code=413,
+        heading="What you sent was too long to accept",
+        message=(f"We accept up to {limit // 1024} KB in one go, and nothing was sent. Use your "
+                 "browser's back button: what you typed is still there. Shorten it and send it "
+                 f"again, or email it to {state(request).ctx.settings.council.email}."),
+    )
+
+
+@router.post("/concern")
 async def concern_submit(request: Request) -> Response:
     web = state(request)
-    client = request.client.host if request.client else "unknown"
-    if not web.limiter.allow(client):
-        return render(
-            request, "message.html", "Too many submissions", status_code=429,
-            heading="You have sent too many concerns in the last hour",
-            message=f"Try again later, or email {web.ctx.settings.council.email}.",
-        )
-    posted = await request.form()
-    values = {k: v for k, v in posted.items() if isinstance(v, str) and k != "csrf_token"}
+    settings = web.ctx.settings
+    posted = await request.form()  # the body was capped by BodyLimit before this reads it
+    values = {k: v for k, v in posted.items() if isinstance(v, str) and k != CSRF_FIELD}
+    token = posted.get(CSRF_FIELD)
+    try:
+        check_csrf(request, token if isinstance(token, str) else None)
+    except CsrfRefused:
+        # The session expired (or the page came from elsewhere): nothing is sent, nothing typed
+        # is lost; the form comes back with a fresh token.
+        return _concern_form(request, values, [], status=403, refusal=(
+            "Your concern has not been sent yet",
+            "The page was open for a long time, so for your security we could not accept it. "
+            "Everything you typed is below: check it and select “Send your concern” again."))
+    client = client_address(request, settings.web.trusted_proxies)
+    if not web.limiter.allowed(client):
+        return _concern_form(request, values, [], status=429, refusal=(
+            "Your concern has not been sent yet",
+            "Many concerns have been sent from your connection in the last hour. Everything you "
+            f"typed is below: try again in an hour, or email it to {settings.council.email}."))
     checked = concern_form.check(
         values, web.ctx.now(), max_concern=web.ctx.settings.intake.max_concern_characters
     )
@@ -137,6 +169,7 @@ async def concern_submit(request: Request) -> Response:
     outcome = intake.ingest_form(
         web.ctx, raw, source="public web form", actor_name=None, public=True
     )
+    web.limiter.record(client)
     request.session["concern_sent"] = {
         "reference": outcome.reference if outcome.status == "new_case" else None,
         "status": outcome.status,

@@ -5,6 +5,7 @@ the public form's rate limit, the session secret, and an access log without pers
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import os
 import secrets
@@ -126,8 +127,111 @@ async def require_csrf(request: Request) -> None:
     check_csrf(request, submitted)
 
 
+# Where an over-large body is sent instead of its own route: a page that says so.
+TOO_LARGE_PATH = "/request-too-large"
+
+
+class BodyLimit:
+    """Pure ASGI middleware: a request body over `limit` bytes is refused before it is read.
+
+    A declared Content-Length over the limit is refused at once, unread; a body without one is
+    read up to the limit and refused as soon as it passes it. Either way the request goes to
+    TOO_LARGE_PATH with an empty body (a page that explains, with the session and CSRF token
+    the site's pages need), so memory never grows by the body's size.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.limit
+            except ValueError:
+                too_large = True
+            if too_large:
+                await self._refuse(scope, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # No length declared (chunked): hold at most `limit` bytes, then hand them on.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        async def empty() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        headers = [(k, v) for k, v in scope.get("headers", [])
+                   if k not in (b"content-length", b"content-type", b"transfer-encoding")]
+        refused = {**scope, "path": TOO_LARGE_PATH, "raw_path": TOO_LARGE_PATH.encode(),
+                   "query_string": b"", "headers": [*headers, (b"content-length", b"0")]}
+        refused.setdefault("state", {})["refused_path"] = scope.get("path", "")
+        await self.app(refused, empty, send)
+
+
+def client_address(request: Request, trusted: tuple[str, ...]) -> str:
+    """The address a request came from. X-Forwarded-For is believed only when the connection
+    comes from a proxy listed in `web.trusted_proxies` (none by default): then the nearest
+    address in it that is not itself a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    if not trusted or not _in(peer, trusted):
+        return peer
+    forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
+    for address in reversed([a for a in forwarded if a]):
+        if not _in(address, trusted):
+            return address
+    return peer
+
+
+def _in(address: str, networks: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for network in networks:
+        try:
+            if ip in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 class RateLimiter:
-    """At most `limit` hits per client in a sliding hour, kept in this process's memory."""
+    """At most `limit` hits per client in a sliding hour, kept in this process's memory.
+
+    `allowed` only asks; `record` counts a hit (the public form counts accepted submissions
+    only, so a refused post never uses up a person's allowance).
+    """
 
     def __init__(self, limit: int, window_seconds: float = 3600.0) -> None:
         self.limit = limit
@@ -135,18 +239,24 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, client: str) -> bool:
+    def allowed(self, client: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            if len(self._hits) > 10_000:
-                self._forget_idle(now)
-            hits = self._hits.setdefault(client, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
+            hits = self._recent(client, now)
+            return len(hits) < self.limit
+
+    def record(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._recent(client, now).append(now)
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        if len(self._hits) > 10_000:
+            self._forget_idle(now)
+        hits = self._hits.setdefault(client, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        return hits
 
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:

@@ -148,6 +148,10 @@ class WebSettings:
     max_failed_logins: int = 5
     lockout_minutes: int = 15
     public_form_per_hour: int = 20
+    # Largest request body read (bytes): a bigger one is refused before it is read.
+    max_body_bytes: int = 1_048_576
+    # Proxies (IP addresses or networks) whose X-Forwarded-For is believed for the rate limit.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

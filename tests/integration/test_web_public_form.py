@@ -1,0 +1,130 @@
+"""The public concern form never loses what a person typed: a refused post (expired session, rate
+limit) shows the form again with every value, an over-large body is refused before it is read,
+only accepted submissions count against the limit, and X-Forwarded-For is believed only from the
+proxies config.toml lists."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+from starlette.requests import Request
+
+from concerns.db.models import RawSubmission
+from concerns.web.security import client_address
+from concerns.workflows.context import AppContext
+from tests.integration.web_helpers import client_for, csrf_of, public_form
+
+TYPED = "The social worker did not return my calls for months — 三个月没有回音."
+
+
+@pytest.fixture
+def web(sqlite_ctx: AppContext) -> Iterator[AppContext]:
+    yield sqlite_ctx
+
+
+def limited(ctx: AppContext, per_hour: int, **web: object) -> AppContext:
+    settings = replace(ctx.settings, web=replace(ctx.settings.web, public_form_per_hour=per_hour,
+                                                 **web))  # type: ignore[arg-type]
+    return AppContext(settings, ctx.engine)
+
+
+def stored(ctx: AppContext) -> int:
+    with ctx.uow() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(RawSubmission)) or 0)
+
+
+def shows_every_value(page: str, form: dict[str, str]) -> bool:
+    text = html.unescape(page)
+    return all(value in text for key, value in form.items() if key != "csrf_token")
+
+
+def test_an_expired_session_shows_the_form_again_with_everything_typed(web: AppContext) -> None:
+    client = client_for(web)
+    client.get("/concern")
+    form = public_form("not-the-sessions-token", concern=TYPED)
+    refused = client.post("/concern", data=form)
+    assert refused.status_code == 403
+    assert "Your concern has not been sent yet" in refused.text
+    assert shows_every_value(refused.text, form)
+    assert stored(web) == 0
+    # The page carries a fresh token: sending it again goes through.
+    again = client.post("/concern", data=public_form(csrf_of(refused.text), concern=TYPED))
+    assert again.status_code == 303
+    assert stored(web) == 1
+
+
+def test_the_rate_limit_shows_the_form_again_and_counts_only_accepted_submissions(
+    web: AppContext,
+) -> None:
+    client = client_for(limited(web, 2))
+    csrf = csrf_of(client.get("/concern").text)
+    # Refused for a missing name: not counted.
+    for _ in range(3):
+        assert client.post("/concern", data=public_form(csrf, name="")).status_code == 400
+    statuses = [client.post("/concern", data=public_form(csrf, concern=f"Concern {i}"))
+                .status_code for i in range(2)]
+    assert statuses == [303, 303]
+    form = public_form(csrf, concern=TYPED)
+    refused = client.post("/concern", data=form)
+    assert refused.status_code == 429
+    assert shows_every_value(refused.text, form)
+    assert "try again in an hour" in refused.text
+    assert stored(web) == 2
+
+
+def test_x_forwarded_for_does_not_get_round_the_limit_when_no_proxy_is_trusted(
+    web: AppContext,
+) -> None:
+    client = client_for(limited(web, 1))
+    csrf = csrf_of(client.get("/concern").text)
+    first = client.post("/concern", data=public_form(csrf, concern="One"),
+                        headers={"X-Forwarded-For": "203.0.113.1"})
+    second = client.post("/concern", data=public_form(csrf, concern="Two"),
+                         headers={"X-Forwarded-For": "203.0.113.2"})
+    assert (first.status_code, second.status_code) == (303, 429)
+
+
+def request_from(peer: str, forwarded: str | None) -> Request:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    return Request({"type": "http", "method": "POST", "path": "/concern", "headers": headers,
+                    "client": (peer, 50000)})
+
+
+def test_the_forwarded_address_is_believed_only_from_a_listed_proxy() -> None:
+    assert client_address(request_from("127.0.0.1", "203.0.113.9"), ()) == "127.0.0.1"
+    assert client_address(request_from("198.51.100.7", "203.0.113.9"), ("10.0.0.0/8",)) \
+        == "198.51.100.7"
+    assert client_address(request_from("10.0.0.5", "203.0.113.9"), ("10.0.0.0/8",)) \
+        == "203.0.113.9"
+    # A client cannot hide behind an address it adds itself in front of the proxy's.
+    assert client_address(request_from("10.0.0.5", "1.1.1.1, 203.0.113.9, 10.0.0.6"),
+                          ("10.0.0.0/8",)) == "203.0.113.9"
+
+
+def test_a_body_over_the_cap_is_refused_unread_with_a_clear_page(web: AppContext) -> None:
+    client = client_for(web)
+    csrf = csrf_of(client.get("/concern").text)
+    big = public_form(csrf, concern="x" * (5 * 1024 * 1024))
+    refused = client.post("/concern", data=big)
+    assert refused.status_code == 413
+    assert "too long to accept" in refused.text
+    assert "back button" in refused.text
+    assert stored(web) == 0
+
+
+def test_a_chunked_body_over_the_cap_is_refused_as_it_passes_the_cap(web: AppContext) -> None:
+    client = client_for(limited(web, 20, max_body_bytes=64 * 1024))
+
+    def chunks() -> Iterator[bytes]:
+        yield b"concern="
+        for _ in range(100):
+            yield b"x" * 4096
+
+    refused = client.post("/concern", content=chunks(),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert refused.status_code == 413
+    assert stored(web) == 0
