@@ -7,9 +7,34 @@ from the server or call out to the network.
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from typing import Any
+
+log = logging.getLogger("concerns.letters")
+
+
+class _Withheld(logging.Handler):
+    """Takes what WeasyPrint and fontTools log (a missing glyph's warning quotes the character,
+    and so a person's name) and logs only that there was one, from where, at what level."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            log.log(record.levelno, "PDF engine %s from %s (its text is withheld: it can quote "
+                    "the letter)", record.levelname.lower(), record.name)
+
+
+def _withhold_engine_logs() -> None:
+    for name in ("weasyprint", "fontTools"):
+        engine = logging.getLogger(name)
+        if not any(isinstance(h, _Withheld) for h in engine.handlers):
+            engine.addHandler(_Withheld())
+        # Their own records (and their child loggers') stop at this handler.
+        engine.propagate = False
+
+
+_withhold_engine_logs()
 
 # WeasyPrint is imported when the first PDF is made, not when the package is: it takes most of
 # a second to load, which every `concerns` command would otherwise pay.

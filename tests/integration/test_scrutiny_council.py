@@ -123,7 +123,7 @@ def test_every_council_submission_ends_stored_set_aside_or_quarantined(
     assert statuses == {"new_case": 45, "added_to_case": 18, "quarantined": 3, "set_aside": 2}
     quarantined = sorted(r.reason or "" for r in results if r.status == "quarantined")
     assert quarantined == [
-        "from: no sender that could be read",
+        "from: no sender that could be read (From, Reply-To or Sender); text is there",
         "respondent.name: expected text, got a number",
         "row 32, column 'Date received': not a date (expected DD/MM/YYYY or YYYY-MM-DD)",
     ]
