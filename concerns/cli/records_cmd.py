@@ -17,6 +17,7 @@ from concerns.workflows.errors import BadInput
 from concerns.workflows.records import backup as backups
 from concerns.workflows.records import subject_access as sar
 from concerns.workflows.records.anonymise import anonymise_case
+from concerns.workflows.records.restriction import set_restriction
 from concerns.workflows.records.retention import DECISIONS, anonymise_due, decide, list_schedule
 
 app = typer.Typer(help="The retention schedule: review queue, decisions, anonymisation.",
@@ -226,9 +227,27 @@ def export_cmd(
          lambda d: f"Released request {d['request']} to {out} (SHA-256 {d['sha256']}).")
 
 
+def restrict_cmd(
+    person: Annotated[int, typer.Argument(help="The person (id).")],
+    reason: ReasonOpt,
+    lift: Annotated[bool, typer.Option("--lift", help="Lift the restriction.")] = False,
+    json_out: JsonOpt = False,
+    as_user: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Restrict a person's record (kept, but shown only to the information officer and the IAT
+    manager), or with --lift end the restriction. Audited on each of their cases."""
+    c = call(json_out, as_user, config)
+    done = set_restriction(c.ctx, c.user, person, not lift, reason)
+    emit(c, done, lambda d: f"Person {d['person']}: "
+                            + ("restricted" if d["restricted"] else "restriction lifted")
+                            + f" ({', '.join(d['cases'])}).")
+
+
 def register(root: typer.Typer) -> None:
     """Add these commands to the `concerns` command."""
     root.add_typer(app, name="retention")
     people_cmd.app.command("export")(handled(export_cmd))
+    people_cmd.app.command("restrict")(handled(restrict_cmd))
     root.command("backup")(handled(backup_cmd))
     root.command("restore")(handled(restore_cmd))

@@ -27,6 +27,7 @@ from concerns.workflows.machine import (
     steps_for,
 )
 from concerns.workflows.posting import waiting_to_post
+from concerns.workflows.records.restriction import restricted_case_ids
 
 # Which states wait on which queue (DESIGN §2: the DCS and the EA queues).
 QUEUES: dict[str, tuple[str, ...]] = {
@@ -113,7 +114,7 @@ def list_cases(
                 (Case.reference == term.upper()) | Respondent.name.ilike(f"%{term}%")
             )
         cases = s.scalars(query.order_by(Case.received_at.desc()).limit(limit)).unique().all()
-        barred = barred_case_ids(s, actor.username)
+        barred = barred_case_ids(s, actor.username) | restricted_case_ids(s, actor)
         cases = [c for c in cases if c.id not in barred]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         names = _owner_names(s, deadlines)
@@ -336,7 +337,7 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
                 query = select(Case).where(waiting | Case.id.in_(sorted(to_post)))
             else:
                 query = select(Case).where(waiting)
-        barred = barred_case_ids(s, actor.username)
+        barred = barred_case_ids(s, actor.username) | restricted_case_ids(s, actor)
         cases = [
             c
             for c in s.scalars(query.order_by(Case.received_at)).unique().all()

@@ -76,3 +76,19 @@ def test_a_subject_access_request_is_reviewed_then_released_to_a_zip(
     assert released["cases"] == [ref] and released["redactions_applied"] >= 1
     assert (tmp_path / "sar.zip").read_bytes()[:2] == b"PK"
     assert cli.ok("audit", "verify").code == 0
+
+
+def test_a_restricted_record_is_refused_to_the_officer_and_shown_to_the_manager(
+    staffed: Cli, tmp_path: Path
+) -> None:
+    cli = staffed
+    ref = log(cli, tmp_path, {"email": "rowan.hale@example.org"})
+    person = cli.ok("case", "show", ref, "--json", as_user="alex").json()["respondent"]["id"]
+    human = cli.ok("people", "restrict", str(person), "--reason", "Objection received",
+                   as_user="priya").out
+    assert human.strip() == f"Person {person}: restricted ({ref})."
+    refused = cli("case", "show", ref, as_user="alex")
+    assert refused.code == 3 and "you cannot open this case" in refused.err
+    assert cli.ok("case", "show", ref, "--json", as_user="morgan").json()["reference"] == ref
+    cli.ok("people", "restrict", str(person), "--lift", "--reason", "Withdrawn", as_user="priya")
+    assert cli.ok("case", "show", ref, "--json", as_user="alex").json()["reference"] == ref

@@ -17,7 +17,7 @@ from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
-from concerns.workflows.machine import CASE_READERS, ROLES, Actor
+from concerns.workflows.machine import CASE_READERS, RECORDS_OFFICERS, ROLES, Actor
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _hasher = PasswordHasher()
@@ -80,7 +80,11 @@ def is_named_in(session: Session, actor: Actor, case: Case) -> bool:
 
 def ensure_may_read(session: Session, actor: Actor, case: Case) -> None:
     # One answer for every refusal: a member of staff named in the concern is not told so.
-    if not actor.roles & CASE_READERS or is_named_in(session, actor, case):
+    # A person's record under restriction (workflows/records/restriction.py) is shown only to
+    # the records officers.
+    restricted = case.respondent.restricted_at is not None and not (
+        actor.roles & RECORDS_OFFICERS)
+    if not actor.roles & CASE_READERS or restricted or is_named_in(session, actor, case):
         raise NotAllowed(f"case {case.reference}: you cannot open this case")
 
 

@@ -1,0 +1,71 @@
+"""Restriction of processing (UK GDPR art. 18, and objection, art. 21): the person's record is
+kept but not used or shown beyond the information officer and the IAT manager
+(RECORDS_OFFICERS) until the restriction is lifted.
+
+`access.users.ensure_may_read` refuses every other member of staff the person's cases (so no
+event can be fired on them either), and the case lists leave them out (`restricted_case_ids`).
+Restricting and lifting are audited on each of the person's cases, the reason as the note (so
+anonymising a case erases it with the rest of its trail).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from concerns.db.models import Case, Respondent
+from concerns.workflows.access.users import load_actor
+from concerns.workflows.audit import append_event
+from concerns.workflows.context import AppContext
+from concerns.workflows.errors import BadInput, NotAllowed, NotFound
+from concerns.workflows.machine import RECORDS_OFFICERS, Actor
+
+MAX_REASON = 2000
+
+
+def restricted_case_ids(session: Session, actor: Actor) -> set[int]:
+    """The cases ACTOR may not see because their person's record is restricted."""
+    if actor.roles & RECORDS_OFFICERS:
+        return set()
+    return set(session.scalars(
+        select(Case.id).join(Respondent, Respondent.id == Case.respondent_id)
+        .where(Respondent.restricted_at.is_not(None))
+    ))
+
+
+def set_restriction(
+    ctx: AppContext, actor_name: str | None, person_id: int, restricted: bool, reason: str
+) -> dict[str, Any]:
+    """Restrict (or lift the restriction on) the person's record, with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise BadInput("reason", "required: why the record is restricted, or no longer")
+    if len(reason) > MAX_REASON:
+        raise BadInput("reason", f"longer than {MAX_REASON} characters")
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        if not actor.roles & RECORDS_OFFICERS:
+            raise NotAllowed(
+                "restricting a record needs the role " + " or ".join(sorted(RECORDS_OFFICERS)))
+        person = s.get(Respondent, person_id)
+        if person is None or person.merged_into_id is not None:
+            raise NotFound(f"no person with id {person_id}")
+        if (person.restricted_at is not None) == restricted:
+            raise NotAllowed(f"person {person_id}: "
+                             + ("already restricted" if restricted else "not restricted"))
+        at = ctx.now()
+        person.restricted_at = at if restricted else None
+        cases = s.scalars(select(Case).where(Case.respondent_id == person.id)
+                          .order_by(Case.id)).all()
+        event = "person_restricted" if restricted else "restriction_lifted"
+        for case in cases:
+            append_event(s, case_id=case.id, event=event, actor=actor.username, at=at,
+                         from_state=case.state, to_state=case.state,
+                         data={"person": person.id}, note=reason)
+        result = {"person": person.id, "restricted": restricted,
+                  "cases": [c.reference for c in cases]}
+        uow.commit()
+    return result
