@@ -16,11 +16,26 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from concerns.cli.common import AsOpt, Call, ConfigOpt, JsonOpt, call, emit, handled, table
+from concerns.cli.common import (
+    AsOpt,
+    Call,
+    ConfigOpt,
+    JsonOpt,
+    call,
+    emit,
+    fail,
+    handled,
+    table,
+)
 from concerns.workflows.intake import IntakeResult, ingest_form, list_quarantine
 from concerns.workflows.mailbox import email_sources, ingest_email_files, poll_mailbox
 from concerns.workflows.quarantine import retry_quarantined
-from concerns.workflows.register_import import import_register
+from concerns.workflows.register_import import (
+    import_register,
+    load_mapping,
+    propose_mapping,
+    rows_to_check,
+)
 
 app = typer.Typer(
     help="Bring concerns in: web-form files, email, the legacy register, the mailbox."
@@ -57,8 +72,13 @@ def _finish(c: Call, results: list[dict[str, Any]]) -> None:
     emit(c, results, lambda r: table(r, COLUMNS))
     bad = [r for r in results if r["status"] == "quarantined"]
     if bad:
-        for r in bad:
-            typer.echo(f"error: {r['source']}: {r['reason']}", err=True)
+        if c.json:
+            # Standard output is for programs: the reasons go to people on standard error.
+            for r in bad:
+                typer.echo(f"error: {r['source']}: {r['reason']}", err=True)
+        else:
+            # The table above already gives each reason once.
+            typer.echo(f"error: {len(bad)} could not be read (the reasons are above)", err=True)
         raise typer.Exit(2)
 
 
@@ -112,16 +132,38 @@ def intake_email(
 @app.command("import")
 @handled
 def intake_import(
-    file: Annotated[Path, typer.Argument(help="The legacy register: a .csv or .xlsx file.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="The legacy register: a .csv or .xlsx file.")
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what each row would become; store nothing.")
+    ] = False,
+    write_mapping: Annotated[
+        Path | None,
+        typer.Option("--write-mapping", help="Write the mapping the importer proposes (TOML) "
+                     "to this file, for the team to check; stores nothing."),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="Read the register with this mapping file (TOML)."),
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="List the imported rows to check (flagged).")
     ] = False,
     json_out: JsonOpt = False,
     as_user: AsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Bring in the legacy register, each row at the stage it recorded."""
+    """Bring in the legacy register, each row at the stage it recorded.
+
+    Check the mapping first: --dry-run --write-mapping MAP.toml, correct MAP.toml, then import
+    with --mapping MAP.toml. --report lists the imported rows flagged for checking."""
     c = call(json_out, as_user, config)
+    if file is None:
+        if not report:
+            fail("FILE: give the register to import (or --report for the rows to check)", 2)
+        _report(c)
+        return
     if not file.is_file():
         _finish(c, [{"source": str(file), "status": "quarantined", "reference": None,
                      "reason": "(file): no such file"}])
@@ -130,14 +172,41 @@ def intake_import(
         _finish(c, [{"source": str(file), "status": "quarantined", "reference": None,
                      "reason": f"(file): larger than {MAX_REGISTER_BYTES} bytes"}])
         return
+    chosen = None
+    if mapping is not None:
+        if not mapping.is_file():
+            fail(f"--mapping: no such file {mapping}", 2)
+        chosen = load_mapping(mapping.read_text(encoding="utf-8"))
+    data = file.read_bytes()
+    if write_mapping is not None:
+        write_mapping.write_text(propose_mapping(c.ctx, data, file.name, c.user),
+                                 encoding="utf-8")
+        if not c.json:
+            typer.echo(f"Mapping written to {write_mapping}: check it, then import with "
+                       f"--mapping {write_mapping}.", err=True)
+        dry_run = True
     with _progress(c, "rows", None) as update:
         results: list[IntakeResult] = import_register(
-            c.ctx, file.read_bytes(), file.name, c.user, dry_run=dry_run, progress=update
+            c.ctx, data, file.name, c.user, mapping=chosen, dry_run=dry_run, progress=update
         )
     rows = [r.as_dict() for r in results]
     if dry_run and not c.json:
         typer.echo("Dry run: nothing was stored.", err=True)
+    if report and not dry_run and not c.json:
+        _report(c)
     _finish(c, rows)
+
+
+def _report(c: Call) -> None:
+    rows = rows_to_check(c.ctx, c.user)
+    if c.json:
+        emit(c, rows)
+        return
+    lines = [f"{len(rows)} imported rows to check"]
+    for r in rows:
+        lines.append(f"{r['source']}  {r['reference']} ({r['state']})")
+        lines += [f"    {flag}" for flag in r["flags"]]
+    typer.echo("\n".join(lines))
 
 
 @app.command("poll")

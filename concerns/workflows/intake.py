@@ -34,7 +34,7 @@ from concerns.db.models import (
 )
 from concerns.triage.email_intake import SetAside, message_id_of
 from concerns.triage.matching import normalise_name
-from concerns.triage.spreadsheet import RegisterEntry
+from concerns.triage.register import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError, clean_submission, clean_text
 from concerns.workflows import clocks
 from concerns.workflows.access.conflicts import recheck_case
@@ -73,6 +73,7 @@ class IntakeResult:
     reference: str | None = None
     reason: str | None = None
     field: str | None = None
+    flags: tuple[str, ...] = ()  # what the IAT should check on the logged contact
 
     def as_dict(self) -> dict[str, str | None]:
         return {"source": self.source, "status": self.status, "reference": self.reference,
@@ -122,10 +123,13 @@ def find_raw(s: Session, channel: str, digest: str) -> StoredRaw | None:
 
 
 def stage_raw(
-    s: Session, raw: bytes, *, channel: str, source: str, message_id: str | None, at: datetime
+    s: Session, raw: bytes, *, channel: str, source: str, message_id: str | None, at: datetime,
+    identity: bytes | None = None,
 ) -> tuple[StoredRaw, bool]:
-    """Add the raw bytes to the session (no commit); (row, seen before)."""
-    digest = hashlib.sha256(raw).hexdigest()
+    """Add the raw bytes to the session (no commit); (row, seen before). IDENTITY, when given,
+    is what is hashed to recognise the same submission again (a register row: its cells, not
+    the mapping it was read with)."""
+    digest = hashlib.sha256(raw if identity is None else identity).hexdigest()
     existing = find_raw(s, channel, digest)
     if existing is not None:
         return existing, True
@@ -415,7 +419,7 @@ def log_in(
         actor=actor, at=at, from_state=None if status == "new_case" else case.state,
         to_state=case.state, data=data,
     )
-    return IntakeResult(source, status, reference=case.reference)
+    return IntakeResult(source, status, reference=case.reference, flags=tuple(flags))
 
 
 def _open_case_for(s: Session, respondent: Respondent, children: list[Child]) -> Case | None:

@@ -7,13 +7,12 @@ bytes), import (one register row as JSON).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from concerns.triage.email_intake import SetAside, parse_email
 from concerns.triage.forms import parse_form
-from concerns.triage.spreadsheet import RegisterEntry, RegisterRow, parse_row
-from concerns.triage.submission import Submission, SubmissionError
+from concerns.triage.register import RegisterEntry, RegisterRow, parse_row
+from concerns.triage.submission import Submission
 from concerns.workflows.settings import Settings
 
 
@@ -39,14 +38,10 @@ def read_email(settings: Settings, raw: bytes, received_at: datetime) -> Submiss
 def read_register_row(
     raw: bytes, received_at: datetime, settings: Settings, row: int = 0
 ) -> RegisterEntry:
-    """One stored register row; ROW (its number in the file) is for the error messages."""
-    try:
-        data = json.loads(raw.decode("utf-8"))
-        cells = {str(k): str(v) for k, v in data["cells"].items()}
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
-        raise SubmissionError("(row)", "not a stored register row") from None
+    """One stored register row, read with the mapping stored with it; ROW (its number in the
+    file, when the stored row does not say) is for the messages."""
     return parse_row(
-        RegisterRow(row, cells),
+        RegisterRow.from_raw(raw, row),
         received_fallback=received_at,
         max_concern=settings.intake.max_concern_characters,
     )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from concerns.db.models import RawSubmission
 from concerns.triage.email_intake import SetAside
-from concerns.triage.spreadsheet import RegisterEntry
+from concerns.triage.register import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotFound

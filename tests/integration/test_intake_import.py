@@ -29,7 +29,7 @@ ROWS = [
     ["09/04/2021", "rhian  davies", "RHIAN@example.com", "Jack Davies", "30/07/2005",
      "More for the review.", "Learning review", "", "No"],
     ["not a date", "Unknown", "u@example.com", "", "", "Phone note.", "Logged", "", "No"],
-    ["12/04/2021", "Owen Evans", "owen@example.com", "", "", "Stage unknown.", "Pending?", "",
+    ["13/04/2021", "Owen Evans", "owen@example.com", "", "", "Stage unknown.", "Pending?", "",
      "No"],
 ]
 
@@ -64,8 +64,8 @@ def test_a_dry_run_reports_what_each_row_would_become_and_stores_nothing(
         ("register.csv:row 3", "new_case"),
         ("register.csv:row 4", "new_case"),
         ("register.csv:row 5", "added_to_case"),
-        ("register.csv:row 6", "quarantined"),
-        ("register.csv:row 7", "quarantined"),
+        ("register.csv:row 6", "new_case"),
+        ("register.csv:row 7", "new_case"),
     ]
     assert counts(staffed) == (0, 0, 0)
     # No reference is shown for a case the dry run only imagined.
@@ -76,15 +76,17 @@ def test_a_dry_run_reports_what_each_row_would_become_and_stores_nothing(
     assert real[3].reference == real[2].reference is not None
 
 
-def test_rows_come_in_at_their_recorded_stage_and_errors_name_row_and_column(
+def test_rows_come_in_at_their_recorded_stage_and_problems_name_row_column_and_value(
     staffed: AppContext,
 ) -> None:
     results = import_register(staffed, register_csv(), "register.csv", "morgan")
     refs = [r.reference or "" for r in results]
     assert results[4].reason == (
-        "row 6, column 'Date received': not a date (expected DD/MM/YYYY or YYYY-MM-DD)")
-    assert results[5].reason is not None
-    assert results[5].reason.startswith("row 7, column 'Stage': not a stage we know")
+        "to check: row 6, column 'Date received': 'not a date' not a date; the import time "
+        "is used")
+    assert results[5].reason == (
+        "to check: row 7, column 'Stage': 'Pending?' is not a stage in the mapping; logged "
+        "as new")
     with staffed.uow() as uow:
         s = uow.session
         cases = {c.reference: c for c in s.scalars(select(Case))}
@@ -101,6 +103,9 @@ def test_rows_come_in_at_their_recorded_stage_and_errors_name_row_and_column(
     detail = show_case(staffed, "alex", refs[2] or "")
     assert len(detail["contacts"]) == 2
     assert detail["history"][0]["data"]["imported_stage"] == "in_review"
+    with staffed.uow() as uow:
+        unplaced = uow.session.scalars(select(Case).where(Case.reference == refs[5])).one()
+        assert unplaced.state == "logged"
 
 
 def test_importing_the_register_again_gives_duplicates_only(staffed: AppContext) -> None:
