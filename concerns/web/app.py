@@ -21,6 +21,7 @@ from concerns.web import (
     routes_api,
     routes_public,
     routes_records,
+    routes_register,
     routes_reports,
     routes_staff,
 )
@@ -67,6 +68,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     app.include_router(routes_staff.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_records.router)
+    app.include_router(routes_register.router)
     app.include_router(routes_api.router)
     _error_pages(app)
     return app

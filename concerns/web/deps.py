@@ -14,6 +14,7 @@ from concerns.workflows.access import auth
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 from concerns.workflows.machine import RECORDS_OFFICERS, Actor
+from concerns.workflows.register_import import IMPORT_ROLES
 
 
 @dataclass
@@ -55,6 +56,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/queue/director", "Sign-off queue", frozenset({"director"})),
     ("/queue/assistant", "Letters queue", frozenset({"executive_assistant"})),
     ("/quarantine", "Quarantine", frozenset({"intake", "iat_officer", "iat_manager"})),
+    ("/imported-rows", "Imported rows to check", IMPORT_ROLES),
     ("/users", "Staff accounts", frozenset({"admin", "iat_manager"})),
     ("/records/retention", "Retention", RECORDS_OFFICERS),
     ("/reports/scrutiny", "Scrutiny report", frozenset({
