@@ -126,6 +126,9 @@ def _run(
     try:
         register = read_register(data, filename, mapping)
     except SubmissionError as exc:
+        if exc.field.startswith("mapping"):
+            # The team's mapping does not fit the file: theirs to correct, nothing stored.
+            raise BadInput(exc.field, exc.problem) from None
         # The file itself is kept, so nothing sent to us is lost even when no row can be read.
         raw, seen = stage_raw(s, data, channel="import", source=name, message_id=None, at=at)
         if not seen:

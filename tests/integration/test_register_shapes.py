@@ -249,3 +249,13 @@ def propose_text() -> str:
 
     register = read_register(csv_bytes(), "register.csv")
     return to_toml(register.mapping, "register.csv", STATES, OUTCOMES)
+
+
+def test_a_mapping_naming_a_sheet_the_file_lacks_is_refused_and_nothing_stored(
+    staffed: AppContext,
+) -> None:
+    mapping = load_mapping(propose_text().replace('name = ""', 'name = "2023"'))
+    with pytest.raises(BadInput) as err:
+        import_register(staffed, csv_bytes(), "register.csv", "morgan", mapping=mapping)
+    assert err.value.field == "mapping: [[sheet]]"
+    assert counts(staffed)["raw_submissions"] == 0
