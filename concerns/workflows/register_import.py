@@ -35,6 +35,7 @@ from concerns.workflows.errors import BadInput
 from concerns.workflows.intake import (
     IntakeResult,
     check_actor,
+    hold,
     log_in,
     mark_raw,
     stage_raw,
@@ -191,8 +192,17 @@ def _run(
     # Oldest first, so repeat contacts find the case their first contact opened.
     readable.sort(key=lambda pair: (pair[1].submission.submitted_at, pair[1].row))
     for item, entry in readable:
-        result = log_in(s, ctx, entry.submission, raw_id=item.raw_id, source=item.source,
-                        actor=actor, entry=entry)
+        try:
+            result = log_in(s, ctx, entry.submission, raw_id=item.raw_id, source=item.source,
+                            actor=actor, entry=entry)
+        except Exception as exc:
+            if dry_run:
+                raise
+            # Only this row's work is lost (the rows before it are committed); its raw row
+            # stays `new` with the reason, and a retry or the next poll takes it again.
+            s.rollback()
+            results[item.source] = hold(ctx, item.raw_id, item.source, exc)
+            continue
         if result.flags:
             result = replace(result, reason="to check: " + "; ".join(result.flags))
         results[item.source] = result

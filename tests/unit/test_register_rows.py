@@ -204,6 +204,14 @@ def test_malformed_optional_cells_are_flagged_and_the_rest_kept() -> None:
             in sub.flags)
 
 
+def test_values_too_long_for_their_column_are_flagged_and_left_out() -> None:
+    row = list(ROW)
+    row[3], row[5] = "a" * 320 + "@example.com", "HR4 0LE and the rest of the address"
+    sub = parse(one(csv_bytes(row))).submission
+    assert (sub.respondent.email, sub.respondent.postcode) == (None, None)
+    assert "row 2, column 'Postcode': longer than a postcode; left out" in sub.flags
+
+
 def test_a_missing_date_received_uses_the_import_time() -> None:
     row = list(ROW)
     row[1] = ""

@@ -212,7 +212,7 @@ def parse_row(
         received = received_fallback
 
     email = r.get("email") or None
-    if email and not EMAIL_RE.match(email):
+    if email and (len(email) > 320 or not EMAIL_RE.match(email)):
         r.flag("email", "not an email address; left out")
         email = None
     phone: str | None = None
@@ -221,6 +221,10 @@ def parse_row(
         if phone is None:
             r.flag("phone", "not a phone number; left out")
     address = r.get("address") or None
+    postcode = r.get("postcode") or None
+    if postcode and len(postcode) > 20:
+        r.flag("postcode", "longer than a postcode; left out")
+        postcode = None
     if not (email or phone or address):
         r.flags.append(f"row {row.row}: no email, phone or address to reply to")
     relationship = r.get("relationship").lower().replace(" ", "_").replace("-", "_") or None
@@ -241,7 +245,7 @@ def parse_row(
         submitted_at=received,
         respondent=RespondentDetails(
             name=name, email=email, phone=phone, address=address,
-            postcode=r.get("postcode") or None, relationship=relationship,
+            postcode=postcode, relationship=relationship,
         ),
         concern=concern,
         children=tuple(_children(r)),
