@@ -1,0 +1,133 @@
+"""In Chromium: the public form refused for an expired session or for the rate limit shows every
+typed value again, and a 5 MB post is refused before the server reads it, with a clear page."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from concerns.workflows.context import AppContext
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, _missing, assert_accessible
+from tests.conftest import _sqlite_ctx
+from tests.services import unavailable
+
+pytestmark = pytest.mark.browser
+
+TYPED = {
+    "#name": "Robin Example",
+    "#email": "robin@example.org",
+    "#phone": "01632 960001",
+    "#address": "1 Example Street\nHereford",
+    "#postcode": "HR1 2AB",
+    "#child-0-name": "Charlie Example",
+    "#child-0-dob-day": "5",
+    "#child-0-dob-month": "6",
+    "#child-0-dob-year": "2011",
+    "#from-year": "2014",
+    "#to-year": "2020",
+    "#staff-named": "Pat Jones",
+    "#concern": "Nobody told us why the visits stopped — 探视为什么停了？",
+}
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app allowing one public submission an hour per address."""
+    reason = _missing()
+    if reason:
+        unavailable(reason)
+    ctx = _sqlite_ctx(tmp_path_factory.mktemp("refusals"))
+    settings = replace(ctx.settings, web=replace(ctx.settings.web, public_form_per_hour=1))
+    with LiveServer(AppContext(settings, ctx.engine)) as server:
+        yield server
+    ctx.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium(limited: LiveServer) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any, limited: LiveServer) -> Iterator[Any]:
+    context = chromium.new_context(base_url=limited.url, viewport={"width": 1024, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def fill(page: Any) -> None:
+    page.goto("/concern")
+    for selector, value in TYPED.items():
+        page.fill(selector, value)
+    page.check("#relationship")  # the first choice: Parent
+
+
+def assert_everything_typed_is_there(page: Any) -> None:
+    for selector, value in TYPED.items():
+        assert page.input_value(selector) == value, selector
+    assert page.is_checked("#relationship")
+
+
+def send(page: Any) -> None:
+    page.get_by_role("button", name="Send your concern").click()
+    page.wait_for_load_state()
+
+
+def test_an_expired_session_and_the_rate_limit_show_every_typed_value_again(page: Any) -> None:
+    fill(page)
+    page.context.clear_cookies()  # the session cookie expired while the person was typing
+    send(page)
+    assert "Your concern has not been sent yet" in page.inner_text("#refusal")
+    assert_everything_typed_is_there(page)
+    assert_accessible(page)
+    send(page)
+    page.wait_for_url("**/concern/sent")
+
+    fill(page)  # a second concern within the hour: over this server's limit of one
+    send(page)
+    assert "try again in an hour" in page.inner_text("#refusal")
+    assert_everything_typed_is_there(page)
+
+
+def test_a_5_mb_post_is_refused_with_a_clear_page(page: Any) -> None:
+    page.goto("/concern")
+    page.fill("#name", "Robin Example")
+    page.fill("#email", "robin@example.org")
+    page.evaluate(
+        "() => { document.querySelector('#concern').value = 'x'.repeat(5 * 1024 * 1024) }")
+    send(page)
+    assert "too long to accept" in page.inner_text("h1")
+    assert "back button" in page.inner_text("main")
+    assert_accessible(page)
+    page.go_back()
+    # The browser still holds what was typed.
+    assert page.input_value("#name") == "Robin Example"
+
+
+def test_a_5_mb_post_is_answered_before_its_body_has_even_been_sent(limited: LiveServer) -> None:
+    """Only the headers and 4 KB of a declared 5 MB body go out; the refusal comes back anyway,
+    so the server cannot have read (or held) the body."""
+    port = int(limited.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"POST /concern HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n"
+                     + f"Content-Length: {5 * 1024 * 1024}\r\n\r\n".encode()
+                     + b"concern=" + b"x" * 4096)
+        reply = b""
+        while b"</html>" not in reply:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert b"too long to accept" in reply
