@@ -11,17 +11,34 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import PackageLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy import ColumnElement, Integer, case, distinct, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from concerns.db.models import Case, CaseChild, Contact, Deadline, RawSubmission
+from concerns.db.models import (
+    Case,
+    CaseChild,
+    Contact,
+    Deadline,
+    Escalation,
+    LearningAction,
+    RawSubmission,
+    ReviewFinding,
+)
+from concerns.reports.figures import (
+    fewer_than,
+    months_between,
+    nearest_rank,
+    quarter_of,
+    suppress,
+)
 
 OUTSIDE_FRAMEWORK = ("answered", "referred_to_complaints", "outside_framework")
 FIGURES = (
@@ -49,7 +66,7 @@ class Period:
         return lo, hi
 
 
-def _within(column: Any, period: Period) -> list[ColumnElement[bool]]:
+def within(column: Any, period: Period) -> list[ColumnElement[bool]]:
     lo, hi = period.bounds()
     out: list[ColumnElement[bool]] = []
     if lo is not None:
@@ -59,68 +76,130 @@ def _within(column: Any, period: Period) -> list[ColumnElement[bool]]:
     return out
 
 
-def _hour_bucket(session: Session, column: Any) -> Any:
-    """Contacts are grouped by UTC hour in SQL, then folded into local months (BST-exact)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", column)
+@dataclass(frozen=True)
+class Options:
+    """What the report needs from the settings, and how it is shown."""
+
+    themes: tuple[tuple[str, str], ...] = ()
+    # clock -> (target, unit words), in the order of config.toml
+    clocks: tuple[tuple[str, int, str], ...] = ()
+    clock_labels: Mapping[str, str] = field(default_factory=dict)
+    overdue_since: date | None = None
+    # Staff who may read cases also get the findings' words and the case references.
+    details: bool = False
+    # Rows met before the day and the days taken were kept: (started_on, met_at, explanation,
+    # working) -> (met_on, days taken), from the calendar.
+    taken: Callable[[date, datetime, dict[str, Any], bool], tuple[date, int]] | None = None
 
 
-def scrutiny(session: Session, period: Period, today: date) -> dict[str, Any]:
-    """Every figure of DESIGN §6's `report scrutiny`, for contacts and cases in PERIOD."""
-    contact_in = _within(Contact.received_at, period)
-    case_in = _within(Case.received_at, period)
+# Clocks of the case itself (an action's clock is counted under `actions`).
+CASE_CLOCK_EXCLUDED = ("action",)
+
+
+def _month_index(column: Any, months: list[str], tz: ZoneInfo) -> Any:
+    """The position of COLUMN's local month in MONTHS, as one CASE over the months' UTC starts
+    (exact across the clock changes, and cheap: the boundaries are compared, nothing parsed)."""
+    whens = []
+    for i, key in enumerate(months[1:]):
+        start = datetime(int(key[:4]), int(key[5:]), 1, tzinfo=tz).astimezone(UTC)
+        whens.append((column < start, i))
+    return case(*whens, else_=len(months) - 1) if whens else literal(0)
+
+
+def _span(session: Session, column: Any, where: list[ColumnElement[bool]], period: Period
+          ) -> list[str]:
+    """The local months from the period's first to its last day (or the data's, if open)."""
+    tz = ZoneInfo(period.timezone)
+    lo, hi = session.execute(select(func.min(column), func.max(column)).where(*where)).one()
+    if lo is None:
+        return []
+    if isinstance(lo, str):  # SQLite's min() of a DateTime comes back as text
+        lo, hi = datetime.fromisoformat(lo), datetime.fromisoformat(hi)
+    first = period.start or lo.replace(tzinfo=lo.tzinfo or UTC).astimezone(tz).date()
+    last = period.end or hi.replace(tzinfo=hi.tzinfo or UTC).astimezone(tz).date()
+    return months_between(first.strftime("%Y-%m"), last.strftime("%Y-%m"))
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def scrutiny(
+    session: Session, period: Period, today: date, options: Options | None = None
+) -> dict[str, Any]:
+    """Every figure of the scrutiny report, for contacts and cases in PERIOD, in a few passes:
+    the contacts grouped once by month, channel and route; once per person; once per child;
+    the cases once; the deadlines once for timeliness and once for what is overdue."""
+    options = options or Options()
+    tz = ZoneInfo(period.timezone)
+    contact_in = within(Contact.received_at, period)
+    case_in = within(Case.received_at, period)
     one = session.scalar
 
-    contacts = one(select(func.count(Contact.id)).where(*contact_in)) or 0
-    respondents = one(select(func.count(distinct(Contact.respondent_id))).where(*contact_in)) or 0
-    repeaters = (
-        select(Contact.respondent_id).where(*contact_in)
-        .group_by(Contact.respondent_id).having(func.count(Contact.id) > 1).subquery()
+    # Contacts: one grouped pass (month, channel, forwarded) with the involvement years.
+    months = _span(session, Contact.received_at, contact_in, period)
+    moment = func.timezone("UTC", Contact.received_at) if _is_pg(session) else Contact.received_at
+    year = func.extract("year", moment)
+    inner = select(
+        _month_index(Contact.received_at, months, tz).label("m"),
+        Contact.channel.label("channel"),
+        Contact.route.is_not(None).label("fwd"),
+        (year - func.coalesce(Contact.involvement_from_year, Contact.involvement_to_year))
+        .label("oldest"),
+        (year - func.coalesce(Contact.involvement_to_year, Contact.involvement_from_year))
+        .label("newest"),
+    ).where(*contact_in).subquery()
+    by_month: Counter[str] = Counter()
+    by_channel: Counter[str] = Counter()
+    forwarded = 0
+    oldest: int | None = None
+    newest: int | None = None
+    for m, channel, fwd, count, old, new in session.execute(
+        select(inner.c.m, inner.c.channel, inner.c.fwd, func.count(),
+               func.max(inner.c.oldest), func.min(inner.c.newest))
+        .group_by(inner.c.m, inner.c.channel, inner.c.fwd)
+    ).all():
+        by_month[months[int(m)]] += int(count)
+        by_channel[str(channel)] += int(count)
+        forwarded += int(count) if fwd else 0
+        if old is not None:
+            oldest = int(old) if oldest is None else max(oldest, int(old))
+        if new is not None:
+            newest = int(new) if newest is None else min(newest, int(new))
+    contacts = sum(by_month.values())
+
+    per_person = (
+        select(Contact.respondent_id, func.count().label("n")).where(*contact_in)
+        .group_by(Contact.respondent_id).subquery()
     )
-    children_of_contacts = select(CaseChild.child_id, Contact.respondent_id).join(
-        Contact, Contact.case_id == CaseChild.case_id
-    ).where(*contact_in)
-    shared = (
-        children_of_contacts.with_only_columns(CaseChild.child_id)
-        .group_by(CaseChild.child_id)
-        .having(func.count(distinct(Contact.respondent_id)) > 1)
-        .subquery()
+    respondents, repeaters = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((per_person.c.n > 1, 1), else_=0)), 0))
+    ).one()
+    per_child = (
+        select(CaseChild.child_id, func.count(distinct(Contact.respondent_id)).label("k"))
+        .join(Contact, Contact.case_id == CaseChild.case_id).where(*contact_in)
+        .group_by(CaseChild.child_id).subquery()
     )
-    cases = one(select(func.count(Case.id)).where(*case_in)) or 0
-    outside = one(
-        select(func.count(Case.id)).where(*case_in, Case.outcome.in_(OUTSIDE_FRAMEWORK))
-    ) or 0
-    reviews = one(
-        select(func.count(Case.id)).where(*case_in, Case.learning_review_completed.is_(True))
-    ) or 0
-    open_cases = one(select(func.count(Case.id)).where(*case_in, Case.state != "closed")) or 0
+    children, shared = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((per_child.c.k > 1, 1), else_=0)), 0))
+    ).one()
+
+    # Cases: one pass.
+    cases, outside_count, reviews, open_cases = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((outside(), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Case.learning_review_completed.is_(True), 1),
+                                        else_=0)), 0),
+            func.coalesce(func.sum(case((Case.state != "closed", 1), else_=0)), 0),
+        ).where(*case_in)
+    ).one()
     overdue = one(
         select(func.count(distinct(Deadline.case_id)))
         .join(Case, Case.id == Deadline.case_id)
-        .where(*case_in, Case.state != "closed", Deadline.status == "running",
-               Deadline.due_date < today)
+        .where(*case_in, *overdue_case(today))
     ) or 0
-    # The contact's year in UTC, whatever the server's time zone (London is UTC in winter,
-    # so the year is England's too).
-    moment = (func.timezone("UTC", Contact.received_at)
-              if session.get_bind().dialect.name == "postgresql" else Contact.received_at)
-    year = func.extract("year", moment)
-    oldest, newest = session.execute(
-        select(
-            func.max(year - func.coalesce(Contact.involvement_from_year,
-                                          Contact.involvement_to_year)),
-            func.min(year - func.coalesce(Contact.involvement_to_year,
-                                          Contact.involvement_from_year)),
-        ).where(*contact_in)
-    ).one()
-    by_channel = dict(
-        session.execute(
-            select(Contact.channel, func.count(Contact.id)).where(*contact_in)
-            .group_by(Contact.channel).order_by(Contact.channel)
-        ).tuples().all()
-    )
-    raw_in = _within(RawSubmission.received_at, period)
+    raw_in = within(RawSubmission.received_at, period)
     raw_status = dict(
         session.execute(
             select(RawSubmission.status, func.count(RawSubmission.id))
@@ -131,58 +210,333 @@ def scrutiny(session: Session, period: Period, today: date) -> dict[str, Any]:
     return {
         "period": {"from": period.start.isoformat() if period.start else None,
                    "to": period.end.isoformat() if period.end else None},
-        "contacts": int(contacts),
+        "contacts": contacts,
         "cases": int(cases),
         "respondents": int(respondents),
-        "respondents_with_multiple_contacts": int(
-            one(select(func.count()).select_from(repeaters)) or 0
-        ),
-        "children": int(
-            one(select(func.count(distinct(CaseChild.child_id))).join(
-                Contact, Contact.case_id == CaseChild.case_id).where(*contact_in)) or 0
-        ),
-        "children_with_contacts_from_several_people": int(
-            one(select(func.count()).select_from(shared)) or 0
-        ),
-        "outside_framework": int(outside),
+        "respondents_with_multiple_contacts": int(repeaters),
+        "children": int(children),
+        "children_with_contacts_from_several_people": int(shared),
+        "outside_framework": int(outside_count),
         "learning_reviews_completed": int(reviews),
         "open_cases": int(open_cases),
         "overdue": int(overdue),
-        "oldest_involvement_years": int(oldest) if oldest is not None else None,
-        "newest_involvement_years": int(newest) if newest is not None else None,
-        "contacts_by_month": _by_month(session, contact_in, period),
-        "contacts_by_channel": {str(k): int(v) for k, v in by_channel.items()},
-        "forwarded_contacts": int(
-            one(select(func.count(Contact.id)).where(*contact_in, Contact.route.is_not(None)))
-            or 0
-        ),
+        "oldest_involvement_years": oldest,
+        "newest_involvement_years": newest,
+        "contacts_by_month": [{"month": k, "contacts": by_month.get(k, 0)} for k in
+                              (months_between(min(by_month), max(by_month)) if by_month else [])],
+        "contacts_by_channel": {k: by_channel[k] for k in sorted(by_channel)},
+        "forwarded_contacts": forwarded,
         "quarantined": int(raw_status.get("quarantined", 0)),
         "set_aside": int(raw_status.get("ignored", 0)),
+        "timeliness": _timeliness(session, period, options),
+        "newly_overdue": _newly_overdue(session, today, options),
+        "themes": _themes(session, period, options),
+        "actions": _actions(session, period, today, options),
+        "escalations": _escalations(session, period),
     }
 
 
-def _by_month(
-    session: Session, contact_in: list[ColumnElement[bool]], period: Period
-) -> list[dict[str, Any]]:
-    bucket = _hour_bucket(session, Contact.received_at)
-    rows = session.execute(
-        select(bucket, func.count(Contact.id)).where(*contact_in).group_by(bucket)
-    ).all()
+def outside() -> ColumnElement[bool]:
+    return Case.outcome.in_(OUTSIDE_FRAMEWORK)
+
+
+def overdue_case(today: date) -> list[ColumnElement[bool]]:
+    return [Case.state != "closed", Deadline.status == "running", Deadline.due_date < today,
+            Deadline.clock.not_in(CASE_CLOCK_EXCLUDED)]
+
+
+# --- timeliness -----------------------------------------------------------------------------
+
+
+def met_in(period: Period, *, legacy: bool = False) -> list[ColumnElement[bool]]:
+    """Deadlines met on a local day in PERIOD (LEGACY: with those met before the day was kept,
+    which are placed by their moment)."""
+    where: list[ColumnElement[bool]] = [Deadline.status == "met"]
+    keep: list[ColumnElement[bool]] = []
+    if period.start:
+        keep.append(Deadline.met_on >= period.start)
+    if period.end:
+        keep.append(Deadline.met_on <= period.end)
+    where += [or_(k, Deadline.met_on.is_(None)) if legacy else k for k in keep]
+    return where
+
+
+def _met_month(session: Session) -> Any:
+    if _is_pg(session):
+        return func.to_char(Deadline.met_on, "YYYY-MM")
+    return func.substr(Deadline.met_on, 1, 7)
+
+
+def _stats(hist: Counter[int], on_time: int, extended: int, ext_days: int) -> dict[str, Any]:
+    completed = sum(hist.values())
+    return {
+        "completed": completed,
+        "on_time": on_time,
+        "on_time_share": round(on_time / completed, 3) if completed else None,
+        "median_days": nearest_rank(hist, 0.5),
+        "p90_days": nearest_rank(hist, 0.9),
+        "extended": extended,
+        "extension_days": ext_days,
+    }
+
+
+def _timeliness(session: Session, period: Period, options: Options) -> dict[str, Any]:
+    """Per clock: deadlines met in the period (by the local day met), the share met by their
+    due date (extensions included), median and 90th percentile days taken (pauses left out),
+    and how many were extended and by how many days; by month and by quarter."""
+    where = met_in(period, legacy=True)
+    month = _met_month(session)
+    inner = select(
+        Deadline.clock.label("clock"), month.label("month"),
+        (Deadline.met_on <= Deadline.due_date).label("on_time"),
+        Deadline.working_days_taken.label("taken"), Deadline.extended_days.label("ext"),
+    ).where(*where).subquery()
+    rows: list[tuple[str, str | None, bool, int | None, int, int]] = [
+        (str(c), m, bool(ok), t, int(e or 0), int(n))
+        for c, m, ok, t, e, n in session.execute(
+            select(inner.c.clock, inner.c.month, inner.c.on_time, inner.c.taken, inner.c.ext,
+                   func.count())
+            .group_by(inner.c.clock, inner.c.month, inner.c.on_time, inner.c.taken, inner.c.ext)
+        ).all()
+    ]
+    if any(m is None for _, m, _, _, _, _ in rows):
+        rows = [r for r in rows if r[1] is not None] + _legacy_rows(session, period, options)
+    # (clock, bucket) -> histogram, on time, extended, extension days
+    acc: dict[tuple[str, str], tuple[Counter[int], list[int]]] = {}
+    for clock, m, ok, taken, ext, n in rows:
+        assert m is not None
+        for bucket in ("all", m, quarter_of(m)):
+            hist, sums = acc.setdefault((clock, bucket), (Counter(), [0, 0, 0]))
+            if taken is not None:
+                hist[int(taken)] += n
+            sums[0] += n if ok else 0
+            sums[1] += n if ext else 0
+            sums[2] += ext * n
+    order = [c for c, _, _ in options.clocks] or sorted({c for c, _ in acc})
+    known = {c: (t, u) for c, t, u in options.clocks}
+    out: dict[str, Any] = {}
+    for clock in order + sorted({c for c, _ in acc} - set(order)):
+        target, unit = known.get(clock, (None, "working days"))
+        whole = acc.get((clock, "all"), (Counter(), [0, 0, 0]))
+        buckets = sorted(b for c, b in acc if c == clock and b != "all")
+        out[clock] = {
+            "label": options.clock_labels.get(clock, clock.replace("_", " ")),
+            "target_days": target,
+            "unit": unit,
+            **_stats(whole[0], *whole[1]),
+            "by_month": [{"month": b, **_stats(acc[(clock, b)][0], *acc[(clock, b)][1])}
+                         for b in buckets if "-Q" not in b],
+            "by_quarter": [{"quarter": b, **_stats(acc[(clock, b)][0], *acc[(clock, b)][1])}
+                           for b in buckets if "-Q" in b],
+        }
+    return out
+
+
+def _legacy_rows(session: Session, period: Period, options: Options
+                 ) -> list[tuple[str, str | None, bool, int | None, int, int]]:
+    """Deadlines met before the day and the days taken were kept on the row: worked out here."""
+    out: list[tuple[str, str | None, bool, int | None, int, int]] = []
+    for d in session.execute(
+        select(Deadline.clock, Deadline.started_on, Deadline.met_at, Deadline.due_date,
+               Deadline.explanation, Deadline.working_days, Deadline.extended_days)
+        .where(Deadline.status == "met", Deadline.met_on.is_(None),
+               Deadline.met_at.is_not(None))
+    ).all():
+        if options.taken is None:
+            met_on = d.met_at.astimezone(ZoneInfo(period.timezone)).date()
+            taken = None
+        else:
+            met_on, taken = options.taken(d.started_on, d.met_at, dict(d.explanation or {}),
+                                          bool(d.working_days))
+        if (period.start and met_on < period.start) or (period.end and met_on > period.end):
+            continue
+        out.append((d.clock, met_on.strftime("%Y-%m"), met_on <= d.due_date, taken,
+                    int(d.extended_days or 0), 1))
+    return out
+
+
+def newly_overdue_where(today: date, since: date) -> list[ColumnElement[bool]]:
+    """Running deadlines of a case that became overdue from SINCE to TODAY. A deadline is
+    overdue from the day after its due date, so: due on or after the day before SINCE, and
+    before today (due today is not overdue yet)."""
+    return [Deadline.status == "running", Deadline.due_date >= since - timedelta(days=1),
+            Deadline.due_date < today, Deadline.clock.not_in(CASE_CLOCK_EXCLUDED)]
+
+
+def _newly_overdue(session: Session, today: date, options: Options) -> dict[str, Any]:
+    """Deadlines still running that became overdue on or after SINCE (the day after the due
+    date is the first day overdue), and the cases they are on."""
+    since = options.overdue_since or today
+    where = newly_overdue_where(today, since)
+    by_clock = dict(session.execute(
+        select(Deadline.clock, func.count()).where(*where).group_by(Deadline.clock)
+    ).tuples().all())
+    cases = session.scalar(select(func.count(distinct(Deadline.case_id))).where(*where)) or 0
+    out: dict[str, Any] = {
+        "since": since.isoformat(),
+        "cases": int(cases),
+        "deadlines": int(sum(by_clock.values())),
+        "by_clock": {k: int(v) for k, v in sorted(by_clock.items())},
+    }
+    if options.details:
+        out["references"] = sorted(session.scalars(
+            select(distinct(Case.reference)).join(Deadline, Deadline.case_id == Case.id)
+            .where(*where)
+        ))
+    return out
+
+
+# --- learning -------------------------------------------------------------------------------
+
+
+def findings_in(period: Period) -> list[ColumnElement[bool]]:
+    """The current findings (not superseded) of outcomes submitted in PERIOD."""
+    return [ReviewFinding.superseded_at.is_(None), *within(ReviewFinding.recorded_at, period)]
+
+
+def actions_in(period: Period) -> list[ColumnElement[bool]]:
+    """Actions (not withdrawn) arising from outcomes submitted in PERIOD."""
+    return [LearningAction.status != "withdrawn", *within(LearningAction.created_at, period)]
+
+
+def _themes(session: Session, period: Period, options: Options) -> dict[str, Any]:
+    """Findings by theme (the current ones, by the day the outcome was submitted): how many
+    and on how many cases, by quarter; the findings themselves for staff."""
     tz = ZoneInfo(period.timezone)
-    months: Counter[str] = Counter()
-    for hour, count in rows:
-        moment = datetime.strptime(str(hour), "%Y-%m-%d %H").replace(tzinfo=UTC)
-        months[moment.astimezone(tz).strftime("%Y-%m")] += int(count)
-    if not months:
-        return []
-    # Every month between the first and the last, so quiet months show as zero.
-    first, last = min(months), max(months)
-    out: list[dict[str, Any]] = []
-    y, m = int(first[:4]), int(first[5:])
-    while f"{y:04d}-{m:02d}" <= last:
-        key = f"{y:04d}-{m:02d}"
-        out.append({"month": key, "contacts": months.get(key, 0)})
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    where = findings_in(period)
+    months = _span(session, ReviewFinding.recorded_at, where, period)
+    counts: dict[str, Counter[str]] = {}
+    cases: dict[str, int] = {}
+    if months:
+        inner = select(ReviewFinding.theme.label("theme"),
+                       _month_index(ReviewFinding.recorded_at, months, tz).label("m")
+                       ).where(*where).subquery()
+        for theme, m, n in session.execute(
+            select(inner.c.theme, inner.c.m, func.count()).group_by(inner.c.theme, inner.c.m)
+        ).all():
+            counts.setdefault(str(theme), Counter())[quarter_of(months[int(m)])] += int(n)
+        cases = {str(t): int(n) for t, n in session.execute(
+            select(ReviewFinding.theme, func.count(distinct(ReviewFinding.case_id)))
+            .where(*where).group_by(ReviewFinding.theme)
+        ).all()}
+    labels = dict(options.themes)
+    order = [k for k, _ in options.themes] + sorted(set(counts) - set(labels))
+    quarters = sorted({q for c in counts.values() for q in c})
+    out: dict[str, Any] = {
+        "reviews_with_themes": int(session.scalar(
+            select(func.count(distinct(ReviewFinding.case_id))).where(*where)) or 0),
+        "quarters": quarters,
+        "by_theme": {
+            theme: {
+                "label": labels.get(theme, theme),
+                "findings": sum(counts.get(theme, Counter()).values()),
+                "cases": cases.get(theme, 0),
+                "by_quarter": {q: counts.get(theme, Counter()).get(q, 0) for q in quarters},
+            }
+            for theme in order
+        },
+    }
+    if options.details:
+        out["findings"] = [
+            {"theme": t, "label": labels.get(t, t), "finding": f, "reference": r}
+            for t, f, r in session.execute(
+                select(ReviewFinding.theme, ReviewFinding.finding, Case.reference)
+                .join(Case, Case.id == ReviewFinding.case_id).where(*where)
+                .order_by(ReviewFinding.theme, Case.reference)
+            ).all()
+        ]
+    return out
+
+
+def _actions(session: Session, period: Period, today: date, options: Options
+             ) -> dict[str, Any]:
+    """Actions arising from reviews whose outcome was submitted in the period, by theme: open,
+    overdue (open past the due date) and completed (and of those, by the due date)."""
+    where = actions_in(period)
+    by_theme: dict[str, Counter[str]] = {}
+    inner = select(
+        LearningAction.theme.label("theme"), LearningAction.status.label("status"),
+        (LearningAction.due_date < today).label("late"),
+        (LearningAction.completed_at.is_not(None) & (Deadline.met_on <= Deadline.due_date))
+        .label("early"),
+    ).outerjoin(Deadline, Deadline.id == LearningAction.deadline_id).where(*where).subquery()
+    for theme, status, late, early, n in session.execute(
+        select(inner.c.theme, inner.c.status, inner.c.late, inner.c.early, func.count())
+        .group_by(inner.c.theme, inner.c.status, inner.c.late, inner.c.early)
+    ).all():
+        c = by_theme.setdefault(str(theme), Counter())
+        if status == "open":
+            c["open"] += int(n)
+            c["overdue"] += int(n) if late else 0
+        elif status == "completed":
+            c["completed"] += int(n)
+            c["completed_on_time"] += int(n) if early else 0
+    labels = dict(options.themes)
+    keys = ("open", "overdue", "completed", "completed_on_time")
+    order = [k for k, _ in options.themes] + sorted(set(by_theme) - set(labels))
+    out: dict[str, Any] = {k: sum(c[k] for c in by_theme.values()) for k in keys}
+    out["by_theme"] = {t: {"label": labels.get(t, t), **{k: by_theme.get(t, Counter())[k]
+                                                         for k in keys}} for t in order}
+    if options.details:
+        out["overdue_items"] = [
+            {"id": a.id, "reference": r, "theme": a.theme, "what": a.description,
+             "owner_service": a.owner_service, "due": a.due_date.isoformat()}
+            for a, r in session.execute(
+                select(LearningAction, Case.reference)
+                .join(Case, Case.id == LearningAction.case_id)
+                .where(LearningAction.status == "open", LearningAction.due_date < today)
+                .order_by(LearningAction.due_date)
+            ).all()
+        ]
+    return out
+
+
+def _escalations(session: Session, period: Period) -> dict[str, Any]:
+    """Escalations raised in the period by severity: resolved and still open, and the hours
+    from raising to resolving (median and 90th percentile)."""
+    hours: Any
+    if _is_pg(session):
+        hours = func.floor(
+            func.extract("epoch", Escalation.resolved_at - Escalation.raised_at) / 3600)
+    else:
+        hours = func.cast(
+            (func.julianday(Escalation.resolved_at) - func.julianday(Escalation.raised_at)) * 24,
+            Integer)
+    inner = select(Escalation.severity.label("severity"), hours.label("hours")).where(
+        *within(Escalation.raised_at, period)).subquery()
+    hist: dict[str, Counter[int]] = {}
+    still_open: Counter[str] = Counter()
+    for severity, h, n in session.execute(
+        select(inner.c.severity, inner.c.hours, func.count())
+        .group_by(inner.c.severity, inner.c.hours)
+    ).all():
+        if h is None:
+            still_open[str(severity)] += int(n)
+        else:
+            hist.setdefault(str(severity), Counter())[int(h)] += int(n)
+    out: dict[str, Any] = {}
+    for severity in SEVERITY_ORDER + tuple(sorted((set(hist) | set(still_open))
+                                                   - set(SEVERITY_ORDER))):
+        h = hist.get(severity, Counter())
+        resolved = sum(h.values())
+        out[severity] = {
+            "raised": resolved + still_open[severity],
+            "resolved": resolved,
+            "open": still_open[severity],
+            "median_hours": nearest_rank(h, 0.5),
+            "p90_hours": nearest_rank(h, 0.9),
+        }
+    return out
+
+
+SEVERITY_ORDER = ("safeguarding", "practice")
+
+
+def suppressed(report: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """The version for publication: counts of 1 to THRESHOLD - 1 as words, no references and
+    no findings' words; says so in `published`."""
+    out: dict[str, Any] = suppress(report, threshold)
+    out["published"] = {"small_numbers": fewer_than(threshold), "threshold": threshold}
     return out
 
 

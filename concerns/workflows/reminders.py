@@ -59,6 +59,7 @@ CLOCK_LABELS = {
     "reply_window": "reply window",
     "meeting_offer": "meeting offer",
     "escalation": "safeguarding escalation",
+    "action": "action arising from a learning review",
     "retention_review": "retention review decision",
     "subject_access": "subject access response (one calendar month)",
 }
