@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled, table
-from concerns.reports.scrutiny import FIGURES, LABELS, to_csv, to_html, to_pdf
+from concerns.reports.scrutiny import to_csv, to_html, to_pdf, to_text
 from concerns.workflows.learning.scrutiny_service import parse_day, scrutiny_report
 
 app = typer.Typer(help="Scrutiny and performance reports.")
@@ -19,11 +19,7 @@ FORMATS = ("text", "json", "csv", "html", "pdf")
 
 
 def _human(report: dict[str, Any]) -> str:
-    rows = [{"figure": LABELS[n], "value": "–" if report[n] is None else report[n]}
-            for n in FIGURES]
-    rows += [{"figure": f"Contacts in {m['month']}", "value": m["contacts"]}
-             for m in report["contacts_by_month"] if m["contacts"]]
-    return table(rows, ["figure", "value"])
+    return table(to_text(report), ["figure", "value"])
 
 
 @app.command("scrutiny")
@@ -39,6 +35,12 @@ def scrutiny(
         str | None, typer.Option("--format", help="html, pdf, csv or json.")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to FILE.")] = None,
+    publish: Annotated[bool, typer.Option(
+        "--publish", help="The version for publication: counts of 1 to 4 as 'fewer than 5', "
+        "no case references or findings, in every format.")] = False,
+    overdue_since: Annotated[str | None, typer.Option(
+        "--overdue-since", help="Newly overdue since this day (YYYY-MM-DD; default a week "
+        "ago).")] = None,
     json_out: JsonOpt = False,
     as_user: AsOpt = None,
     config: ConfigOpt = None,
@@ -51,7 +53,8 @@ def scrutiny(
     if kind == "pdf" and out is None and sys.stdout.isatty():
         fail("--out: a PDF needs a file to go to", 2)
     report = scrutiny_report(c.ctx, c.user, parse_day(date_from, "--from"),
-                             parse_day(date_to, "--to"))
+                             parse_day(date_to, "--to"), publish=publish,
+                             overdue_since=parse_day(overdue_since, "--overdue-since"))
     data: str | bytes
     if kind == "text":
         if out is None:

@@ -81,7 +81,7 @@ DERIVED_FROM = {
     "extension_days": "extended", "median_hours": "resolved", "p90_hours": "resolved",
 }
 # Parts of the staff version that name cases or carry free text: left out of publication.
-STAFF_ONLY = ("findings", "overdue_items", "references")
+STAFF_ONLY = ("staff_findings", "overdue_items", "references")
 
 
 def fewer_than(threshold: int) -> str:

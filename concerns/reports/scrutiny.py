@@ -33,10 +33,16 @@ from concerns.db.models import (
     ReviewFinding,
 )
 from concerns.reports.figures import (
+    STAFF_ONLY,
+    bar_chart,
+    day_words,
     fewer_than,
+    month_words,
     months_between,
     nearest_rank,
     quarter_of,
+    quarter_words,
+    shown,
     suppress,
 )
 
@@ -437,7 +443,7 @@ def _themes(session: Session, period: Period, options: Options) -> dict[str, Any
         },
     }
     if options.details:
-        out["findings"] = [
+        out["staff_findings"] = [
             {"theme": t, "label": labels.get(t, t), "finding": f, "reference": r}
             for t, f, r in session.execute(
                 select(ReviewFinding.theme, ReviewFinding.finding, Case.reference)
@@ -572,13 +578,38 @@ def to_csv(report: dict[str, Any]) -> str:
         writer.writerow([csv_safe(f"contacts_by_month:{row['month']}"), row["contacts"]])
     for name in ("forwarded_contacts", "quarantined", "set_aside"):
         writer.writerow([name, csv_safe(report[name])])
+    for section in LEARNING_SECTIONS:
+        for path, value in _flat(report.get(section), section):
+            writer.writerow([csv_safe(path), csv_safe(value)])
     return out.getvalue()
+
+
+LEARNING_SECTIONS = ("timeliness", "newly_overdue", "themes", "actions", "escalations")
+
+
+def _flat(value: Any, path: str) -> list[tuple[str, Any]]:
+    """figure:part:part rows for the CSV; lists of months or quarters by their key, and the
+    staff-only lists (findings, references) left to the HTML and JSON."""
+    if isinstance(value, dict):
+        return [row for k, v in value.items() if k not in STAFF_ONLY and k != "label"
+                for row in _flat(v, f"{path}:{k}")]
+    if isinstance(value, list):
+        if all(isinstance(v, dict) and ("month" in v or "quarter" in v) for v in value):
+            return [row for v in value
+                    for row in _flat({k: x for k, x in v.items() if k not in ("month", "quarter")},
+                                     f"{path}:{v.get('month') or v.get('quarter')}")]
+        return [] if path.endswith(":quarters") else [(path, ", ".join(map(str, value)))]
+    return [(path, value)]
 
 
 _env = SandboxedEnvironment(
     loader=PackageLoader("concerns.reports", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+_env.filters["month"] = month_words
+_env.filters["quarter"] = quarter_words
+_env.filters["shown"] = shown
+_env.filters["day"] = day_words
 
 LABELS = {
     "contacts": "Contacts received",
@@ -597,11 +628,75 @@ LABELS = {
 }
 
 
+# What the committee's pages show when a report has no learning figures (an older export).
+EMPTY_LEARNING: dict[str, Any] = {
+    "timeliness": {},
+    "newly_overdue": {"since": None, "cases": 0, "deadlines": 0, "by_clock": {}},
+    "themes": {"reviews_with_themes": 0, "quarters": [], "by_theme": {}},
+    "actions": {"open": 0, "overdue": 0, "completed": 0, "completed_on_time": 0,
+                "by_theme": {}},
+    "escalations": {},
+}
+
+
+def to_text(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report as rows of figure and value in words, for the terminal."""
+    rows = [{"figure": LABELS[n], "value": shown(report[n])} for n in FIGURES]
+    rows += [{"figure": f"Contacts in {month_words(m['month'])}", "value": shown(m["contacts"])}
+             for m in report["contacts_by_month"] if m["contacts"]]
+    for t in (report.get("timeliness") or {}).values():
+        if t["completed"]:
+            rows.append({"figure": f"On time: {t['label']} (median, 90th percentile days)",
+                         "value": f"{shown(t['on_time_share'])} of {shown(t['completed'])} "
+                                  f"({shown(t['median_days'])}, {shown(t['p90_days'])})"})
+    newly = report.get("newly_overdue")
+    if newly:
+        rows.append({"figure": f"Cases newly overdue since {day_words(newly['since'])}",
+                     "value": shown(newly["cases"])})
+    for t in ((report.get("themes") or {}).get("by_theme") or {}).values():
+        if t["findings"]:
+            rows.append({"figure": f"Findings: {t['label']}", "value": shown(t["findings"])})
+    actions = report.get("actions")
+    if actions:
+        rows.append({"figure": "Actions open (overdue)",
+                     "value": f"{shown(actions['open'])} ({shown(actions['overdue'])})"})
+        rows.append({"figure": "Actions completed", "value": shown(actions["completed"])})
+    for severity, e in (report.get("escalations") or {}).items():
+        rows.append({"figure": f"Escalations: {severity} (open)",
+                     "value": f"{shown(e['raised'])} ({shown(e['open'])})"})
+    return rows
+
+
 def to_html(report: dict[str, Any], council: str, generated_at: datetime) -> str:
-    peak = max((m["contacts"] for m in report["contacts_by_month"]), default=0)
+    """The committee's report: one document, dated, with the period on its cover, the figures
+    in plain words and SVG charts (the same HTML makes the PDF)."""
+    report = {**EMPTY_LEARNING, **report}
+    period = report["period"]
+    if period["from"] or period["to"]:
+        period_words = (f"{day_words(period['from']) or 'the first contact'} to "
+                        f"{day_words(period['to']) or day_words(generated_at.date())}")
+    else:
+        period_words = f"every contact to {day_words(generated_at.date())}"
+    months = report["contacts_by_month"]
+    timeliness = report.get("timeliness") or {}
+    themes = (report.get("themes") or {}).get("by_theme", {})
+    charts = {
+        "months": bar_chart("Contacts received each month",
+                            [(month_words(m["month"]), m["contacts"]) for m in months],
+                            chart_id="chart-months"),
+        "timeliness": bar_chart(
+            "Share of deadlines met on time, by clock",
+            [(t["label"][:1].upper() + t["label"][1:], t["on_time_share"])
+             for t in timeliness.values() if t["on_time_share"] is not None],
+            percent=True, chart_id="chart-timeliness"),
+        "themes": bar_chart("Findings by learning theme",
+                            [(t["label"], t["findings"]) for t in themes.values()],
+                            chart_id="chart-themes"),
+    }
     return _env.get_template("scrutiny.html").render(
         report=report, figures=[(LABELS[n], report[n]) for n in FIGURES], council=council,
-        generated_at=generated_at.strftime("%d %B %Y %H:%M"), peak=peak or 1,
+        generated_at=day_words(generated_at.date()), period_words=period_words, charts=charts,
+        published=report.get("published"), timeliness=timeliness,
     )
 
 

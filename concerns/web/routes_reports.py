@@ -5,10 +5,13 @@ submissions: both read through the same service functions as `concerns report sc
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from concerns.reports import drilldown
+from concerns.reports.figures import bar_chart, month_words
 from concerns.reports.scrutiny import FIGURES, LABELS, to_csv, to_html, to_pdf
 from concerns.web.deps import StaffUser, render, signed_in, state
 
@@ -18,35 +21,58 @@ from concerns.web.security import require_csrf
 from concerns.workflows import intake
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.learning import actions
-from concerns.workflows.learning.scrutiny_service import parse_day, scrutiny_report
+from concerns.workflows.learning.scrutiny_service import (
+    DRILL_ROLES,
+    figure_cases,
+    parse_day,
+    scrutiny_report,
+)
+from concerns.workflows.reminders import clock_label
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]
+
 Day = Annotated[str | None, Query(max_length=10)]
 
-CHART_WIDTH = 600
-BAR_HEIGHT = 22
+
+def _query(start: str | None, end: str | None, since: str | None) -> dict[str, str]:
+    return {"from": start or "", "to": end or "", "since": since or ""}
 
 
-def _report(request: Request, user: StaffUser, start: str | None, end: str | None
+def _report(request: Request, user: StaffUser, query: dict[str, str], publish: bool = False
             ) -> dict[str, Any]:
     return scrutiny_report(
-        state(request).ctx, user.username, parse_day(start, "from"), parse_day(end, "to")
+        state(request).ctx, user.username, parse_day(query["from"], "from"),
+        parse_day(query["to"], "to"), publish=publish,
+        overdue_since=parse_day(query["since"], "since"),
     )
 
 
-def _chart(months: list[dict[str, Any]]) -> dict[str, Any]:
-    """Bars sized in SVG attributes (the CSP allows no inline styles)."""
-    peak = max((m["contacts"] for m in months), default=0) or 1
-    label_width = 80
-    bars = [
-        {"month": m["month"], "contacts": m["contacts"], "y": i * BAR_HEIGHT,
-         "width": round((CHART_WIDTH - label_width - 40) * m["contacts"] / peak),
-         "x": label_width}
-        for i, m in enumerate(months)
-    ]
-    return {"bars": bars, "width": CHART_WIDTH, "height": max(1, len(bars)) * BAR_HEIGHT,
-            "label_width": label_width}
+def _charts(report: dict[str, Any]) -> dict[str, Any]:
+    timeliness = [(t["label"][:1].upper() + t["label"][1:], t["on_time_share"])
+                  for t in report["timeliness"].values() if t["on_time_share"] is not None]
+    return {
+        "months": bar_chart("Contacts received each month",
+                            [(month_words(m["month"]), m["contacts"])
+                             for m in report["contacts_by_month"]], chart_id="chart-months"),
+        "timeliness_rows": timeliness,
+        "timeliness": bar_chart("Share of deadlines met on time, by stage", timeliness,
+                                percent=True, chart_id="chart-timeliness"),
+        "themes": bar_chart("Findings by learning theme",
+                            [(t["label"], t["findings"])
+                             for t in report["themes"]["by_theme"].values()],
+                            chart_id="chart-themes"),
+    }
+
+
+def _page(request: Request, user: StaffUser, report: dict[str, Any], query: dict[str, str],
+          errors: list[tuple[str, str]] | None = None, status_code: int = 200) -> Response:
+    return render(
+        request, "scrutiny.html", "Scrutiny report", status_code=status_code, errors=errors,
+        report=report, charts=_charts(report), query=query, qs=urlencode(query),
+        figures=[(n, LABELS[n], report[n]) for n in FIGURES],
+        may_drill=bool(user.roles & DRILL_ROLES), drill_figures=drilldown.FIGURES,
+    )
 
 
 @router.get("/reports/scrutiny")
@@ -54,22 +80,44 @@ def scrutiny_page(
     request: Request, user: Staff, start: Annotated[str | None, Query(alias="from",
                                                                       max_length=10)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    since: Day = None,
 ) -> Response:
+    query = _query(start, end, since)
     try:
-        report = _report(request, user, start, end)
+        report = _report(request, user, query)
     except BadInput as exc:
-        field = "from" if exc.field == "from" else "to"
-        report = _report(request, user, None, None)
-        return render(
-            request, "scrutiny.html", "Scrutiny report", status_code=422,
-            errors=[(field, exc.message)], report=report, chart=_chart(report["contacts_by_month"]),
-            figures=[(LABELS[n], report[n]) for n in FIGURES], start=start or "", end=end or "",
-        )
-    return render(
-        request, "scrutiny.html", "Scrutiny report", report=report,
-        chart=_chart(report["contacts_by_month"]),
-        figures=[(LABELS[n], report[n]) for n in FIGURES], start=start or "", end=end or "",
+        field = exc.field if exc.field in ("from", "to", "since") else "from"
+        return _page(request, user, _report(request, user, _query(None, None, None)), query,
+                     errors=[(field, exc.message)], status_code=422)
+    return _page(request, user, report, query)
+
+
+@router.get("/reports/scrutiny/cases")
+def scrutiny_cases(
+    request: Request, user: Staff,
+    figure: Annotated[str, Query(max_length=60)],
+    key: Annotated[str | None, Query(max_length=60)] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    since: Day = None,
+) -> Response:
+    """The cases behind one figure (staff who may read cases)."""
+    query = _query(start, end, since)
+    found = figure_cases(
+        state(request).ctx, user.username, figure, key or None, parse_day(query["from"], "from"),
+        parse_day(query["to"], "to"), parse_day(query["since"], "since"),
     )
+    return render(request, "scrutiny_cases.html", "Cases behind a figure", found=found,
+                  query=query, title_words=_figure_words(figure, key, request))
+
+
+def _figure_words(figure: str, key: str | None, request: Request) -> str:
+    settings = state(request).ctx.settings
+    words = LABELS.get(figure) or figure.replace("_", " ").capitalize()
+    if key:
+        key_words = (settings.learning.theme_labels.get(key) or clock_label(key))
+        words += f": {key_words}"
+    return words
 
 
 @router.get("/reports/scrutiny.{fmt}")
@@ -77,10 +125,13 @@ def scrutiny_download(
     request: Request, user: Staff, fmt: str,
     start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    since: Day = None,
+    publish: Annotated[str | None, Query(max_length=3)] = None,
 ) -> Response:
     if fmt not in ("csv", "pdf"):
         raise BadInput("format", "one of csv, pdf")
-    report = _report(request, user, start, end)
+    public = publish == "yes"
+    report = _report(request, user, _query(start, end, since), publish=public)
     ctx = state(request).ctx
     if fmt == "csv":
         data = to_csv(report).encode("utf-8")
@@ -88,9 +139,10 @@ def scrutiny_download(
     else:
         data = to_pdf(to_html(report, ctx.settings.council.name, ctx.now()))
         media = "application/pdf"
+    name = f"scrutiny-report{'-for-publication' if public else ''}.{fmt}"
     return Response(
         data, media_type=media,
-        headers={"content-disposition": f'attachment; filename="scrutiny-report.{fmt}"'},
+        headers={"content-disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -11,6 +11,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from jinja2.sandbox import SandboxedEnvironment
 from starlette.templating import Jinja2Templates
 
+from concerns.reports.figures import month_words, shown
+
 TEMPLATES = Path(__file__).parent / "templates"
 LONDON = ZoneInfo("Europe/London")
 
@@ -30,6 +32,8 @@ def make_templates() -> Jinja2Templates:
     env.filters["when"] = _when
     env.filters["day"] = _day
     env.filters["label"] = _label
+    env.filters["shown"] = shown
+    env.filters["month"] = month_words
     return Jinja2Templates(env=env)
 
 
