@@ -1,5 +1,6 @@
 """The information officer's pages: the retention review queue (decisions in bulk, anonymising
-the cases to be destroyed). The same service functions as `concerns retention …`."""
+the cases to be destroyed) and subject access requests (review the redactions, release the
+bundle). The same service functions as `concerns retention …` and `concerns people export`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from starlette.responses import RedirectResponse, Response
 
 from concerns.web.deps import StaffUser, render, signed_in, state
 from concerns.web.security import require_csrf
-from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.errors import BadInput, NotAllowed, NotFound
+from concerns.workflows.records import subject_access as sar
 from concerns.workflows.records.retention import DECISIONS, anonymise_due, decide, list_schedule
 
 router = APIRouter(include_in_schema=False)
@@ -86,3 +88,67 @@ async def anonymise_post(request: Request, user: Staff) -> Response:
                       errors=[("anonymise-reason", exc.message)])
     request.session["flash"] = f"{len(done)} case(s) anonymised."
     return RedirectResponse(QUEUE, status_code=303)
+
+
+# --- subject access -------------------------------------------------------------------------
+
+SAR = "/records/subject-access"
+
+
+def _sar_page(request: Request, user: StaffUser, request_id: int, *, status_code: int = 200,
+              errors: list[tuple[str, str]] | None = None, words: str = "") -> Response:
+    shown = sar.review(state(request).ctx, user.username, request_id)
+    return render(request, "records_subject_access.html",
+                  f"Subject access request {request_id}", status_code=status_code,
+                  errors=errors, sar=shown, words=words)
+
+
+@router.post(f"{SAR}/open", dependencies=[Depends(require_csrf)])
+async def sar_open(request: Request, user: Staff) -> Response:
+    form = await request.form()
+    raw = str(form.get("person", "")).strip()
+    try:
+        if not raw.isdigit():
+            raise BadInput("person", "enter the person's id (a number, as on the case page)")
+        opened = sar.open_request(state(request).ctx, user.username, int(raw))
+    except (BadInput, NotAllowed, NotFound) as exc:
+        return _queue(request, user, status_code=exc.http_status,
+                      errors=[("person", exc.message)])
+    if opened["opened_now"]:
+        request.session["flash"] = (f"Request {opened['request']} opened: respond by "
+                                    f"{opened['due']}.")
+    return RedirectResponse(f"{SAR}/{opened['request']}", status_code=303)
+
+
+@router.get(SAR + "/{request_id:int}")
+def sar_review(request: Request, user: Staff, request_id: int) -> Response:
+    return _sar_page(request, user, request_id)
+
+
+@router.post(SAR + "/{request_id:int}/redactions", dependencies=[Depends(require_csrf)])
+async def sar_redact(request: Request, user: Staff, request_id: int) -> Response:
+    form = await request.form()
+    ctx = state(request).ctx
+    words = str(form.get("words", ""))
+    toggle = str(form.get("toggle", ""))
+    try:
+        if toggle:
+            rid, _, action = toggle.partition(":")
+            sar.set_redaction(ctx, user.username, request_id, int(rid), action == "on")
+        else:
+            sar.add_redaction(ctx, user.username, request_id, words)
+    except (BadInput, NotAllowed) as exc:
+        return _sar_page(request, user, request_id, status_code=exc.http_status,
+                         errors=[("words", exc.message)], words=words)
+    return RedirectResponse(f"{SAR}/{request_id}", status_code=303)
+
+
+@router.post(SAR + "/{request_id:int}/release", dependencies=[Depends(require_csrf)])
+async def sar_release(request: Request, user: Staff, request_id: int) -> Response:
+    try:
+        done = sar.release(state(request).ctx, user.username, request_id)
+    except NotAllowed as exc:
+        return _sar_page(request, user, request_id, status_code=exc.http_status,
+                         errors=[("release", exc.message)])
+    return Response(done.data, media_type="application/zip", headers={
+        "content-disposition": f'attachment; filename="{done.filename}"'})

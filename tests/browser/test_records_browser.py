@@ -3,7 +3,9 @@ refused decision shown again as typed, and a bulk decision, at 320 px with axe."
 
 from __future__ import annotations
 
+import zipfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -85,3 +87,48 @@ def test_staff_outside_records_management_see_no_retention_link(
     assert page.get_by_role("link", name="Retention").count() == 0
     response = page.goto("/records/retention")
     assert response is not None and response.status == 403
+
+
+def test_a_subject_access_bundle_is_reviewed_and_released_from_the_browser(
+    new_page: Any, live: LiveServer, tmp_path: Path
+) -> None:
+    child = {"name": "Marigold Ashcombe", "date_of_birth": "2013-02-02"}
+    reference = log_concern(live.ctx, name="Harriet Ashcombe", email="harriet@example.org",
+                            children=[child], concern="Marigold's review meeting was cancelled.")
+    log_concern(live.ctx, name="Bartholomew Quince", email="bq@example.net", children=[child],
+                concern="I am Marigold's grandfather.")
+    with live.ctx.sessions() as session:
+        person = session.scalars(select(Case.respondent_id).where(
+            Case.reference == reference)).one()
+
+    page = new_page()
+    sign_in(page, "priya")
+    page.goto("/records/retention")
+    page.fill("#person", "not a number")
+    page.get_by_role("button", name="Open").click()
+    assert "person: enter the person's id" in page.inner_text(".govuk-error-summary")
+    page.fill("#person", str(person))
+    page.get_by_role("button", name="Open").click()
+    page.wait_for_url("**/records/subject-access/*")
+    assert "opened: respond by" in page.inner_text(".govuk-notification-banner")
+    table = page.inner_text("table")
+    assert "Bartholomew Quince" in table and "bq@example.net" in table
+    assert "Harriet" not in table  # her own details are never redacted from her
+    assert_accessible(page)
+    screenshot(page, "subject-access-review")
+
+    page.fill("#words", "review meeting")
+    page.get_by_role("button", name="Add the redaction").click()
+    page.wait_for_url("**/records/subject-access/*")
+    page.get_by_role("button", name="Remove redaction of review meeting").click()
+    page.wait_for_url("**/records/subject-access/*")
+    assert page.get_by_role("button", name="Redact again redaction of review meeting").count() == 1
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Release and download the bundle").click()
+    saved = tmp_path / "bundle.zip"
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as zf:
+        assert "index.pdf" in zf.namelist()
+    page.reload()
+    assert "Released; the bundle's SHA-256 is" in page.inner_text("main")
