@@ -94,7 +94,7 @@ def form_from_mapping(
         flags.append("channel: expected one of " + ", ".join(CHANNELS))
         channel = "web"
 
-    children = _children(data.get("children"), flags)
+    children = _children(data.get("children"), flags, submitted_at.date())
     from_year, to_year = _involvement(data.get("involvement"), submitted_at, flags)
 
     staff: list[str] = []
@@ -206,7 +206,7 @@ def _submitted_at(value: Any, received_at: datetime | None, flags: list[str]) ->
     return parsed
 
 
-def _children(value: Any, flags: list[str]) -> list[ChildDetails]:
+def _children(value: Any, flags: list[str], today: date | None = None) -> list[ChildDetails]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -217,10 +217,11 @@ def _children(value: Any, flags: list[str]) -> list[ChildDetails]:
         if not isinstance(item, dict):
             flags.append(f"children[{i}]: expected an object")
             continue
+        # The name and the date of birth are checked apart, so every problem is named at once.
         name = item.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_FIELD:
+        named = isinstance(name, str) and bool(name.strip()) and len(name) <= MAX_FIELD
+        if not named:
             flags.append(f"children[{i}].name: missing or not text")
-            continue
         dob: date | None = None
         raw_dob = item.get("date_of_birth")
         if raw_dob is not None:
@@ -230,7 +231,15 @@ def _children(value: Any, flags: list[str]) -> list[ChildDetails]:
                     raise ValueError
             except ValueError:
                 flags.append(f"children[{i}].date_of_birth: expected YYYY-MM-DD")
-        out.append(ChildDetails(name=" ".join(name.split()), date_of_birth=dob))
+            else:
+                if today is not None and dob > today:
+                    flags.append(f"children[{i}].date_of_birth: in the future")
+                    dob = None
+                elif dob.year < 1900:
+                    flags.append(f"children[{i}].date_of_birth: before 1900")
+                    dob = None
+        if named and isinstance(name, str):
+            out.append(ChildDetails(name=" ".join(name.split()), date_of_birth=dob))
     return out
 
 

@@ -165,7 +165,7 @@ def check(
     if submission is not None:
         for flag in submission.flags:
             field, _, problem = flag.partition(": ")
-            errors.append(_error(field, problem, slots))
+            errors.append(_error(field, problem, slots, form))
     # One message per input; a specific flag (e.g. the email's format) wins over the general
     # "no way to reply" it caused.
     unique = {e.input_id: e for e in errors}
@@ -175,18 +175,56 @@ def check(
     )
 
 
-def _error(field: str, problem: str, slots: list[int]) -> FieldError:
+def _error(
+    field: str, problem: str, slots: list[int], form: Mapping[str, str] | None = None
+) -> FieldError:
     input_id, asked = _input_for(field, slots)
     message = _MESSAGES.get((field, problem))
     if message is None and field.startswith("children[") and field.endswith(".name"):
         message = f"Enter {asked}, or leave their date of birth blank"
     if message is None and field.endswith("date_of_birth"):
-        message = f"{asked[:1].upper()}{asked[1:]} must be a real date, like 27 3 2012"
+        asked = f"{asked[:1].upper()}{asked[1:]}"
+        if problem == "in the future":
+            return FieldError(field, input_id, f"{asked} must be today or in the past")
+        prefix = input_id.removesuffix("-day")
+        wrong = wrong_date_parts(form or {}, prefix)
+        if wrong and len(wrong) < 3:
+            # GOV.UK: highlight and name only the part that is wrong; the summary links to it.
+            return FieldError(field, f"{prefix}-{wrong[0]}",
+                              f"{asked} must include a real {' and '.join(wrong)}")
+        message = f"{asked} must be a real date, like 27 3 2012"
     if message is None and field.startswith("involvement.") and "year" in problem:
         message = f"Enter {asked} as a year between 1900 and now, like 2015"
     if message is None:
         message = f"Check {asked}: {problem}"
     return FieldError(field=field, input_id=input_id, message=message)
+
+
+def wrong_date_parts(form: Mapping[str, str], prefix: str) -> list[str]:
+    """The parts (day, month, year) of date input PREFIX that cannot be right on their own;
+    for a date whose parts are each possible but not together (31 2 2010), the day."""
+    day, month, year = (form.get(f"{prefix}-{p}", "").strip() for p in ("day", "month", "year"))
+    wrong = [
+        part for part, value, low, high in (("day", day, 1, 31), ("month", month, 1, 12),
+                                            ("year", year, 1900, 9999))
+        if not (value.isdigit() and low <= int(value) <= high
+                and (part != "year" or len(value) == 4))
+    ]
+    return wrong or ["day"]
+
+
+def date_error_parts(errors: tuple[FieldError, ...], form: Mapping[str, str]) -> set[str]:
+    """Input ids of the date parts to highlight: only the wrong ones, or the whole date."""
+    parts: set[str] = set()
+    for e in errors:
+        match = re.fullmatch(r"(child-\d+-dob)-(day|month|year)", e.input_id)
+        if not match:
+            continue
+        prefix = match.group(1)
+        wrong = (["day", "month", "year"] if "today or in the past" in e.message
+                 or "real date, like" in e.message else wrong_date_parts(form, prefix))
+        parts |= {f"{prefix}-{p}" for p in wrong}
+    return parts
 
 
 def _input_for(field: str, slots: list[int]) -> tuple[str, str]:
@@ -209,7 +247,8 @@ def _input_for(field: str, slots: list[int]) -> tuple[str, str]:
 def _order(input_id: str) -> int:
     page = [
         "name", "email", "phone", "address", "postcode", "relationship",
-        *[f"child-{i}-{p}" for i in range(MAX_CHILDREN) for p in ("name", "dob-day")],
+        *[f"child-{i}-{p}" for i in range(MAX_CHILDREN)
+          for p in ("name", "dob-day", "dob-month", "dob-year")],
         "from-year", "to-year", "staff-named", "concern", "consent",
     ]
     return page.index(input_id) if input_id in page else len(page)

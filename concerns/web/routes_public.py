@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import date
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import text
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from concerns.letters.templating import long_date
 from concerns.web import concern_form
 from concerns.web.deps import current_user, render, state
 from concerns.web.security import (
@@ -113,13 +115,16 @@ def concern_page(request: Request) -> Response:
 
 def _concern_form(
     request: Request, values: dict[str, str], errors: list[tuple[str, str]], status: int = 200,
-    refusal: tuple[str, str] | None = None,
+    refusal: tuple[str, str] | None = None, date_parts: set[str] | None = None,
 ) -> Response:
-    """The form, with VALUES as typed; REFUSAL (heading, what to do) when it was not sent."""
+    """The form, with VALUES as typed; REFUSAL (heading, what to do) when it was not sent;
+    DATE_PARTS the date inputs to highlight (only the wrong part of a date)."""
     return render(
         request, "concern.html", "Raise a concern", status_code=status, errors=errors,
         values=concern_form.FormValues(values), relationships=concern_form.RELATIONSHIP_LABELS,
         children=range(concern_form.MAX_CHILDREN), refusal=refusal,
+        acknowledge_days=state(request).ctx.settings.clock("acknowledge").target,
+        date_parts=sorted(date_parts or ()),
     )
 
 
@@ -163,7 +168,8 @@ async def concern_submit(request: Request) -> Response:
     )
     if checked.errors:
         return _concern_form(
-            request, values, [(e.input_id, e.message) for e in checked.errors], status=400
+            request, values, [(e.input_id, e.message) for e in checked.errors], status=400,
+            date_parts=concern_form.date_error_parts(checked.errors, values),
         )
     raw = json.dumps(checked.mapping, ensure_ascii=False).encode("utf-8")
     outcome = intake.ingest_form(
@@ -173,6 +179,8 @@ async def concern_submit(request: Request) -> Response:
     request.session["concern_sent"] = {
         "reference": outcome.reference if outcome.status == "new_case" else None,
         "status": outcome.status,
+        "reply_by": outcome.reply_by.isoformat() if outcome.reply_by else None,
+        "receipt_emailed": outcome.receipt_emailed,
     }
     return RedirectResponse("/concern/sent", status_code=303)
 
@@ -187,7 +195,17 @@ def concern_sent(request: Request) -> Response:
         "added_to_case": "Thank you. We have added this to the concern you raised before.",
         "duplicate": "Thank you. We already had this message from you.",
     }.get(str(sent.get("status")), "Thank you. We have received your concern.")
+    reply_by = sent.get("reply_by")
     return render(
         request, "concern_sent.html", "Concern received",
         reference=sent.get("reference"), message=message,
+        reply_by=long_date(date.fromisoformat(reply_by)) if isinstance(reply_by, str) else None,
+        receipt_emailed=bool(sent.get("receipt_emailed")),
     )
+
+
+@router.get("/privacy")
+def privacy_notice(request: Request) -> Response:
+    """What the council does with what a person tells it (linked from the concern form)."""
+    return render(request, "privacy.html", "Privacy notice",
+                  retention_years=state(request).ctx.settings.records.retention_years)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,8 @@ from concerns.db.models import (
     CaseChild,
     Child,
     Contact,
+    Deadline,
+    Notification,
     RawSubmission,
     Respondent,
 )
@@ -74,6 +76,10 @@ class IntakeResult:
     reason: str | None = None
     field: str | None = None
     flags: tuple[str, ...] = ()  # what the IAT should check on the logged contact
+    # The public form's confirmation: the date we will reply by, and whether a receipt was
+    # queued for the person's email address.
+    reply_by: date | None = None
+    receipt_emailed: bool = False
 
     def as_dict(self) -> dict[str, str | None]:
         return {"source": self.source, "status": self.status, "reference": self.reference,
@@ -279,7 +285,45 @@ def ingest_form(
     except SubmissionError as exc:
         quarantine(ctx, stored.id, str(exc))
         return IntakeResult(source, "quarantined", reason=str(exc), field=exc.field)
-    return log_stored(ctx, submission, raw_id=stored.id, source=source, actor=actor)
+    result = log_stored(ctx, submission, raw_id=stored.id, source=source, actor=actor)
+    if public and result.status in ("new_case", "added_to_case"):
+        return _receipt(ctx, result, submission.respondent.email, stored.id)
+    return result
+
+
+RECEIPT = "receipt"
+
+
+def _receipt(
+    ctx: AppContext, result: IntakeResult, email: str | None, raw_id: int
+) -> IntakeResult:
+    """The date the person will hear from us (the acknowledgement clock's due date, from the
+    working-day calendar) and, when they gave an email address, a receipt through the outbox.
+    Its own transaction: the concern is logged whatever happens here."""
+    from concerns.letters.templating import long_date
+
+    council = ctx.settings.council
+    with ctx.uow() as uow:
+        s = uow.session
+        case = s.scalars(select(Case).where(Case.reference == result.reference)).one()
+        reply_by = s.scalar(
+            select(Deadline.due_date).where(Deadline.case_id == case.id,
+                                            Deadline.clock == "acknowledge",
+                                            Deadline.status == "running"))
+        if not email:
+            return replace(result, reply_by=reply_by)
+        when = (f"We will reply by {long_date(reply_by)} to tell you what happens next."
+                if reply_by else "We will add it to your concern and keep you informed.")
+        s.add(Notification(
+            key=f"receipt:{raw_id}", kind=RECEIPT, case_id=case.id, to_address=email,
+            subject=f"We have received your concern (reference {case.reference})",
+            body=(f"Thank you for telling us about your concern. Your reference number is "
+                  f"{case.reference}: please quote it if you contact us about this concern.\n\n"
+                  f"{when}\n\n{council.team}\n{council.name}\n"),
+            status="pending", send_after=ctx.now(), created_at=ctx.now(),
+        ))
+        uow.commit()
+    return replace(result, reply_by=reply_by, receipt_emailed=True)
 
 
 def log_stored(

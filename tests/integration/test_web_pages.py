@@ -40,7 +40,7 @@ def test_the_public_form_names_every_problem_and_keeps_what_was_typed(web: AppCo
     ))
     assert response.status_code == 400
     assert [field for field, _ in _summary(response.text)] == [
-        "name", "email", "child-0-dob-day", "to-year", "concern",
+        "name", "email", "child-0-dob-month", "to-year", "concern",
     ]
     assert 'value="sam@"' in response.text
     with web.sessions() as session:

@@ -6,6 +6,7 @@ proxies config.toml lists."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -13,7 +14,8 @@ import pytest
 from sqlalchemy import func, select
 from starlette.requests import Request
 
-from concerns.db.models import RawSubmission
+from concerns.db.models import Case, Deadline, Notification, RawSubmission
+from concerns.letters.templating import long_date
 from concerns.web.security import client_address
 from concerns.workflows.context import AppContext
 from tests.integration.web_helpers import client_for, csrf_of, public_form
@@ -128,3 +130,69 @@ def test_a_chunked_body_over_the_cap_is_refused_as_it_passes_the_cap(web: AppCon
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert refused.status_code == 413
     assert stored(web) == 0
+
+
+def test_the_confirmation_gives_the_reference_the_reply_by_date_and_a_receipt_by_email(
+    web: AppContext,
+) -> None:
+    client = client_for(web)
+    csrf = csrf_of(client.get("/concern").text)
+    assert client.post("/concern", data=public_form(csrf, concern=TYPED)).status_code == 303
+    page = html.unescape(re.sub(r"<[^>]+>", "", client.get("/concern/sent").text))
+    with web.uow() as uow:
+        case_id, reference = uow.session.execute(select(Case.id, Case.reference)).one()
+        due = uow.session.scalars(select(Deadline.due_date).where(
+            Deadline.case_id == case_id, Deadline.clock == "acknowledge")).one()
+        receipt = uow.session.execute(select(
+            Notification.kind, Notification.to_address, Notification.status,
+            Notification.subject, Notification.body)).one()
+    assert reference in page
+    # The date comes from the working-day calendar (the acknowledgement clock), not a phrase.
+    assert f"We will reply by {long_date(due)}" in page
+    assert "We have sent a receipt" in page
+    assert (receipt.kind, receipt.to_address, receipt.status) == (
+        "receipt", "sam@example.org", "pending")
+    assert reference in receipt.subject and long_date(due) in receipt.body
+    assert TYPED not in receipt.body  # what the person wrote is not sent back by email
+
+
+def test_no_receipt_is_promised_without_an_email_address(web: AppContext) -> None:
+    client = client_for(web)
+    csrf = csrf_of(client.get("/concern").text)
+    form = public_form(csrf, email="", phone="01632 960001")
+    assert client.post("/concern", data=form).status_code == 303
+    page = client.get("/concern/sent").text
+    assert "We will reply by" in page and "receipt" not in page
+    with web.uow() as uow:
+        assert uow.session.scalars(select(Notification)).all() == []
+
+
+def test_the_form_links_to_a_privacy_notice(web: AppContext) -> None:
+    client = client_for(web)
+    form = client.get("/concern").text
+    assert 'href="/privacy"' in form
+    notice = client.get("/privacy")
+    assert notice.status_code == 200
+    assert "Privacy notice" in notice.text and "How long we keep it" in notice.text
+
+
+def test_a_future_birth_date_and_a_wrong_month_are_named_with_every_other_problem_at_once(
+    web: AppContext,
+) -> None:
+    client = client_for(web)
+    csrf = csrf_of(client.get("/concern").text)
+    response = client.post("/concern", data=public_form(csrf, name="", concern="", **{
+        "child-0-dob-year": "2099",
+        "child-1-name": "Alex Public", "child-1-dob-day": "3", "child-1-dob-month": "13",
+        "child-1-dob-year": "2015",
+    }))
+    assert response.status_code == 400
+    text = html.unescape(response.text)
+    assert "Child 1's date of birth must be today or in the past" in text
+    assert "Child 2's date of birth must include a real month" in text
+    assert "Enter your full name" in text and "Enter your concern" in text
+    # Only the month of child 2's date is marked wrong; all of child 1's (a future date).
+    for part, wrong in (("day", False), ("month", True), ("year", False)):
+        marked = f'govuk-input--error" id="child-1-dob-{part}"'
+        assert (marked in text) is wrong, part
+    assert 'govuk-input--error" id="child-0-dob-year"' in text

@@ -132,3 +132,32 @@ def test_a_date_of_birth_without_a_name_asks_for_the_name() -> None:
     assert [(e.input_id, e.message) for e in checked.errors] == [
         ("child-2-name", "Enter child 3's name, or leave their date of birth blank"),
     ]
+
+
+def test_a_future_birth_date_is_refused_and_only_the_wrong_part_of_a_date_is_named() -> None:
+    checked = _check(**{
+        "name": "Sam", "email": "sam@example.org", "concern": "x",
+        "child-0-name": "Kim", "child-0-dob-day": "3", "child-0-dob-month": "4",
+        "child-0-dob-year": "2027",
+        "child-1-name": "Lee", "child-1-dob-day": "40", "child-1-dob-month": "4",
+        "child-1-dob-year": "2012",
+        "child-2-name": "Ash", "child-2-dob-day": "3", "child-2-dob-month": "4",
+        "child-2-dob-year": "12",
+    })
+    assert [(e.input_id, e.message) for e in checked.errors] == [
+        ("child-0-dob-day", "Child 1's date of birth must be today or in the past"),
+        ("child-1-dob-day", "Child 2's date of birth must include a real day"),
+        ("child-2-dob-year", "Child 3's date of birth must include a real year"),
+    ]
+    form = {"child-1-dob-day": "40", "child-1-dob-month": "4", "child-1-dob-year": "2012",
+            "child-2-dob-day": "3", "child-2-dob-month": "4", "child-2-dob-year": "12"}
+    assert concern_form.date_error_parts(checked.errors, form) == {
+        "child-0-dob-day", "child-0-dob-month", "child-0-dob-year",
+        "child-1-dob-day", "child-2-dob-year"}
+
+
+def test_a_child_without_a_name_and_with_an_impossible_date_gets_both_errors_at_once() -> None:
+    checked = _check(**{"name": "Sam", "email": "sam@example.org", "concern": "x",
+                        "child-0-dob-day": "3", "child-0-dob-month": "13",
+                        "child-0-dob-year": "2012"})
+    assert [e.input_id for e in checked.errors] == ["child-0-name", "child-0-dob-month"]
