@@ -49,17 +49,15 @@ from concerns.db.models import (
     SubjectAccessRequest,
 )
 from concerns.workflows import clocks
-from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event, erase_payload
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, NotAllowed
-from concerns.workflows.machine import RECORDS_OFFICERS
+from concerns.workflows.errors import NotAllowed
+from concerns.workflows.records.common import checked_reason, records_officer
 from concerns.workflows.settings import Settings
 
 ANONYMISED = "anonymised"
 REMOVED = "[removed]"
-MAX_REASON = 2000
 # Tables whose rows anonymisation rewrites: PostgreSQL's VACUUM FULL rewrites just these.
 TOUCHED_TABLES = (
     "cases", "contacts", "attachments", "raw_submissions", "letters", "notifications",
@@ -268,24 +266,16 @@ def anonymise_case(
     ctx: AppContext, actor_name: str | None, reference: str, reason: str
 ) -> dict[str, Any]:
     """Anonymise one closed case now (an erasure request, or a case the schedule destroys)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise BadInput("reason", "required: why this case is anonymised now")
-    if len(reason) > MAX_REASON:
-        raise BadInput("reason", f"longer than {MAX_REASON} characters")
+    reason = checked_reason(reason, "why this case is anonymised now")
     with ctx.uow() as uow:
         s = uow.session
-        _, actor = load_actor(s, actor_name)
-        if not actor.roles & RECORDS_OFFICERS:
-            raise NotAllowed(
-                "anonymising a case needs the role " + " or ".join(sorted(RECORDS_OFFICERS))
-            )
+        actor = records_officer(s, actor_name, "anonymising a case")
         case = get_case(s, reference)
         _check_may_anonymise(case)
         at = ctx.now()
-        done = erase_case(s, case, at, actor.username)
+        done = erase_case(s, case, at, actor)
         append_event(
-            s, case_id=case.id, event="case_anonymised", actor=actor.username, at=at,
+            s, case_id=case.id, event="case_anonymised", actor=actor, at=at,
             from_state=case.state, to_state=case.state, data=done.to_dict(), note=reason,
         )
         ref, case_id, respondent_id = case.reference, case.id, case.respondent_id

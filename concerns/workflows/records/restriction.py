@@ -16,13 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Respondent
-from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, NotAllowed, NotFound
+from concerns.workflows.errors import NotAllowed, NotFound
 from concerns.workflows.machine import RECORDS_OFFICERS, Actor
-
-MAX_REASON = 2000
+from concerns.workflows.records.common import checked_reason, records_officer
 
 
 def restricted_case_ids(session: Session, actor: Actor) -> set[int]:
@@ -39,17 +37,10 @@ def set_restriction(
     ctx: AppContext, actor_name: str | None, person_id: int, restricted: bool, reason: str
 ) -> dict[str, Any]:
     """Restrict (or lift the restriction on) the person's record, with a reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise BadInput("reason", "required: why the record is restricted, or no longer")
-    if len(reason) > MAX_REASON:
-        raise BadInput("reason", f"longer than {MAX_REASON} characters")
+    reason = checked_reason(reason, "why the record is restricted, or no longer")
     with ctx.uow() as uow:
         s = uow.session
-        _, actor = load_actor(s, actor_name)
-        if not actor.roles & RECORDS_OFFICERS:
-            raise NotAllowed(
-                "restricting a record needs the role " + " or ".join(sorted(RECORDS_OFFICERS)))
+        actor = records_officer(s, actor_name, "restricting a record")
         person = s.get(Respondent, person_id)
         if person is None or person.merged_into_id is not None:
             raise NotFound(f"no person with id {person_id}")
@@ -62,7 +53,7 @@ def set_restriction(
                           .order_by(Case.id)).all()
         event = "person_restricted" if restricted else "restriction_lifted"
         for case in cases:
-            append_event(s, case_id=case.id, event=event, actor=actor.username, at=at,
+            append_event(s, case_id=case.id, event=event, actor=actor, at=at,
                          from_state=case.state, to_state=case.state,
                          data={"person": person.id}, note=reason)
         result = {"person": person.id, "restricted": restricted,

@@ -27,14 +27,14 @@ from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Deadline, Escalation, Notification
 from concerns.workflows import clocks
-from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.hooks import EventContext, on_event
-from concerns.workflows.machine import RECORDS_OFFICERS, STEPS
+from concerns.workflows.machine import STEPS
 from concerns.workflows.records.anonymise import ANONYMISED, anonymise_case
+from concerns.workflows.records.common import checked_reason, records_officer
 from concerns.workflows.settings import Settings
 
 NOT_SET = "not_set"
@@ -52,7 +52,6 @@ LABELS = {
 # What the information officer may decide, and the state each decision leads to.
 DECISIONS = {"retain": RETAIN, "review": REVIEW, "destroy": TO_BE_DESTROYED}
 CLOCK = "retention_review"
-MAX_REASON = 2000
 
 
 def add_years(day: date, years: int) -> date:
@@ -158,12 +157,7 @@ class ScheduleRow:
 
 
 def _officer(session: Session, actor_name: str | None) -> str:
-    _, actor = load_actor(session, actor_name)
-    if not actor.roles & RECORDS_OFFICERS:
-        raise NotAllowed(
-            "the retention schedule needs the role " + " or ".join(sorted(RECORDS_OFFICERS))
-        )
-    return actor.username
+    return records_officer(session, actor_name, "the retention schedule")
 
 
 def list_schedule(
@@ -234,11 +228,7 @@ def decide(
     """One decision on one or more closed cases, with one reason: all stored, or none."""
     if decision not in DECISIONS:
         raise BadInput("decision", f"expected one of {', '.join(DECISIONS)}")
-    reason = (reason or "").strip()
-    if not reason:
-        raise BadInput("reason", "required for a retention decision")
-    if len(reason) > MAX_REASON:
-        raise BadInput("reason", f"longer than {MAX_REASON} characters")
+    reason = checked_reason(reason, "why, for a retention decision")
     refs = list(dict.fromkeys(r.strip().upper() for r in references if r.strip()))
     if not refs:
         raise BadInput("reference", "give at least one case")

@@ -46,11 +46,10 @@ from concerns.db.models import (
 )
 from concerns.letters.pdf import html_to_pdf
 from concerns.workflows import clocks
-from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
-from concerns.workflows.machine import RECORDS_OFFICERS
+from concerns.workflows.records.common import records_officer
 
 CLOCK = "subject_access"
 REVIEW = "review"
@@ -66,10 +65,7 @@ _env = Environment(
 
 
 def _officer(session: Session, actor_name: str | None) -> str:
-    _, actor = load_actor(session, actor_name)
-    if not actor.roles & RECORDS_OFFICERS:
-        raise NotAllowed("subject access needs the role " + " or ".join(sorted(RECORDS_OFFICERS)))
-    return actor.username
+    return records_officer(session, actor_name, "subject access")
 
 
 def _person_ids(session: Session, person_id: int) -> list[int]:
