@@ -21,7 +21,9 @@ from concerns.workflows.records.subject_access import (
     release,
     set_redaction,
 )
+from concerns.workflows.reminders import sweep
 from tests.factories import act, create_staff, log_concern
+from tests.integration.reminder_support import notifications
 
 TOBIAS = {"name": "Tobias Featherstonehaugh", "date_of_birth": "2011-05-05"}
 # The other person who wrote about Tobias: none of it may reach Rosalind's bundle.
@@ -147,3 +149,15 @@ def test_closing_the_case_does_not_stop_the_request_clock_and_refusals_name_the_
         clock = uow.session.scalars(
             select(Deadline).where(Deadline.clock == "subject_access")).one()
         assert clock.status == "running"
+
+
+def test_the_request_clock_reminds_the_information_officer_before_it_is_due(
+    staffed: AppContext,
+) -> None:
+    with freeze_time("2026-11-30 10:00:00"):
+        first, _, _ = register(staffed)
+        open_request(staffed, "priya", person_of(staffed, first))
+    with freeze_time("2026-12-29 10:00:00"):  # Tue, the working day before 30 December
+        sweep(staffed)
+    owed = [n for n in notifications(staffed) if "subject access" in n["subject"]]
+    assert [(n["username"], n["level"]) for n in owed] == [("priya", "before_due")]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 from concerns.workflows.records.common import checked_reason, records_officer
 from concerns.workflows.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ANONYMISED = "anonymised"
 REMOVED = "[removed]"
@@ -372,9 +375,14 @@ def clean_free_space(engine: Engine) -> None:
             # truncating checkpoint then drops the write-ahead log that held the old pages.
             raw.driver_connection.execute("PRAGMA secure_delete=ON")  # type: ignore[union-attr]
             raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
-            raw.driver_connection.execute(  # type: ignore[union-attr]
+            busy = raw.driver_connection.execute(  # type: ignore[union-attr]
                 "PRAGMA wal_checkpoint(TRUNCATE)"
-            )
+            ).fetchone()[0]
+            if busy:
+                # A reader (the web app) held the log open: the old pages stay in it until the
+                # next checkpoint, which SQLite runs on its own as writes go on.
+                log.warning("free-space clean-up: the write-ahead log was busy; it is cleared "
+                            "at the next checkpoint")
         finally:
             raw.close()
         return
