@@ -81,7 +81,8 @@ def test_the_proposed_mapping_names_sheets_headings_values_and_colours(
     assert '"Lookups"' not in text and '"Summary"' not in text
     assert '"Name of person raising concern" = { field = "name", score = ' in text
     assert '"Summary of concern" = { field = "concern", score = ' in text
-    assert '"Internal ID" = { field = "", score = 0 }  # not read' in text
+    assert ('"Internal ID" = { field = "", score = 0 }  # not read (hidden in the workbook)'
+            in text)
     assert '"With DCS for sign off" = "awaiting_signoff"' in text
     assert '"Closed \u2013 dealt with outside framework" = "closed:outside_framework"' in text
     assert '"Learning review complete" = "awaiting_signoff"' in text

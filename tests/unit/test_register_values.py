@@ -147,3 +147,17 @@ def test_a_mapping_survives_the_toml_round_trip_with_awkward_text() -> None:
     assert back.sheets == mapping.sheets and back.columns == mapping.columns
     assert (back.stages, back.outcomes, back.channels, back.colours) == (
         mapping.stages, mapping.outcomes, mapping.channels, mapping.colours)
+
+
+def test_a_guessed_heading_is_used_only_once_the_team_keeps_it_in_the_mapping() -> None:
+    from concerns.triage.register import read_register
+
+    data = b"Nme of person,Concern\nAnn Lee,Moved without notice\n"
+    proposed = read_register(data, "r.csv").mapping
+    guess = next(c for c in proposed.columns if c.heading == "Nme of person")
+    assert guess.field == "name" and 70 <= guess.score < 90
+    assert "Nme of person" not in proposed.fields()
+    text = to_toml(proposed, "r.csv", ("logged",), ("answered",))
+    assert '"Nme of person" = { field = "name", score = ' in text
+    assert "# a guess: check it" in text
+    assert from_toml(text).fields()["Nme of person"] == "name"

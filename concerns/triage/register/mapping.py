@@ -162,10 +162,15 @@ class Mapping:
     colours: dict[str, str] = field(default_factory=dict)
     # "stage:value" → a placing not sure enough to use, for the file's comments (not read back).
     guesses: dict[str, str] = field(default_factory=dict)
+    # The importer's own proposal: only what it is sure of is used. A mapping file is used as
+    # written (keeping a guess in it confirms it).
+    proposed: bool = False
+    hidden: set[str] = field(default_factory=set)  # headings of hidden columns (for comments)
 
     def fields(self) -> dict[str, str]:
         """Heading → field, for the headings that are read."""
-        return {c.heading: c.field for c in self.columns if c.field}
+        return {c.heading: c.field for c in self.columns
+                if c.field and (c.score >= SURE or not self.proposed)}
 
     def for_row(self, cells: dict[str, str], fill: str) -> dict[str, object]:
         """What this mapping says about one row: stored with the row, so it reads the same
@@ -203,11 +208,13 @@ def find_heading_row(sheet: Sheet) -> tuple[int, list[ColumnChoice]] | None:
         if row.blank():
             continue
         columns = assign_columns(row.values)
-        placed = {c.field for c in columns if c.field and c.score >= SURE}
-        if not ({"name", "concern"} & placed) or len(placed) < 2:
+        named = {c.field for c in columns if c.field}
+        if not ({"name", "concern"} & named) or len(named) < 2:
             continue
-        if best is None or len(placed) > best[1]:
-            best = (row.number, len(placed), columns)
+        # Ranked by the headings it is sure of, then by all it names.
+        rank = sum(1 for c in columns if c.field and c.score >= SURE) * 100 + len(named)
+        if best is None or rank > best[1]:
+            best = (row.number, rank, columns)
     return None if best is None else (best[0], best[2])
 
 
@@ -277,6 +284,8 @@ def to_toml(mapping: Mapping, filename: str, states: tuple[str, ...],
         note = "" if c.field else "  # not read"
         if c.field and c.score < SURE:
             note = "  # a guess: check it"
+        if c.heading in mapping.hidden:
+            note = (note or "  #") + " (hidden in the workbook)"
         lines.append(f"{_q(c.heading)} = {{ field = {_q(c.field)}, score = {c.score} }}{note}")
     for title, name, table in (("stages", "stage", mapping.stages),
                                ("outcomes", "outcome", mapping.outcomes),

@@ -86,7 +86,11 @@ def propose(sheets: list[Sheet]) -> Mapping:
     for sheet, (row, cols) in usable[1:]:
         if [c.heading for c in cols] == layout:
             chosen.append(SheetChoice(sheet.name, row))
-    mapping = Mapping(sheets=chosen, columns=columns)
+    mapping = Mapping(sheets=chosen, columns=columns, proposed=True)
+    heading_row = next(r for r in first_sheet.rows if r.number == first_row)
+    headings = unique_headings(heading_row.values)
+    mapping.hidden = {headings[i] for i in first_sheet.hidden_columns
+                      if i < len(headings) and headings[i]}
     _propose_values(mapping, sheets)
     return mapping
 
