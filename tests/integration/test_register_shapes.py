@@ -260,3 +260,18 @@ def test_a_mapping_naming_a_sheet_the_file_lacks_is_refused_and_nothing_stored(
         import_register(staffed, csv_bytes(), "register.csv", "morgan", mapping=mapping)
     assert err.value.field == "mapping: [[sheet]]"
     assert counts(staffed)["raw_submissions"] == 0
+
+
+def test_one_sheet_is_chosen_by_leaving_the_others_out_of_the_mapping(
+    staffed: AppContext, tmp_path: Path
+) -> None:
+    def only_2021(text: str) -> str:
+        block = '[[sheet]]\nname = "2022"\nheading_row = 3\n\n'
+        assert block in text
+        return text.replace(block, "")
+
+    results = import_with_written_mapping(staffed, "register.xlsx", tmp_path, only_2021)
+    records = [r for r in results if r.status != "set_aside"]
+    assert len(records) == FIRST_SHEET
+    # One sheet read: sources name the row only, as for a CSV.
+    assert all(r.source.startswith("register.xlsx:row ") for r in results)
