@@ -458,6 +458,9 @@ def log_in(
             "children": len(children), "attachments": len(submission.attachments)}
     if entry is not None:
         data |= {"imported_row": entry.row, "imported_stage": entry.stage}
+        if entry.legacy_reference:
+            # The register's own reference (IAT/012), so the old case can be found by it.
+            data["register_reference"] = entry.legacy_reference
     append_event(
         s, case_id=case.id, event="concern_logged" if status == "new_case" else "contact_added",
         actor=actor, at=at, from_state=None if status == "new_case" else case.state,

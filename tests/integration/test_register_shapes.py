@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from concerns.db.models import Case, CaseChild, Child, Contact, RawSubmission, Respondent
+from concerns.db.models import (
+    Case,
+    CaseChild,
+    Child,
+    Contact,
+    Event,
+    RawSubmission,
+    Respondent,
+)
 from concerns.triage.register import read_register
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput
@@ -125,6 +133,10 @@ def test_every_record_comes_in_at_its_stage_with_the_written_mapping_unchanged(
                 assert (case.state, case.outcome) == expected_state(row, filename), where
             else:
                 assert row.same_person_as is not None, where
+            logged = s.scalars(select(Event.data).where(
+                Event.case_id == case.id, Event.data["contact_id"].as_integer() == contact.id
+            )).one()
+            assert logged["register_reference"] == f"IAT/{index + 1:03d}", where
             if row.received_expected is not None:
                 assert contact.received_at.astimezone(LONDON).date() == (
                     row.received_expected), where
