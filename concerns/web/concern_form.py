@@ -20,7 +20,9 @@ from typing import Any
 from concerns.triage.forms import form_from_mapping
 from concerns.triage.submission import RELATIONSHIPS, Submission, SubmissionError
 
-MAX_CHILDREN = 3
+MAX_CHILDREN = 10
+# The staff page for logging a call or letter shows this many child blocks at once.
+LOGGED_CHILD_BLOCKS = 3
 
 # HTML field names of the form, in the order they appear on the page.
 TEXT_FIELDS = ("name", "email", "phone", "address", "postcode", "relationship")
@@ -137,6 +139,39 @@ def child_slots(form: Mapping[str, str]) -> list[int]:
         i for i in range(MAX_CHILDREN)
         if form.get(f"child-{i}-name", "").strip() or _date_of_birth(form, i) is not None
     ]
+
+
+def children_shown(form: Mapping[str, str], add_another: bool = False) -> int:
+    """How many child blocks the public form shows: one, or as many as are filled in, and one
+    more when the person asked to add another ("add another" pattern, no script needed)."""
+    filled = child_slots(form)
+    shown = (max(filled) + 1 if filled else 1) + (1 if add_another and filled else 0)
+    return min(shown, MAX_CHILDREN)
+
+
+def answers(form: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(question, answer, input id to change it) for the check-your-answers page, as typed."""
+    def value(key: str) -> str:
+        return form.get(key, "").strip()
+
+    rows = [("Full name", value("name"), "name"), ("Email address", value("email"), "email"),
+            ("Phone number", value("phone"), "phone"),
+            ("Postal address", value("address"), "address"),
+            ("Postcode", value("postcode"), "postcode"),
+            ("How you are connected to the child",
+             RELATIONSHIP_LABELS.get(value("relationship"), value("relationship")),
+             "relationship")]
+    for n, i in enumerate(child_slots(form), start=1):
+        born = "/".join(value(f"child-{i}-dob-{p}") for p in ("day", "month", "year")).strip("/")
+        rows.append((f"Child {n}", value(f"child-{i}-name") + (f", born {born}" if born else ""),
+                     f"child-{i}-name"))
+    years = " to ".join(y for y in (value("from-year"), value("to-year")) if y)
+    rows += [("Years social care was involved", years, "from-year"),
+             ("Staff involved", value("staff-named"), "staff-named"),
+             ("Your concern", form.get("concern", "").strip(), "concern"),
+             ("May we contact you", {"yes": "Yes", "no": "No"}.get(value("consent"), ""),
+              "consent")]
+    return [(q, a or "Not given", target) for q, a, target in rows]
 
 
 def check(

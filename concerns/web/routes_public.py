@@ -116,13 +116,15 @@ def concern_page(request: Request) -> Response:
 def _concern_form(
     request: Request, values: dict[str, str], errors: list[tuple[str, str]], status: int = 200,
     refusal: tuple[str, str] | None = None, date_parts: set[str] | None = None,
+    add_another: bool = False,
 ) -> Response:
     """The form, with VALUES as typed; REFUSAL (heading, what to do) when it was not sent;
     DATE_PARTS the date inputs to highlight (only the wrong part of a date)."""
     return render(
         request, "concern.html", "Raise a concern", status_code=status, errors=errors,
         values=concern_form.FormValues(values), relationships=concern_form.RELATIONSHIP_LABELS,
-        children=range(concern_form.MAX_CHILDREN), refusal=refusal,
+        children=range(concern_form.children_shown(values, add_another)), refusal=refusal,
+        max_children=concern_form.MAX_CHILDREN,
         acknowledge_days=state(request).ctx.settings.clock("acknowledge").target,
         date_parts=sorted(date_parts or ()),
     )
@@ -146,7 +148,9 @@ async def concern_submit(request: Request) -> Response:
     web = state(request)
     settings = web.ctx.settings
     posted = await request.form()  # the body was capped by BodyLimit before this reads it
-    values = {k: v for k, v in posted.items() if isinstance(v, str) and k != CSRF_FIELD}
+    values = {k: v for k, v in posted.items()
+              if isinstance(v, str) and k not in (CSRF_FIELD, "action")}
+    action = posted.get("action")
     token = posted.get(CSRF_FIELD)
     try:
         check_csrf(request, token if isinstance(token, str) else None)
@@ -156,13 +160,11 @@ async def concern_submit(request: Request) -> Response:
         return _concern_form(request, values, [], status=403, refusal=(
             "Your concern has not been sent yet",
             "The page was open for a long time, so for your security we could not accept it. "
-            "Everything you typed is below: check it and select “Send your concern” again."))
-    client = client_address(request, settings.web.trusted_proxies)
-    if not web.limiter.allowed(client):
-        return _concern_form(request, values, [], status=429, refusal=(
-            "Your concern has not been sent yet",
-            "Many concerns have been sent from your connection in the last hour. Everything you "
-            f"typed is below: try again in an hour, or email it to {settings.council.email}."))
+            "Everything you typed is below: check it and select “Continue” again."))
+    if action == "add-child":
+        return _concern_form(request, values, [], add_another=True)
+    if action == "change":
+        return _concern_form(request, values, [])
     checked = concern_form.check(
         values, web.ctx.now(), max_concern=web.ctx.settings.intake.max_concern_characters
     )
@@ -171,6 +173,16 @@ async def concern_submit(request: Request) -> Response:
             request, values, [(e.input_id, e.message) for e in checked.errors], status=400,
             date_parts=concern_form.date_error_parts(checked.errors, values),
         )
+    if action != "send":
+        # Check your answers: nothing is sent until the person has seen what they wrote.
+        return render(request, "concern_check.html", "Check your answers before sending",
+                      values=values, answers=concern_form.answers(values))
+    client = client_address(request, settings.web.trusted_proxies)
+    if not web.limiter.allowed(client):
+        return _concern_form(request, values, [], status=429, refusal=(
+            "Your concern has not been sent yet",
+            "Many concerns have been sent from your connection in the last hour. Everything you "
+            f"typed is below: try again in an hour, or email it to {settings.council.email}."))
     raw = json.dumps(checked.mapping, ensure_ascii=False).encode("utf-8")
     outcome = intake.ingest_form(
         web.ctx, raw, source="public web form", actor_name=None, public=True

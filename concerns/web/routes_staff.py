@@ -288,7 +288,7 @@ def _log_form(
     return render(
         request, "log_contact.html", "Log a contact", status_code=status, errors=errors,
         values=concern_form.FormValues(values), relationships=concern_form.RELATIONSHIP_LABELS,
-        children=range(concern_form.MAX_CHILDREN), channels=LOG_CHANNELS,
+        children=range(concern_form.LOGGED_CHILD_BLOCKS), channels=LOG_CHANNELS,
     )
 
 

@@ -78,15 +78,21 @@ def assert_everything_typed_is_there(page: Any) -> None:
     assert page.is_checked("#relationship")
 
 
-def send(page: Any) -> None:
-    page.get_by_role("button", name="Send your concern").click()
+def press(page: Any, button: str) -> None:
+    page.get_by_role("button", name=button).click()
     page.wait_for_load_state()
+
+
+def send(page: Any) -> None:
+    """Continue to the check-your-answers page, then send from it."""
+    press(page, "Continue")
+    press(page, "Send your concern")
 
 
 def test_an_expired_session_and_the_rate_limit_show_every_typed_value_again(page: Any) -> None:
     fill(page)
     page.context.clear_cookies()  # the session cookie expired while the person was typing
-    send(page)
+    press(page, "Continue")
     assert "Your concern has not been sent yet" in page.inner_text("#refusal")
     assert_everything_typed_is_there(page)
     assert_accessible(page)
@@ -99,13 +105,38 @@ def test_an_expired_session_and_the_rate_limit_show_every_typed_value_again(page
     assert_everything_typed_is_there(page)
 
 
+def test_children_are_added_one_at_a_time_and_every_answer_is_checked_before_sending(
+    page: Any,
+) -> None:
+    page.goto("/concern")
+    assert page.locator("#child-1-name").count() == 0  # one child block to begin with
+    page.fill("#child-0-name", "Charlie Example")
+    press(page, "Add another child")
+    page.fill("#child-1-name", "Alex Example")
+    page.fill("#child-1-dob-day", "1")
+    page.fill("#child-1-dob-month", "2")
+    page.fill("#child-1-dob-year", "2015")
+    assert page.input_value("#child-0-name") == "Charlie Example"
+    assert page.locator("#child-2-name").count() == 0
+    page.fill("#name", "Robin Example")
+    page.fill("#email", "robin@example.org")
+    page.fill("#concern", "Nobody told us why the visits stopped.")
+    press(page, "Continue")
+    answers = page.inner_text("#answers")
+    assert "Charlie Example" in answers and "Alex Example, born 1/2/2015" in answers
+    assert_accessible(page)
+    press(page, "Change your answers")
+    assert page.input_value("#child-1-name") == "Alex Example"
+    assert page.input_value("#concern") == "Nobody told us why the visits stopped."
+
+
 def test_a_5_mb_post_is_refused_with_a_clear_page(page: Any) -> None:
     page.goto("/concern")
     page.fill("#name", "Robin Example")
     page.fill("#email", "robin@example.org")
     page.evaluate(
         "() => { document.querySelector('#concern').value = 'x'.repeat(5 * 1024 * 1024) }")
-    send(page)
+    press(page, "Continue")
     assert "too long to accept" in page.inner_text("h1")
     assert "back button" in page.inner_text("main")
     assert_accessible(page)

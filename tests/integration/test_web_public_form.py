@@ -41,7 +41,7 @@ def stored(ctx: AppContext) -> int:
 
 def shows_every_value(page: str, form: dict[str, str]) -> bool:
     text = html.unescape(page)
-    return all(value in text for key, value in form.items() if key != "csrf_token")
+    return all(value in text for key, value in form.items() if key not in ("csrf_token", "action"))
 
 
 def test_an_expired_session_shows_the_form_again_with_everything_typed(web: AppContext) -> None:
@@ -196,3 +196,18 @@ def test_a_future_birth_date_and_a_wrong_month_are_named_with_every_other_proble
         marked = f'govuk-input--error" id="child-1-dob-{part}"'
         assert (marked in text) is wrong, part
     assert 'govuk-input--error" id="child-0-dob-year"' in text
+
+
+def test_nothing_is_sent_until_the_answers_have_been_checked(web: AppContext) -> None:
+    client = client_for(web)
+    csrf = csrf_of(client.get("/concern").text)
+    form = public_form(csrf, action="check", concern=TYPED)
+    check = client.post("/concern", data=form)
+    assert check.status_code == 200
+    assert "Check your answers before sending your concern" in check.text
+    assert shows_every_value(check.text, form)
+    assert stored(web) == 0
+    back = client.post("/concern", data={**form, "action": "change"})
+    assert back.status_code == 200 and shows_every_value(back.text, form)
+    assert 'id="concern"' in back.text
+    assert stored(web) == 0

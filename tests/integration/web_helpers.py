@@ -48,6 +48,8 @@ def public_form(csrf: str, **changes: str) -> dict[str, str]:
         "to-year": "2020",
         "concern": "The social worker did not return my calls for months.",
         "consent": "yes",
+        # The public form's last step: sent from the check-your-answers page.
+        "action": "send",
     }
     form.update(changes)
     return {k: v for k, v in form.items() if v is not None}
