@@ -74,26 +74,37 @@ def root(json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = N
 @handled
 def init(
     demo: Annotated[bool, typer.Option("--demo", help="Load sample staff and cases.")] = False,
+    admin_name: Annotated[str | None, typer.Option(
+        "--admin", help="Create the first account, an administrator, with this username.")] = None,
+    full_name: Annotated[str, typer.Option("--full-name", help="The administrator's name.")] = "",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the administrator's password from stdin.")] = False,
     json_out: JsonOpt = False,
     as_user: AsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Create or migrate the database; --demo loads sample users and cases."""
     c = call(json_out, as_user, config)
-    result = admin.init_database(c.ctx, demo=demo)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    if password_stdin and not password:
+        fail("password: nothing was read from stdin", 2)
+    first = (admin_name, full_name, password) if admin_name else None
+    result = admin.init_database(c.ctx, demo=demo, first_admin=first)
     data = {
         "database": "up to date" if result.already_current else "created or upgraded",
         "users_created": result.created_users,
         "demo_cases": result.demo_cases,
-        "demo_password": users.DEMO_PASSWORD if result.created_users else None,
+        "demo_password": users.DEMO_PASSWORD if demo and result.created_users else None,
     }
 
     def human(d: dict[str, Any]) -> str:
         lines = [f"Database {d['database']}."]
-        if d["users_created"]:
+        if d["users_created"] and d["demo_password"]:
             lines.append(
                 f"Demo staff: {', '.join(d['users_created'])} (password: {d['demo_password']})."
             )
+        elif d["users_created"]:
+            lines.append(f"Administrator: {', '.join(d['users_created'])}.")
         if d["demo_cases"]:
             lines.append(f"Demo cases: {', '.join(d['demo_cases'])}.")
         return "\n".join(lines)
@@ -132,13 +143,84 @@ def user_add(
 @user_app.command("list")
 @handled
 def user_list(json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None) -> None:
-    """List staff accounts."""
+    """List staff accounts, with their roles and last sign-in."""
     c = call(json_out, as_user, config)
     rows = [
         {**u.__dict__, "roles": ",".join(u.roles)} if not c.json else u.__dict__
         for u in users.list_users(c.ctx, c.user)
     ]
-    emit(c, rows, lambda r: table(r, ["username", "full_name", "roles", "email", "active"]))
+    emit(c, rows, lambda r: table(
+        r, ["username", "full_name", "roles", "email", "active", "last_sign_in"]))
+
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")]
+UserArg = Annotated[str, typer.Argument(help="Username.")]
+
+
+def _account_done(c: Any, info: users.UserInfo, what: str) -> None:
+    emit(c, info.__dict__, f"{info.username}: {what}.")
+
+
+@user_app.command("disable")
+@handled
+def user_disable(name: UserArg, reason: ReasonOpt, json_out: JsonOpt = False,
+                 as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+    """Disable a leaver's account: no sign-in, sessions ended, their work back to their role."""
+    c = call(json_out, as_user, config)
+    _account_done(c, users.disable_user(c.ctx, c.user, name, reason), "disabled")
+
+
+@user_app.command("enable")
+@handled
+def user_enable(name: UserArg, reason: ReasonOpt, json_out: JsonOpt = False,
+                as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+    """Enable a disabled account again."""
+    c = call(json_out, as_user, config)
+    _account_done(c, users.enable_user(c.ctx, c.user, name, reason), "enabled")
+
+
+@user_app.command("roles")
+@handled
+def user_roles(
+    name: UserArg,
+    role: Annotated[list[str], typer.Option("--role", help="A role; repeat for several.")],
+    reason: ReasonOpt,
+    json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Replace an account's roles (its sessions end, so the change applies at once)."""
+    c = call(json_out, as_user, config)
+    info = users.set_roles(c.ctx, c.user, name, role, reason)
+    _account_done(c, info, "roles " + ", ".join(info.roles))
+
+
+@user_app.command("reset-password")
+@handled
+def user_reset_password(
+    name: UserArg,
+    reason: ReasonOpt,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from stdin.")
+    ] = False,
+    json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Set a new password (from stdin); every session of the account ends."""
+    c = call(json_out, as_user, config)
+    if not password_stdin:
+        fail("password: give --password-stdin and the new password on standard input", 2)
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        fail("password: nothing was read from stdin", 2)
+    _account_done(c, users.reset_password(c.ctx, c.user, name, password, reason),
+                  "password reset, sessions ended")
+
+
+@user_app.command("unlock")
+@handled
+def user_unlock(name: UserArg, reason: ReasonOpt, json_out: JsonOpt = False,
+                as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+    """Lift the sign-in delays built up by failed attempts at this username."""
+    c = call(json_out, as_user, config)
+    _account_done(c, users.unlock_user(c.ctx, c.user, name, reason), "unlocked")
 
 
 # --- cases ----------------------------------------------------------------------------------

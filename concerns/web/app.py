@@ -13,7 +13,6 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
@@ -26,14 +25,19 @@ from concerns.web import (
     routes_staff,
 )
 from concerns.web.deps import SignInNeeded, WebState, render
-from concerns.web.security import BodyLimit, RateLimiter, SecurityHeaders, secret_key
+from concerns.web.security import (
+    BodyLimit,
+    RateLimiter,
+    SecurityHeaders,
+    ServerSessions,
+    secret_key,
+)
 from concerns.web.templating import make_templates
 from concerns.workflows.context import AppContext, build_context
 from concerns.workflows.errors import ServiceError
 from concerns.workflows.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
-SESSION_COOKIE = "concerns_session"
 log = logging.getLogger("concerns.web")
 
 
@@ -51,18 +55,15 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         ctx=ctx,
         templates=make_templates(),
         limiter=RateLimiter(settings.web.public_form_per_hour),
+        secret=secret_key(settings.web.secret_key, settings.var_dir),
     )
     # Innermost: an over-large body is turned away before anything reads it.
     app.add_middleware(BodyLimit, limit=settings.web.max_body_bytes)
+    app.add_middleware(ServerSessions, ctx=ctx)
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret_key(settings.web.secret_key, settings.var_dir),
-        session_cookie=SESSION_COOKIE,
-        max_age=settings.web.session_minutes * 60,
-        same_site="lax",
-        https_only=settings.web.secure_cookies,
+        SecurityHeaders,
+        hsts_seconds=settings.web.hsts_seconds if settings.web.secure_cookies else 0,
     )
-    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     app.include_router(routes_public.router)
     app.include_router(routes_staff.router)

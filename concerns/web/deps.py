@@ -9,7 +9,7 @@ from fastapi import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from concerns.web.security import RateLimiter, csrf_token
+from concerns.web.security import RateLimiter, csrf_token, session_user_id
 from concerns.workflows.access import auth
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
@@ -22,6 +22,8 @@ class WebState:
     ctx: AppContext
     templates: Jinja2Templates
     limiter: RateLimiter
+    # Keys the sign-in throttle's stored addresses (var/secret_key, readable by the owner only).
+    secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,12 @@ def current_user(request: Request) -> StaffUser | None:
     cached = getattr(request.state, "staff_user", False)
     if cached is None or isinstance(cached, StaffUser):
         return cached
-    user_id = request.session.get("uid")
-    fp = request.session.get("fp")
+    user_id = session_user_id(request)
     found: StaffUser | None = None
-    if isinstance(user_id, int) and isinstance(fp, str):
-        user = auth.session_user(state(request).ctx.sessions, user_id, fp)
+    if user_id is not None:
+        user = auth.session_user(state(request).ctx.sessions, user_id)
         if user is not None:
             found = StaffUser(user.id, user.username, user.full_name, user.roles, user.name_key)
-        else:
-            request.session.clear()
     request.state.staff_user = found
     return found
 

@@ -19,8 +19,10 @@ from concerns.web.security import (
     CSRF_FIELD,
     TOO_LARGE_PATH,
     CsrfRefused,
+    begin_session,
     check_csrf,
     client_address,
+    end_session,
     require_csrf,
 )
 from concerns.workflows import intake
@@ -77,15 +79,15 @@ def login(
     if not password:
         errors.append(("password", "Enter your password"))
     if not errors:
-        ctx = state(request).ctx
-        result = auth.authenticate(ctx.sessions, ctx.settings.web, ctx.now, username, password)
+        web = state(request)
+        ctx = web.ctx
+        result = auth.authenticate(
+            ctx.sessions, ctx.settings.web, ctx.now, username, password,
+            address=client_address(request, ctx.settings.web.trusted_proxies), secret=web.secret,
+        )
         if result.ok and result.user_id is not None:
             # A fresh session (and CSRF token) at sign-in: nothing from before carries over.
-            request.session.clear()
-            request.session.update(
-                {"uid": result.user_id, "fp": result.fingerprint,
-                 "csrf": secrets.token_urlsafe(32)}
-            )
+            begin_session(request, result.user_id, {"csrf": secrets.token_urlsafe(32)})
             return RedirectResponse(_safe_next(next), status_code=303)
         errors.append(("username", result.message))
     return render(
@@ -103,7 +105,7 @@ def logout_page(request: Request) -> Response:
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])
 def logout(request: Request) -> Response:
-    request.session.clear()
+    end_session(request)
     request.session["flash"] = "You have signed out"
     return RedirectResponse("/login", status_code=303)
 

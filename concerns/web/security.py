@@ -13,14 +13,19 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
+from anyio import to_thread
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from concerns.workflows.access import sessions as staff_sessions
+from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 
 log = logging.getLogger("concerns.web")
 
+SESSION_COOKIE = "concerns_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -36,8 +41,13 @@ class SecurityHeaders:
     """Pure ASGI middleware: security headers on every response, and a CSP nonce per request
     (the GOV.UK template's one inline script needs it)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts_seconds: int = 0) -> None:
         self.app = app
+        # Only when served over HTTPS (secure cookies): browsers then refuse plain HTTP.
+        self.hsts = (
+            [(b"strict-transport-security", f"max-age={hsts_seconds}".encode())]
+            if hsts_seconds > 0 else []
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,6 +68,7 @@ class SecurityHeaders:
                 present = {name.lower() for name, _ in headers}
                 headers.extend(
                     h for h in _security_headers(nonce, static=path.startswith("/static/"))
+                    + self.hsts
                     if h[0] not in present
                 )
                 message["headers"] = headers
@@ -226,6 +237,103 @@ def _in(address: str, networks: tuple[str, ...]) -> bool:
     return False
 
 
+class ServerSessions:
+    """Pure ASGI middleware: `request.session` kept in the database (access.sessions), the
+    cookie holding only a random token. Routes sign in with `begin_session` (a fresh token, so
+    nothing from before carries over) and sign out with `end_session`."""
+
+    def __init__(self, app: ASGIApp, ctx: AppContext) -> None:
+        self.app = app
+        self.ctx = ctx
+        self.web = ctx.settings.web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _cookie(scope, SESSION_COOKIE)
+        loaded = None
+        if token:
+            loaded = await to_thread.run_sync(
+                staff_sessions.load, self.ctx.sessions, self.web, token, self.ctx.now())
+        if loaded is None:
+            token = None
+        data: dict[str, Any] = dict(loaded.data) if loaded else {}
+        scope["session"] = data
+        state = scope.setdefault("state", {})
+        state["session_user_id"] = loaded.user_id if loaded else None
+        before = dict(data)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie = await self._store(state, token, before, scope["session"])
+                if cookie is not None:
+                    headers = list(message.get("headers", []))
+                    headers.append((b"set-cookie", cookie.encode("latin-1")))
+                    message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    async def _store(self, state: dict[str, Any], token: str | None, before: dict[str, Any],
+                     data: dict[str, Any]) -> str | None:
+        """Save the session; the Set-Cookie header value when the token changes."""
+        now = self.ctx.now()
+        sessions = self.ctx.sessions
+        if state.get("session_end") or "session_begin" in state:
+            if token:
+                await to_thread.run_sync(staff_sessions.end, sessions, token, now)
+            user_id = state.get("session_begin")
+            if user_id is None and not data:
+                return self._cookie("", expire=True)
+            new = await to_thread.run_sync(staff_sessions.start, sessions, dict(data), user_id, now)
+            return self._cookie(new)
+        if data == before:
+            return None
+        if token:
+            await to_thread.run_sync(staff_sessions.save, sessions, token, dict(data))
+            return None
+        new = await to_thread.run_sync(staff_sessions.start, sessions, dict(data), None, now)
+        return self._cookie(new)
+
+    def _cookie(self, token: str, *, expire: bool = False) -> str:
+        parts = [f"{SESSION_COOKIE}={token}", "Path=/", "HttpOnly", "SameSite=Lax"]
+        if expire:
+            parts.append("Max-Age=0")
+        if self.web.secure_cookies:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for key, value in headers:
+        if key == b"cookie":
+            for item in value.decode("latin-1").split(";"):
+                k, _, v = item.strip().partition("=")
+                if k == name:
+                    return v
+    return None
+
+
+def begin_session(request: Request, user_id: int, data: dict[str, Any]) -> None:
+    """Sign-in: the old session ends and a new one (new token) starts for USER_ID with DATA."""
+    request.session.clear()
+    request.session.update(data)
+    request.scope["state"]["session_begin"] = user_id
+
+
+def end_session(request: Request) -> None:
+    """Sign-out: the session ends on the server; what is left in it (a flash) starts afresh."""
+    request.session.clear()
+    request.scope["state"]["session_end"] = True
+
+
+def session_user_id(request: Request) -> int | None:
+    value = request.scope.get("state", {}).get("session_user_id")
+    return value if isinstance(value, int) else None
+
+
 class RateLimiter:
     """At most `limit` hits per client in a sliding hour, kept in this process's memory.
 
@@ -270,7 +378,7 @@ def secret_key(configured: str, var_dir: Path) -> str:
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text(encoding="ascii").strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_urlsafe(48)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -14,7 +14,7 @@ from concerns.db.models import Case, User
 from concerns.workflows.access.users import DEMO_PASSWORD, DEMO_USERS, add_user, load_actor
 from concerns.workflows.audit import ChainReport, verify_chain
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import NotAllowed
+from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.intake import ingest_form
 from concerns.workflows.lifecycle import fire_event
 
@@ -26,12 +26,25 @@ class InitResult:
     already_current: bool
 
 
-def init_database(ctx: AppContext, *, demo: bool = False) -> InitResult:
-    """Create the schema or upgrade it; with demo, add sample staff and cases once."""
+def init_database(
+    ctx: AppContext, *, demo: bool = False,
+    first_admin: tuple[str, str, str | None] | None = None,
+) -> InitResult:
+    """Create the schema or upgrade it; with demo, add sample staff and cases once; with
+    FIRST_ADMIN (username, full name, password), the first account, an administrator."""
     current = _is_current(ctx)
     ctx.migrate()
     created: list[str] = []
     cases: list[str] = []
+    if first_admin is not None:
+        username, full_name, password = first_admin
+        with ctx.uow() as uow:
+            has_users = uow.session.scalar(select(func.count()).select_from(User)) or 0
+        if has_users:
+            raise BadInput("admin", "the register already has accounts: an admin adds more "
+                                    "with concerns user add")
+        add_user(ctx, None, username, ("admin",), full_name=full_name, password=password)
+        created.append(username)
     if demo:
         with ctx.uow() as uow:
             has_users = uow.session.scalar(select(func.count()).select_from(User)) or 0

@@ -145,7 +145,8 @@ class _Directory:
         """The named owner, else everyone holding the owning role (a DCS queue, say)."""
         if owner_user_id is not None:
             user = self._by_id.get(owner_user_id)
-            return [user] if user else []
+            # A disabled owner's reminders go to the owning role instead.
+            return [user] if user else self.role(owner_role)
         return self.role(owner_role)
 
     def resolve(self, to: str, owner_user_id: int | None, owner_role: str) -> list[_Recipient]:

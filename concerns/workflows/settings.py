@@ -144,9 +144,17 @@ class WebSettings:
     port: int = 8000
     secret_key: str = ""
     secure_cookies: bool = False
+    # A session ends this long after sign-in (absolute), or after this long unused (idle).
     session_minutes: int = 480
-    max_failed_logins: int = 5
-    lockout_minutes: int = 15
+    session_idle_minutes: int = 60
+    # Sign-in throttling: failures of a username from one address (in the window) before
+    # attempts are held, the longest hold, and failures from one address before it is refused.
+    sign_in_free_failures: int = 3
+    sign_in_max_delay_seconds: int = 10
+    sign_in_window_minutes: int = 15
+    sign_in_address_limit: int = 50
+    # Strict-Transport-Security max-age when cookies are secure (HTTPS only).
+    hsts_seconds: int = 31536000
     public_form_per_hour: int = 20
     # Largest request body read (bytes): a bigger one is refused before it is read.
     max_body_bytes: int = 1_048_576

@@ -1,37 +1,51 @@
-"""Signing in with local accounts: argon2 password hashes and lock-out after repeated failures.
+"""Signing in with local accounts: argon2 password hashes, password rules, and throttling that
+cannot be turned against staff.
 
-One use case per function, one transaction each. Messages never say whether a username exists
-(apart from a locked account, which the person needs to be told to wait), and never carry the
-password or any personal data.
+One use case per function, one transaction each. There is no lock-out an attacker could hold:
+failures slow further attempts down (a delay that grows with the failures of that username from
+that address, and more slowly with the username's failures from anywhere), the right password
+still signs in once the delay has passed, and an address that keeps failing is refused outright.
+Unknown usernames, wrong passwords and throttled attempts get the same answer after the same work
+(a password check and the same delay), so neither the answer nor its timing tells which
+usernames exist. Every failure is in the audit trail; messages never carry the password.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from concerns.db.models import User, UserRole
+from concerns.db.models import SignInFailure, User, UserRole
 from concerns.db.uow import UnitOfWork
+from concerns.triage.matching import normalise_name
 from concerns.workflows.audit import append_event
-from concerns.workflows.errors import BadInput, NotFound
+from concerns.workflows.errors import BadInput
 from concerns.workflows.settings import WebSettings
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 1024
+MIN_PASSWORD_LENGTH = 12  # ASVS 2.1.1
+# Longest password accepted when set; the sign-in form takes longer input, so every password
+# that can be set can also sign in.
+MAX_PASSWORD_LENGTH = 256
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong username takes as long as a wrong
-# password and timing does not tell which usernames exist.
+# Verified against when the username is unknown or the attempt is throttled, so every refusal
+# costs the same time.
 _DUMMY_HASH = _hasher.hash("not a real password, only for constant-time refusals")
 
-Reason = Literal["ok", "bad_credentials", "locked"]
+Reason = Literal["ok", "bad_credentials"]
+REFUSED = "The username or password is not right"
 
 
 @dataclass(frozen=True)
@@ -41,10 +55,8 @@ class SignIn:
     reason: Reason
     user_id: int | None = None
     username: str | None = None
-    locked_until: datetime | None = None
-    # A short fingerprint of the password hash: stored in the session so that changing the
-    # password ends every other session of that user.
-    fingerprint: str = ""
+    # Seconds the attempt was held before it was checked (growing with recent failures).
+    delay: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -52,29 +64,60 @@ class SignIn:
 
     @property
     def message(self) -> str:
-        if self.reason == "locked":
-            return "This account is locked after too many failed sign-ins. Try again later."
-        if self.reason == "bad_credentials":
-            return "The username or password is not right"
-        return "Signed in"
+        return "Signed in" if self.ok else REFUSED
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def fingerprint(password_hash: str | None) -> str:
-    """The last 16 characters of the hash (part of the random salt and digest): no secret."""
-    return (password_hash or "")[-16:]
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords, as bundled with zxcvbn."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
-def check_password_rules(password: str) -> None:
+def check_password_rules(password: str, username: str = "", full_name: str = "") -> None:
+    """BadInput naming the password if it breaks a rule: at least 12 characters, at most 256,
+    not the username or the person's name, not a common password, not one character repeated."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadInput("password", f"shorter than {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise BadInput("password", f"longer than {MAX_PASSWORD_LENGTH} characters")
-    if password.strip() != password or not password.strip():
+    if password.strip() != password:
         raise BadInput("password", "starts or ends with spaces")
+    if len(set(password.casefold())) < 3:
+        raise BadInput("password", "is one or two characters repeated")
+    folded = password.casefold()
+    # "Sunshine2024!" is "sunshine" with digits and marks around it.
+    core = folded.strip("0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    common = _common_passwords()
+    if folded in common or core in common:
+        raise BadInput("password", "is a common password: choose a less guessable one")
+    words = {username.casefold()} | set(normalise_name(full_name).split())
+    compact = "".join(ch for ch in folded if ch.isalnum())
+    for word in words:
+        if len(word) >= 3 and word in compact:
+            raise BadInput("password", "contains the username or the person's name")
+
+
+def _account_key(username: str) -> str:
+    return hashlib.sha256(username.strip().casefold().encode("utf-8", "replace")).hexdigest()
+
+
+def _address_key(address: str, secret: str) -> str:
+    # Keyed, so the table does not hold addresses in a form anyone could read back.
+    return hmac.new(secret.encode(), address.encode("utf-8", "replace"), "sha256").hexdigest()
+
+
+def throttle_delay(web: WebSettings, from_here: int, anywhere: int) -> float:
+    """Seconds to hold an attempt, given the username's recent failures from this address and
+    from anywhere: nothing for the first few, then doubling up to the cap."""
+    count = max(from_here, anywhere // 3)
+    if count < web.sign_in_free_failures:
+        return 0.0
+    return float(min(web.sign_in_max_delay_seconds,
+                     2 ** (count - web.sign_in_free_failures)))
 
 
 def authenticate(
@@ -83,65 +126,61 @@ def authenticate(
     now: Callable[[], datetime],
     username: str,
     password: str,
+    *,
+    address: str = "unknown",
+    secret: str = "",
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SignIn:
-    """Check USERNAME and PASSWORD; count failures and lock the account after too many."""
+    """Check USERNAME and PASSWORD from ADDRESS, after the delay its recent failures call for."""
+    at = now()
+    account = _account_key(username)
+    place = _address_key(address, secret)
+    since = at - timedelta(minutes=web.sign_in_window_minutes)
+    with sessions() as s:
+        def count(*where: ColumnElement[bool]) -> int:
+            return int(s.scalar(select(func.count()).select_from(SignInFailure)
+                                .where(SignInFailure.at >= since, *where)) or 0)
+
+        from_address = count(SignInFailure.address_key == place)
+        from_here = count(SignInFailure.address_key == place, SignInFailure.account_key == account)
+        anywhere = count(SignInFailure.account_key == account)
+    delay = throttle_delay(web, from_here, anywhere)
+    if delay:
+        sleep(delay)
+    throttled = from_address >= web.sign_in_address_limit
     with UnitOfWork(sessions) as uow:
         user = uow.session.scalars(
-            select(User).where(User.username == username.strip()).with_for_update()
+            select(User).where(User.username == username.strip())
         ).one_or_none()
-        if user is None or not user.active or not user.password_hash:
-            _verify(_DUMMY_HASH, password)
-            return SignIn("bad_credentials")
-        at = now()
-        if user.locked_until is not None and user.locked_until > at:
-            _audit(uow.session, "sign_in_refused", user.username, at, {"reason": "locked"})
+        usable = user is not None and user.active and bool(user.password_hash)
+        checked = _verify(user.password_hash if usable and user and user.password_hash
+                          else _DUMMY_HASH, password)
+        if throttled or not usable or not checked or user is None:
+            uow.session.add(SignInFailure(at=at, address_key=place, account_key=account))
+            data: dict[str, object] = {"throttled": throttled, "delay": delay}
+            if user is None:
+                data["account"] = account[:16]
+            _audit(uow.session, "sign_in_failed",
+                   user.username if user is not None else "(unknown)", at, data)
             uow.commit()
-            return SignIn("locked", locked_until=user.locked_until)
-        if user.locked_until is not None:
-            # The lock has run out: a fresh count of attempts.
-            user.locked_until = None
-            user.failed_logins = 0
-        if not _verify(user.password_hash, password):
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= web.max_failed_logins:
-                user.locked_until = at + timedelta(minutes=web.lockout_minutes)
-                user.failed_logins = 0
-                _audit(uow.session, "account_locked", user.username, at,
-                       {"minutes": web.lockout_minutes})
-                uow.commit()
-                return SignIn("locked", locked_until=user.locked_until)
-            _audit(uow.session, "sign_in_failed", user.username, at,
-                   {"failed_logins": user.failed_logins})
-            uow.commit()
-            return SignIn("bad_credentials")
-        user.failed_logins = 0
-        user.locked_until = None
+            return SignIn("bad_credentials", delay=delay)
+        assert user.password_hash is not None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
+        # A success forgets this address's failures for the account, not the others'.
+        uow.session.execute(delete(SignInFailure).where(SignInFailure.account_key == account,
+                                                        SignInFailure.address_key == place))
+        user.last_sign_in_at = at
         _audit(uow.session, "signed_in", user.username, at, {})
         uow.commit()
-        return SignIn(
-            "ok", user_id=user.id, username=user.username,
-            fingerprint=fingerprint(user.password_hash),
-        )
+        return SignIn("ok", user_id=user.id, username=user.username, delay=delay)
 
 
-def set_password(
-    sessions: sessionmaker[Session], username: str, password: str, *,
-    actor: str | None = None, now: Callable[[], datetime] | None = None,
-) -> None:
-    """Give USERNAME a new password (and lift any lock-out); ACTOR is who did it (audited)."""
-    check_password_rules(password)
-    with UnitOfWork(sessions) as uow:
-        user = uow.session.scalars(select(User).where(User.username == username)).one_or_none()
-        if user is None:
-            raise NotFound(f"user {username}: no such user")
-        user.password_hash = _hasher.hash(password)
-        user.failed_logins = 0
-        user.locked_until = None
-        at = now() if now else datetime.now(UTC)
-        _audit(uow.session, "password_set", actor or username, at, {"username": username})
-        uow.commit()
+def forget_failures(session: Session, username: str) -> int:
+    """Lift the throttling of one username (an administrator's unlock)."""
+    result = session.execute(
+        delete(SignInFailure).where(SignInFailure.account_key == _account_key(username)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)
@@ -153,11 +192,10 @@ class SessionUser:
     roles: frozenset[str]
 
 
-def session_user(
-    sessions: sessionmaker[Session], user_id: int, session_fingerprint: str
-) -> SessionUser | None:
-    """The signed-in user of a web session, or None if the account is gone, inactive or its
-    password changed since the session began. One query: it runs on every request."""
+def session_user(sessions: sessionmaker[Session], user_id: int) -> SessionUser | None:
+    """The signed-in user of a web session, or None if the account is gone or inactive. One
+    query: it runs on every request. (Ending sessions on a password or role change is done by
+    ending their rows: access.sessions.)"""
     with sessions() as session:
         rows = session.execute(
             select(User.id, User.username, User.full_name, User.name_key, User.active,
@@ -170,8 +208,6 @@ def session_user(
     first = rows[0]
     if not first.active or not first.password_hash:
         return None
-    if fingerprint(first.password_hash) != session_fingerprint:
-        return None
     return SessionUser(first.id, first.username, first.full_name, first.name_key,
                        frozenset(r.role for r in rows if r.role))
 
@@ -179,12 +215,18 @@ def session_user(
 def _audit(session: Session, event: str, actor: str, at: datetime, data: dict[str, object]
            ) -> None:
     """Sign-ins go into the audit trail too (no case; never the password or what was typed)."""
-    append_event(session, event=event, actor=actor, at=at, data=data)
+    append_event(session, event=event, actor=actor[:64], at=at, data=data)
 
 
 def _verify(password_hash: str, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
+        # Too long to be anyone's password: still the same work as any other refusal.
+        _safe_verify(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
         return False
+    return _safe_verify(password_hash, password)
+
+
+def _safe_verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

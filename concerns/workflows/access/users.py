@@ -6,21 +6,21 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from concerns.db.models import Case, User, UserRole
+from concerns.db.models import Case, Deadline, User, UserRole
 from concerns.triage.matching import normalise_name
+from concerns.workflows.access import sessions as staff_sessions
+from concerns.workflows.access.auth import check_password_rules, forget_failures, hash_password
 from concerns.workflows.access.conflicts import is_barred, recheck_user
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.errors import BadInput, NotAllowed, NotFound
 from concerns.workflows.machine import CASE_READERS, RECORDS_OFFICERS, ROLES, Actor
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
-_hasher = PasswordHasher()
 
 # The demo install's staff (username, roles, full name); tests use the same list.
 DEMO_PASSWORD = "concerns-demo"
@@ -39,10 +39,6 @@ DEMO_USERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
 @dataclass(frozen=True)
 class UserInfo:
     username: str
@@ -50,11 +46,13 @@ class UserInfo:
     email: str
     roles: tuple[str, ...]
     active: bool
+    last_sign_in: str | None = None
 
 
 def _info(user: User) -> UserInfo:
     return UserInfo(
-        user.username, user.full_name, user.email, tuple(sorted(user.role_names)), user.active
+        user.username, user.full_name, user.email, tuple(sorted(user.role_names)), user.active,
+        user.last_sign_in_at.isoformat(timespec="minutes") if user.last_sign_in_at else None,
     )
 
 
@@ -125,10 +123,16 @@ def add_user(
         raise BadInput("email", "not an email address")
     if len(full_name) > 200:
         raise BadInput("full-name", "longer than 200 characters")
+    if password is not None:
+        check_password_rules(password, username, full_name)
     with ctx.uow() as uow:
         s = uow.session
         first = s.scalar(select(func.count()).select_from(User)) == 0
         if first:
+            # A new install is never left without an administrator.
+            if "admin" not in roles:
+                raise BadInput("role", "the first account must have the role admin "
+                                       "(concerns init --admin NAME)")
             acting = username
         else:
             _, actor = load_actor(s, actor_name)
@@ -167,3 +171,136 @@ def list_users(ctx: AppContext, actor_name: str | None) -> list[UserInfo]:
             raise NotAllowed("only an admin or an IAT manager may list users")
         users = uow.session.scalars(select(User).order_by(User.username)).all()
         return [_info(u) for u in users]
+
+
+# --- managing accounts: each audited with who and why ---------------------------------------
+
+ACCOUNT_MANAGERS = frozenset({"admin"})
+
+
+def _managed(s: Session, actor_name: str | None, username: str, what: str) -> tuple[Actor, User]:
+    _, actor = load_actor(s, actor_name)
+    if not actor.roles & ACCOUNT_MANAGERS:
+        raise NotAllowed(f"only an admin may {what}")
+    user = s.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None:
+        raise NotFound(f"user {username}: no such user")
+    return actor, user
+
+
+def _why(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise BadInput("reason", "say why (it is kept in the audit trail)")
+    if len(reason) > 2000:
+        raise BadInput("reason", "longer than 2000 characters")
+    return reason
+
+
+def _admins_left(s: Session, without: User) -> int:
+    return int(s.scalar(
+        select(func.count()).select_from(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "admin", User.active.is_(True), User.id != without.id)
+    ) or 0)
+
+
+def disable_user(ctx: AppContext, actor_name: str | None, username: str, reason: str
+                 ) -> UserInfo:
+    """A leaver: the account cannot sign in, its sessions end now, and what it owned goes back
+    to its role (reminders included)."""
+    why = _why(reason)
+    with ctx.uow() as uow:
+        s = uow.session
+        actor, user = _managed(s, actor_name, username, "disable accounts")
+        if "admin" in user.role_names and not _admins_left(s, user):
+            raise NotAllowed("this is the last active admin: add another first")
+        at = ctx.now()
+        user.active = False
+        ended = staff_sessions.end_all_for(s, user.id, at)
+        s.execute(update(Deadline).where(Deadline.owner_user_id == user.id)
+                  .values(owner_user_id=None))
+        append_event(s, event="user_disabled", actor=actor.username, at=at,
+                     data={"username": username, "sessions_ended": ended}, note=why)
+        info = _info(user)
+        uow.commit()
+    return info
+
+
+def enable_user(ctx: AppContext, actor_name: str | None, username: str, reason: str
+                ) -> UserInfo:
+    why = _why(reason)
+    with ctx.uow() as uow:
+        s = uow.session
+        actor, user = _managed(s, actor_name, username, "enable accounts")
+        user.active = True
+        append_event(s, event="user_enabled", actor=actor.username, at=ctx.now(),
+                     data={"username": username}, note=why)
+        info = _info(user)
+        uow.commit()
+    return info
+
+
+def set_roles(ctx: AppContext, actor_name: str | None, username: str, roles: Iterable[str],
+              reason: str) -> UserInfo:
+    """Replace an account's roles; its sessions end so the new roles apply at once."""
+    why = _why(reason)
+    wanted = tuple(dict.fromkeys(roles))
+    if not wanted:
+        raise BadInput("role", "give at least one --role")
+    for role in wanted:
+        if role not in ROLES:
+            raise BadInput("role", f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    with ctx.uow() as uow:
+        s = uow.session
+        actor, user = _managed(s, actor_name, username, "change roles")
+        if "admin" in user.role_names and "admin" not in wanted and not _admins_left(s, user):
+            raise NotAllowed("this is the last active admin: add another first")
+        before = sorted(user.role_names)
+        user.roles = [r for r in user.roles if r.role in wanted]
+        have = user.role_names
+        user.roles.extend(UserRole(role=r) for r in wanted if r not in have)
+        at = ctx.now()
+        ended = staff_sessions.end_all_for(s, user.id, at)
+        append_event(s, event="user_roles_changed", actor=actor.username, at=at,
+                     data={"username": username, "from": before, "to": sorted(wanted),
+                           "sessions_ended": ended}, note=why)
+        s.flush()
+        info = _info(user)
+        uow.commit()
+    return info
+
+
+def reset_password(ctx: AppContext, actor_name: str | None, username: str, password: str,
+                   reason: str) -> UserInfo:
+    """An admin sets a new password (the rules apply); every session of the account ends and
+    its sign-in throttling is lifted."""
+    why = _why(reason)
+    with ctx.uow() as uow:
+        s = uow.session
+        actor, user = _managed(s, actor_name, username, "reset passwords")
+        check_password_rules(password, user.username, user.full_name)
+        at = ctx.now()
+        user.password_hash = hash_password(password)
+        ended = staff_sessions.end_all_for(s, user.id, at)
+        forget_failures(s, user.username)
+        append_event(s, event="password_reset", actor=actor.username, at=at,
+                     data={"username": username, "sessions_ended": ended}, note=why)
+        info = _info(user)
+        uow.commit()
+    return info
+
+
+def unlock_user(ctx: AppContext, actor_name: str | None, username: str, reason: str
+                ) -> UserInfo:
+    """Lift the sign-in delays that failures of this username have built up."""
+    why = _why(reason)
+    with ctx.uow() as uow:
+        s = uow.session
+        actor, user = _managed(s, actor_name, username, "unlock accounts")
+        cleared = forget_failures(s, user.username)
+        user.failed_logins, user.locked_until = 0, None
+        append_event(s, event="user_unlocked", actor=actor.username, at=ctx.now(),
+                     data={"username": username, "failures_forgotten": cleared}, note=why)
+        info = _info(user)
+        uow.commit()
+    return info

@@ -1,0 +1,103 @@
+"""Web sessions kept on the server (`staff_sessions`).
+
+The browser's cookie holds a random token and nothing else; the row is found by the token's
+SHA-256, so a copy of the database does not hand out live sessions either. Ending the row ends
+the session wherever the cookie was copied: signing out, disabling the account, a password change
+and a role change all do. Idle and absolute time-outs come from `config.toml` ([web]).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from concerns.db.models import StaffSession
+from concerns.workflows.settings import WebSettings
+
+# last_seen_at is written at most this often, not on every request.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    data: dict[str, Any]
+    user_id: int | None
+
+
+def load(
+    sessions: sessionmaker[Session], web: WebSettings, token: str, at: datetime
+) -> Loaded | None:
+    """The live session for TOKEN, or None if unknown, ended, idle too long or too old."""
+    if not token or len(token) > 200:
+        return None
+    with sessions() as s:
+        row = s.get(StaffSession, _key(token))
+        if row is None or row.ended_at is not None:
+            return None
+        if (
+            at - row.last_seen_at > timedelta(minutes=web.session_idle_minutes)
+            or at - row.created_at > timedelta(minutes=web.session_minutes)
+        ):
+            row.ended_at = at
+            s.commit()
+            return None
+        if at - row.last_seen_at >= TOUCH_EVERY:
+            row.last_seen_at = at
+            s.commit()
+        return Loaded(dict(row.data or {}), row.user_id)
+
+
+def start(
+    sessions: sessionmaker[Session], data: dict[str, Any], user_id: int | None, at: datetime
+) -> str:
+    """A new session; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    with sessions() as s:
+        s.add(StaffSession(id=_key(token), user_id=user_id, data=data, created_at=at,
+                           last_seen_at=at))
+        s.commit()
+    return token
+
+
+def save(sessions: sessionmaker[Session], token: str, data: dict[str, Any]) -> None:
+    with sessions() as s:
+        s.execute(update(StaffSession).where(StaffSession.id == _key(token),
+                                             StaffSession.ended_at.is_(None))
+                  .values(data=data))
+        s.commit()
+
+
+def end(sessions: sessionmaker[Session], token: str, at: datetime) -> None:
+    with sessions() as s:
+        s.execute(update(StaffSession).where(StaffSession.id == _key(token))
+                  .values(ended_at=at, data={}))
+        s.commit()
+
+
+def end_all_for(session: Session, user_id: int, at: datetime) -> int:
+    """End every session of one account (in the caller's transaction); how many were live."""
+    result = session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=at, data={})
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_old(sessions: sessionmaker[Session], web: WebSettings, at: datetime) -> int:
+    """Delete sessions ended or expired for a day: they only ever grow otherwise."""
+    cutoff = at - timedelta(minutes=web.session_minutes) - timedelta(days=1)
+    with sessions() as s:
+        result = s.execute(delete(StaffSession).where(StaffSession.last_seen_at < cutoff))
+        s.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

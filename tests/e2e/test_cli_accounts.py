@@ -1,0 +1,120 @@
+"""`concerns user disable|enable|roles|reset-password|unlock|list` and `concerns init --admin`,
+run as an administrator would; each change is audited with who and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from concerns.db.engine import make_engine
+from concerns.workflows.context import AppContext
+from concerns.workflows.reminders import sweep
+from tests.conftest import make_settings
+from tests.e2e.conftest import Cli
+from tests.factories import act, log_concern
+
+NEW_PASSWORD = "another long passphrase\n"
+
+
+def _ctx(cli: Cli) -> AppContext:
+    url = cli.env["CONCERNS_DATABASE_URL"]
+    return AppContext(make_settings(url, cli.home), make_engine(url))
+
+
+def _history(cli: Cli) -> list[dict[str, object]]:
+    ctx = _ctx(cli)
+    try:
+        from sqlalchemy import select
+
+        from concerns.db.models import Event
+
+        with ctx.sessions() as s:
+            return [{"event": e.event, "actor": e.actor, "data": e.data, "note": e.note}
+                    for e in s.scalars(select(Event).where(Event.case_id.is_(None))
+                                       .order_by(Event.id))]
+    finally:
+        ctx.engine.dispose()
+
+
+def test_a_new_install_gets_its_administrator_and_never_a_first_account_without_one(
+    cli: Cli,
+) -> None:
+    cli.ok("init")
+    refused = cli("user", "add", "alex", "--role", "iat_officer")
+    assert refused.code == 2 and "first account must have the role admin" in refused.err
+    weak = cli("init", "--admin", "root", "--password-stdin", stdin="root\n")
+    assert weak.code == 2 and "password" in weak.err and "Traceback" not in weak.err
+    made = cli("init", "--admin", "ada", "--full-name", "Ada Lovelace", "--password-stdin",
+               stdin="a long enough passphrase\n")
+    assert made.code == 0 and "Administrator: ada." in made.out
+    again = cli("init", "--admin", "eve", "--password-stdin", stdin="a long enough passphrase\n")
+    assert again.code == 2 and "already has accounts" in again.err
+    listed = cli.ok("user", "list", "--json", as_user="ada").json()
+    assert [(u["username"], u["roles"]) for u in listed] == [("ada", ["admin"])]
+
+
+def test_each_account_command_changes_the_account_and_is_audited(staffed: Cli) -> None:
+    cli = staffed
+    weak = cli("user", "reset-password", "sam", "--reason", "forgot", "--password-stdin",
+               as_user="admin", stdin="sam12345678x\n")
+    assert weak.code == 2 and "password" in weak.err
+    assert cli("user", "disable", "sam", "--reason", "left", as_user="alex").code == 3
+    assert cli("user", "disable", "sam", "--reason", " ", as_user="admin").code == 2
+    done = [
+        cli.ok("user", "disable", "sam", "--reason", "Left the council in March",
+               as_user="admin").out,
+        cli.ok("user", "enable", "sam", "--reason", "Back as an agency worker",
+               as_user="admin").out,
+        cli.ok("user", "roles", "sam", "--role", "iat_manager", "--role", "iat_officer",
+               "--reason", "Acting manager", as_user="admin").out,
+        cli("user", "reset-password", "sam", "--reason", "Forgot it", "--password-stdin",
+            as_user="admin", stdin=NEW_PASSWORD).out,
+        cli.ok("user", "unlock", "sam", "--reason", "Rang the service desk",
+               as_user="admin").out,
+    ]
+    assert [line.strip() for line in done] == [
+        "sam: disabled.", "sam: enabled.", "sam: roles iat_manager, iat_officer.",
+        "sam: password reset, sessions ended.", "sam: unlocked."]
+    audited = [(e["event"], e["actor"], e["note"]) for e in _history(cli)
+               if str(e["event"]).startswith(("user_", "password_"))
+               and e["event"] != "user_added"]
+    assert audited == [
+        ("user_disabled", "admin", "Left the council in March"),
+        ("user_enabled", "admin", "Back as an agency worker"),
+        ("user_roles_changed", "admin", "Acting manager"),
+        ("password_reset", "admin", "Forgot it"),
+        ("user_unlocked", "admin", "Rang the service desk"),
+    ]
+    listed = {u["username"]: u for u in cli.ok("user", "list", "--json", as_user="admin").json()}
+    assert listed["sam"]["roles"] == ["iat_manager", "iat_officer"]
+    assert listed["sam"]["active"] is True and "last_sign_in" in listed["sam"]
+
+
+def test_the_last_administrator_cannot_be_disabled_or_lose_the_role(staffed: Cli) -> None:
+    cli = staffed
+    assert "last active admin" in cli("user", "disable", "admin", "--reason", "x",
+                                      as_user="admin").err
+    assert "last active admin" in cli("user", "roles", "admin", "--role", "auditor",
+                                      "--reason", "x", as_user="admin").err
+
+
+def test_a_disabled_reviewers_reminders_go_to_their_role(staffed: Cli) -> None:
+    cli = staffed
+    ctx = _ctx(cli)
+    try:
+        reference = log_concern(ctx)
+        act(ctx, reference, "acknowledge", "alex")
+        act(ctx, reference, "record_complaints_triage", "priya", meets_criteria="no",
+            reason="time_limit_passed")
+        act(ctx, reference, "record_legal_triage", "lee", proceedings="none")
+        act(ctx, reference, "assign_reviewer", "morgan", reviewer="sam")
+        act(ctx, reference, "start_review", "alex")
+    finally:
+        ctx.engine.dispose()
+    cli.ok("user", "disable", "sam", "--reason", "Left the council", as_user="admin")
+    ctx = _ctx(cli)
+    try:
+        swept = sweep(ctx, now=datetime(2027, 6, 1, 9, tzinfo=UTC))
+    finally:
+        ctx.engine.dispose()
+    recipients = {item["to"] for item in swept.items if item["reference"] == reference}
+    assert recipients and "sam" not in recipients
