@@ -37,6 +37,7 @@ from concerns.letters import (
 from concerns.letters.content import SUBJECTS
 from concerns.letters.render import html_to_docx
 from concerns.workflows import clocks
+from concerns.workflows.access.need_to_know import may_read
 from concerns.workflows.access.users import readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar
@@ -381,6 +382,7 @@ def render_case_letter(
     with ctx.uow() as uow:
         s = uow.session
         _, actor, case = readable_case(s, actor_name, reference)
+        may_read(actor, case.state, "letters", case.reference)
         stored = s.scalars(
             select(Letter)
             .options(undefer(Letter.pdf))
@@ -439,6 +441,7 @@ def stored_letter(
     with ctx.uow() as uow:
         s = uow.session
         _, actor, case = readable_case(s, actor_name, reference)
+        may_read(actor, case.state, "letters", case.reference)
         letter = s.scalars(
             select(Letter)
             .options(undefer(Letter.pdf))

@@ -63,6 +63,73 @@ CASE_READERS = frozenset(
 # a person whose record is restricted.
 RECORDS_OFFICERS = frozenset({"information_officer", "iat_manager"})
 
+# --- need to know: which parts of a case each role may read, per state ----------------------
+# Every reader sees the case's reference, state, dates, clocks and the person's name (lists and
+# queues need them); the parts below are shown only to the roles and states declared here. The
+# services (queries.show_case, letters, contact corrections) enforce it, so the CLI, the pages,
+# the JSON API and the exports agree.
+PARTS = (
+    "concern",  # what the person wrote: the contacts' text, staff named, years involved
+    "contact_details",  # email, phone, address, postcode, relationship
+    "children",  # children's names and dates of birth
+    "triage_summary",  # the complaints and legal triage decisions
+    "review_notes",  # the learning review's notes (interviews, records examined)
+    "escalations",  # escalations raised in the review (safeguarding)
+    "outcome",  # the outcome summary and wording
+    "letters",  # the letters and their PDFs
+    "history",  # the case's events (review notes and escalations only with those parts)
+)
+ALL_PARTS = frozenset(PARTS)
+_SIGNOFF_ON = ("awaiting_signoff", "authorised", "letter_ready", "signed", "responded",
+               "dissatisfied", "meeting_offered", "closed")
+_TRIAGE_OPEN = ("triage", "awaiting_information")
+_LEGAL_OPEN = ("triage", "awaiting_information", "in_review")
+_TRIAGE_WORK = frozenset({"concern", "children", "triage_summary", "history"})
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One row of the need-to-know table: ROLE may read PARTS while the case is in STATES."""
+
+    role: str
+    states: tuple[str, ...]
+    parts: frozenset[str]
+
+
+def _others(states: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(s for s in STATES if s not in states)
+
+
+READS: tuple[Reading, ...] = (
+    Reading("iat_officer", STATES, ALL_PARTS),
+    Reading("iat_manager", STATES, ALL_PARTS),
+    # Triage needs the concern and the children while it is open; afterwards the summary only.
+    Reading("information_officer", _TRIAGE_OPEN, _TRIAGE_WORK),
+    Reading("information_officer", _others(_TRIAGE_OPEN), frozenset({"triage_summary"})),
+    Reading("legal", _LEGAL_OPEN, _TRIAGE_WORK),
+    Reading("legal", _others(_LEGAL_OPEN), frozenset({"triage_summary"})),
+    # Letters, names and addresses; never the review's notes or escalations.
+    Reading("executive_assistant", STATES,
+            frozenset({"contact_details", "outcome", "letters", "history"})),
+    # Everything she signs off, from sign-off on; before that, the triage summary.
+    Reading("director", _SIGNOFF_ON, ALL_PARTS),
+    Reading("director", _others(_SIGNOFF_ON), frozenset({"triage_summary"})),
+)
+_READS_BY_ROLE_STATE: dict[tuple[str, str], frozenset[str]] = {}
+for _reading in READS:
+    for _state in _reading.states:
+        _key = (_reading.role, _state)
+        _READS_BY_ROLE_STATE[_key] = _READS_BY_ROLE_STATE.get(_key, frozenset()) | _reading.parts
+
+
+def readable_parts(roles: frozenset[str], state: str) -> frozenset[str]:
+    """The parts of a case in STATE that someone holding ROLES may read."""
+    out: frozenset[str] = frozenset()
+    for role in roles:
+        out |= _READS_BY_ROLE_STATE.get((role, state), frozenset())
+    return out
+
+
 COMPLAINTS_REASONS = (
     "within_time_limit",
     "time_limit_passed",

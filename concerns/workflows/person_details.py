@@ -16,6 +16,7 @@ from sqlalchemy import select
 from concerns.db.models import Case, Respondent
 from concerns.triage.forms import MAX_FIELD
 from concerns.triage.matching import normalise_email, normalise_phone, normalise_postcode
+from concerns.workflows.access.need_to_know import may_read
 from concerns.workflows.access.users import ensure_may_read, load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
@@ -104,6 +105,7 @@ def correct_respondent_details(
             )
         case = get_case(s, reference)
         ensure_may_read(s, actor, case)
+        may_read(actor, case.state, "contact_details", case.reference)
         # Locked on PostgreSQL, so two corrections at once apply one after the other.
         person = s.get_one(Respondent, case.respondent_id, with_for_update=True)
         changed = tuple(f for f, v in wanted.items() if v != (getattr(person, f) or None))

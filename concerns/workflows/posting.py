@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, load_only
 
 from concerns.db.models import Case, Letter
+from concerns.workflows.access.need_to_know import may_read
 from concerns.workflows.access.users import ensure_may_read, is_named_in, load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
@@ -123,6 +124,7 @@ def mark_posted(
             raise NotAllowed("only the executive assistant may record a letter as posted")
         case = get_case(s, reference)
         ensure_may_read(s, actor, case)
+        may_read(actor, case.state, "letters", case.reference)
         letter = s.get(Letter, letter_id)
         if letter is None or letter.case_id != case.id:
             raise NotFound(f"case {case.reference} has no letter {letter_id}")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Child, Deadline, Event, Letter, Respondent
 from concerns.workflows.access.conflicts import barred_case_ids
+from concerns.workflows.access.need_to_know import filter_case
 from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
@@ -150,6 +151,7 @@ def show_case(ctx: AppContext, actor_name: str | None, reference: str) -> dict[s
         detail["learning"] = case_learning(
             s, case.id, ctx.settings.learning.theme_labels, today
         )
+        detail = filter_case(detail, actor)
         append_event(
             s,
             case_id=case.id,

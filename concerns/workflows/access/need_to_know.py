@@ -1,0 +1,93 @@
+"""Need to know: a case as one reader may see it, by the lifecycle table's `READS`.
+
+`show_case` builds the whole case and hands it here before anything leaves the service, so the
+CLI, the pages and the JSON API show the same parts; the letter and contact-correction services
+ask `may_read` for their one part. A part the reader may not see keeps its key with an empty value
+(templates and clients need no special case), and `parts` lists what they may see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from concerns.workflows.errors import NotAllowed
+from concerns.workflows.machine import Actor, readable_parts
+
+# The case's keys (queries._detail) that make up each part; contact details are inside
+# "respondent" (the name stays: every reader's lists show it).
+PART_KEYS: dict[str, tuple[str, ...]] = {
+    "concern": ("contacts", "staff_named", "involvement"),
+    "children": ("children",),
+    "triage_summary": ("triage",),
+    "outcome": ("outcome_summary", "outcome_wording", "learning"),
+    "letters": ("letters",),
+    "history": ("history",),
+}
+CONTACT_FIELDS = ("email", "phone", "address", "postcode", "relationship")
+# Events in the history that belong to a part: without review notes or escalations they are
+# left out altogether (that an escalation exists is itself sensitive); without the other parts
+# their values and note are left out.
+EVENTS_OF_HIDDEN_PARTS = {
+    "add_review_note": "review_notes",
+    "raise_escalation": "escalations",
+    "resolve_escalation": "escalations",
+    # Who the IAT manager found perhaps named in the concern.
+    "conflict_cleared": "concern",
+    "conflict_confirmed": "concern",
+}
+EVENT_VALUES_PART = {
+    "submit_outcome": "outcome",
+    "authorise": "outcome",
+    "return_for_changes": "outcome",
+    "record_complaints_triage": "triage_summary",
+    "record_legal_triage": "triage_summary",
+    "request_information": "concern",
+    "information_received": "concern",
+    "answer_query": "concern",
+    "record_meeting": "outcome",
+    "reopen": "outcome",
+}
+
+
+def parts_for(actor: Actor, state: str) -> frozenset[str]:
+    return readable_parts(actor.roles, state)
+
+
+def may_read(actor: Actor, state: str, part: str, reference: str) -> None:
+    """NotAllowed unless ACTOR may read PART of a case in STATE."""
+    if part not in parts_for(actor, state):
+        raise NotAllowed(f"case {reference}: your role does not see this part of the case now")
+
+
+def _empty(value: Any) -> Any:
+    if isinstance(value, list):
+        return []
+    if isinstance(value, dict):
+        return {}
+    return None
+
+
+def filter_case(detail: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """DETAIL with only the parts ACTOR may read in the case's state."""
+    parts = parts_for(actor, str(detail["state"]))
+    out = dict(detail)
+    for part, keys in PART_KEYS.items():
+        if part not in parts:
+            for key in keys:
+                if key in out:
+                    out[key] = _empty(out[key])
+    if "contact_details" not in parts and isinstance(out.get("respondent"), dict):
+        out["respondent"] = {k: (None if k in CONTACT_FIELDS else v)
+                             for k, v in out["respondent"].items()}
+    if "history" in parts:
+        out["history"] = [_event(e, parts) for e in out.get("history", [])
+                          if EVENTS_OF_HIDDEN_PARTS.get(e.get("event", ""), "history") in parts]
+    out["parts"] = sorted(parts)
+    return out
+
+
+def _event(event: dict[str, Any], parts: frozenset[str]) -> dict[str, Any]:
+    needs = EVENT_VALUES_PART.get(event.get("event", ""))
+    if needs is None or needs in parts:
+        return event
+    return {**event, "data": {}, "note": None}

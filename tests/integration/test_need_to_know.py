@@ -1,0 +1,140 @@
+"""Need to know: every role x every state x every part of a case, through the service the CLI
+and pages use (show_case) and through the JSON API, against a table written out here (not read
+from the lifecycle table, so a change there has to change this too)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from concerns.db.models import Case
+from concerns.workflows.context import AppContext
+from concerns.workflows.errors import NotAllowed
+from concerns.workflows.letters_service import render_case_letter
+from concerns.workflows.machine import PARTS, STATES
+from concerns.workflows.queries import show_case
+from tests.factories import act, create_staff, log_concern
+from tests.integration.web_helpers import PASSWORD, client_for, sign_in
+
+EVERYTHING = set(PARTS)
+TRIAGE = {"concern", "children", "triage_summary", "history"}
+SIGNOFF_ON = {"awaiting_signoff", "authorised", "letter_ready", "signed", "responded",
+              "dissatisfied", "meeting_offered", "closed"}
+
+
+def expected(username: str, state: str) -> set[str] | None:
+    """What each member of staff may read in each state (None: not the case at all)."""
+    if username in ("alex", "morgan"):
+        return EVERYTHING
+    if username == "priya":
+        return TRIAGE if state in ("triage", "awaiting_information") else {"triage_summary"}
+    if username == "lee":
+        return (TRIAGE if state in ("triage", "awaiting_information", "in_review")
+                else {"triage_summary"})
+    if username == "erin":
+        return {"contact_details", "outcome", "letters", "history"}
+    if username == "dana":
+        return EVERYTHING if state in SIGNOFF_ON else {"triage_summary"}
+    return None
+
+
+READERS = ("alex", "morgan", "priya", "lee", "erin", "dana", "audrey", "ian", "admin")
+
+# How each part shows in the case as a reader gets it.
+SEEN: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "concern": lambda c: bool(c["contacts"]) and bool(c["staff_named"]),
+    "contact_details": lambda c: c["respondent"]["email"] is not None,
+    "children": lambda c: bool(c["children"]),
+    "triage_summary": lambda c: bool(c["triage"]),
+    "review_notes": lambda c: any(h["event"] == "add_review_note" for h in c["history"]),
+    "escalations": lambda c: any(h["event"] == "raise_escalation" for h in c["history"]),
+    "outcome": lambda c: c["outcome_summary"] is not None,
+    "letters": lambda c: bool(c["letters"]),
+    "history": lambda c: bool(c["history"]),
+}
+
+
+@pytest.fixture
+def full_case(sqlite_ctx: AppContext) -> Iterator[tuple[AppContext, str]]:
+    """One case with every part filled: walked through triage, a review with a note and a
+    safeguarding escalation, to sign-off; then put in each state in turn."""
+    ctx = sqlite_ctx
+    create_staff(ctx, PASSWORD)
+    ref = log_concern(ctx, children=[{"name": "Kim Child", "date_of_birth": "2012-04-03"}],
+                      staff_named=["Chris Worker"])
+    act(ctx, ref, "acknowledge", "alex")
+    act(ctx, ref, "record_complaints_triage", "priya", meets_criteria="no",
+        reason="time_limit_passed")
+    act(ctx, ref, "record_legal_triage", "lee", proceedings="none")
+    act(ctx, ref, "assign_reviewer", "morgan", reviewer="sam")
+    act(ctx, ref, "start_review", "alex")
+    act(ctx, ref, "add_review_note", "sam", "Interviewed the social worker.",
+        kind="interview_staff")
+    act(ctx, ref, "raise_escalation", "sam", severity="safeguarding", to="LADO")
+    act(ctx, ref, "resolve_escalation", "morgan")
+    act(ctx, ref, "submit_outcome", "sam", summary="Records read.", wording="We are sorry.",
+        **{"finding.record_keeping": "The reasons for decisions were not written down."})
+    yield ctx, ref
+
+
+def _put_in(ctx: AppContext, ref: str, state: str) -> None:
+    with ctx.sessions() as s:
+        s.execute(update(Case).where(Case.reference == ref).values(state=state))
+        s.commit()
+
+
+def _seen(case: dict[str, Any]) -> set[str]:
+    return {part for part, shows in SEEN.items() if shows(case)}
+
+
+def test_every_role_state_and_part_through_the_service_and_the_api(
+    full_case: tuple[AppContext, str],
+) -> None:
+    ctx, ref = full_case
+    clients: dict[str, TestClient] = {}
+    for username in READERS:
+        clients[username] = client_for(ctx)
+        sign_in(clients[username], username)
+    checked = 0
+    for state in STATES:
+        _put_in(ctx, ref, state)
+        for username in READERS:
+            want = expected(username, state)
+            response = clients[username].get(f"/api/cases/{ref}")
+            if want is None:
+                with pytest.raises(NotAllowed):
+                    show_case(ctx, username, ref)
+                assert response.status_code == 403
+                continue
+            through_service = show_case(ctx, username, ref)
+            assert response.status_code == 200
+            through_api = response.json()
+            for part in PARTS:
+                shown = part in want
+                assert (part in _seen(through_service)) is shown, (username, state, part)
+                assert (part in _seen(through_api)) is shown, (username, state, part, "api")
+                assert (part in through_service["parts"]) is shown
+                checked += 1
+            # The person's name is on every reader's view; nothing else of a hidden part.
+            assert through_service["respondent"]["name"]
+            if "children" not in want:
+                assert "2012-04-03" not in str(through_service)
+            if "escalations" not in want:
+                assert "LADO" not in str(through_service) and "LADO" not in response.text
+            if "review_notes" not in want:
+                assert "Interviewed" not in str(through_service)
+    assert checked == len(STATES) * 6 * len(PARTS)
+
+
+def test_a_role_without_the_letters_part_cannot_fetch_a_letter(
+    full_case: tuple[AppContext, str],
+) -> None:
+    ctx, ref = full_case
+    _put_in(ctx, ref, "closed")
+    with pytest.raises(NotAllowed, match="part of the case"):
+        render_case_letter(ctx, "priya", ref, "acknowledgement", "pdf")
+    assert render_case_letter(ctx, "erin", ref, "acknowledgement", "pdf").data
