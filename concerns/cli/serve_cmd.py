@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,6 +12,32 @@ from concerns.cli.common import ConfigOpt, call, fail, handled
 from concerns.db.engine import schema_is_current
 
 log = logging.getLogger("concerns.web")
+
+
+class NoTracebacks(logging.Filter):
+    """The server's output never holds a traceback: its frames can quote personal data (a
+    concern's text, a name in a query). The exception's type stays; the detail is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            kind = record.exc_info[0].__name__ if record.exc_info[0] else "error"
+            record.msg = f"{record.getMessage()} ({kind})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        record.stack_info = None
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with every handler (ours included) dropping tracebacks."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"no_tracebacks": {"()": NoTracebacks}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["no_tracebacks"]
+    return config
 
 
 def serve(
@@ -44,6 +71,8 @@ def _serve(host: str | None, port: int | None, with_scheduler: bool, config: str
         fail("the database is not initialised or not up to date: run `concerns init` first", 1)
     app = create_app(ctx.settings, ctx)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(NoTracebacks())
     # A running server logs each request (method, path, status, time) and the scheduler's work.
     logging.getLogger("concerns").setLevel(logging.INFO)
     if with_scheduler:
@@ -61,4 +90,5 @@ def _serve(host: str | None, port: int | None, with_scheduler: bool, config: str
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        log_config=log_config(),
     )

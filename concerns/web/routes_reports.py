@@ -152,7 +152,7 @@ def quarantine_page(request: Request, user: Staff) -> Response:
     return render(request, "quarantine.html", "Quarantine", rows=rows)
 
 
-@router.post("/actions/{action_id:int}/complete", dependencies=[Depends(require_csrf)])
+@router.post("/actions/{action_id:id}/complete", dependencies=[Depends(require_csrf)])
 async def complete_action(request: Request, user: Staff, action_id: int) -> Response:
     """Close an action arising with its evidence (the same service as `concerns action
     complete`); refused, the case page comes back with the evidence as typed."""

@@ -185,7 +185,7 @@ LETTER_CSP = (
 )
 
 
-@router.get("/cases/{reference}/letters/{letter_id:int}.{fmt}")
+@router.get("/cases/{reference}/letters/{letter_id:id}.{fmt}")
 def stored_letter_file(
     request: Request, user: Staff, reference: str, letter_id: int, fmt: str
 ) -> Response:
@@ -212,6 +212,9 @@ def _letter_response(letter: letters_service.LetterFile) -> Response:
 @router.get("/cases/{reference}/letters/{kind}.{fmt}")
 def letter_file(request: Request, user: Staff, reference: str, kind: str, fmt: str) -> Response:
     """A case's letter as stored (or a preview): HTML shown framed, PDF and Word downloaded."""
+    if kind not in letters_service.KINDS:
+        # A path, not a form: an unknown letter (or an id too large to be one) is not found.
+        raise NotFound(f"case {reference} has no letter {kind[:40]}")
     letter = letters_service.render_case_letter(
         state(request).ctx, user.username, reference, kind, fmt
     )
@@ -250,7 +253,7 @@ def _queue_page(
 
 
 @router.post(
-    "/cases/{reference}/letters/{letter_id:int}/posted", dependencies=[Depends(require_csrf)]
+    "/cases/{reference}/letters/{letter_id:id}/posted", dependencies=[Depends(require_csrf)]
 )
 def letter_posted(request: Request, user: Staff, reference: str, letter_id: int) -> Response:
     """The assistant records a letter as posted, from her queue."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -332,6 +333,22 @@ def end_session(request: Request) -> None:
 def session_user_id(request: Request) -> int | None:
     value = request.scope.get("state", {}).get("session_user_id")
     return value if isinstance(value, int) else None
+
+
+class IdConvertor(Convertor[int]):
+    """`{name:id}` in a route: a database id. At most 18 digits, so an id beyond what the
+    database holds (2**63, say) matches no route and answers 404 instead of overflowing."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(int(value))
+
+
+register_url_convertor("id", IdConvertor())
 
 
 class RateLimiter:

@@ -1,0 +1,78 @@
+"""Smaller defences: ids beyond what the database holds answer 404, the server's output holds no
+traceback, and the database and the secret key are readable by their owner only."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from concerns.cli.serve_cmd import NoTracebacks
+from concerns.db.engine import make_engine
+from concerns.web.security import secret_key
+from concerns.workflows.context import AppContext
+from tests.factories import create_staff, log_concern
+from tests.integration.web_helpers import PASSWORD, client_for, sign_in
+
+
+@pytest.fixture
+def web(sqlite_ctx: AppContext) -> Iterator[AppContext]:
+    create_staff(sqlite_ctx, PASSWORD)
+    yield sqlite_ctx
+
+
+@pytest.mark.parametrize("letter_id", [2**63, 2**64, 10**30, 9_223_372_036_854_775_807])
+def test_a_letter_id_beyond_the_database_answers_404(web: AppContext, letter_id: int) -> None:
+    reference = log_concern(web)
+    client = client_for(web)
+    csrf = sign_in(client, "erin")
+    assert client.get(f"/cases/{reference}/letters/{letter_id}.pdf").status_code == 404
+    posted = client.post(f"/cases/{reference}/letters/{letter_id}/posted",
+                         data={"csrf_token": csrf})
+    assert posted.status_code == 404
+    action = client.post(f"/actions/{letter_id}/complete", data={"csrf_token": csrf})
+    assert action.status_code == 404
+
+
+def test_the_server_log_never_holds_a_traceback() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(NoTracebacks())
+    logger = logging.getLogger("test.no_tracebacks")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError("Concern from Jane Doe, 1 Example Street")
+        except ValueError:
+            logger.exception("Exception in ASGI application")
+    finally:
+        logger.removeHandler(handler)
+    written = out.getvalue()
+    assert "Exception in ASGI application (ValueError)" in written
+    assert "Traceback" not in written and "Jane Doe" not in written
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_the_database_and_the_secret_key_are_the_owners_alone(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # a typical umask that would otherwise leave them world-readable
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'concerns.db'}")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x)")
+            conn.commit()
+        engine.dispose()
+        secret_key("", tmp_path / "keys")
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "var") == 0o700
+    assert _mode(tmp_path / "var" / "concerns.db") == 0o600
+    assert _mode(tmp_path / "keys") == 0o700
+    assert _mode(tmp_path / "keys" / "secret_key") == 0o600
