@@ -212,12 +212,15 @@ def _letter_response(letter: letters_service.LetterFile) -> Response:
 @router.get("/cases/{reference}/letters/{kind}.{fmt}")
 def letter_file(request: Request, user: Staff, reference: str, kind: str, fmt: str) -> Response:
     """A case's letter as stored (or a preview): HTML shown framed, PDF and Word downloaded."""
-    if kind not in letters_service.KINDS:
+    try:
+        letter = letters_service.render_case_letter(
+            state(request).ctx, user.username, reference, kind, fmt
+        )
+    except BadInput as exc:
+        if exc.field != "kind":
+            raise
         # A path, not a form: an unknown letter (or an id too large to be one) is not found.
-        raise NotFound(f"case {reference} has no letter {kind[:40]}")
-    letter = letters_service.render_case_letter(
-        state(request).ctx, user.username, reference, kind, fmt
-    )
+        raise NotFound(f"case {reference} has no letter {kind[:40]}") from None
     return _letter_response(letter)
 
 
