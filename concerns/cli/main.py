@@ -33,6 +33,7 @@ from concerns.cli.common import (
 from concerns.workflows import admin, person_details, queries
 from concerns.workflows.access import users
 from concerns.workflows.lifecycle import fire_event
+from concerns.workflows.machine import PARTS
 
 app = typer.Typer(
     help="Concerns about Care: the Independent Assurance Team's register and workflow.",
@@ -294,6 +295,9 @@ def _render_case(d: dict[str, Any]) -> str:
             lines.append(
                 f"  #{a['id']} {a['status']:<9} due {a['due']}  {a['owner_service']}: {a['what']}"
             )
+    hidden = [p for p in PARTS if p not in d.get("parts", PARTS)]
+    if hidden:
+        lines.append("Not shown to your role now: " + ", ".join(hidden).replace("_", " "))
     lines.append("History:")
     for h in d["history"]:
         lines.append(
