@@ -307,14 +307,16 @@ class ServerSessions:
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
+    # The last one wins, as in Starlette's own cookie parsing.
+    found: str | None = None
     headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
     for key, value in headers:
         if key == b"cookie":
             for item in value.decode("latin-1").split(";"):
                 k, _, v = item.strip().partition("=")
                 if k == name:
-                    return v
-    return None
+                    found = v
+    return found
 
 
 def begin_session(request: Request, user_id: int, data: dict[str, Any]) -> None:
