@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -26,6 +26,7 @@ from concerns.workflows import (
     queries,
 )
 from concerns.workflows.access import users
+from concerns.workflows.attachments import contact_attachment
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, NotFound
 from concerns.workflows.machine import ACTION_ROLES, CASE_READERS, STATES
 
@@ -207,6 +208,16 @@ def _letter_response(letter: letters_service.LetterFile) -> Response:
         letter.data, media_type=letter.media_type,
         headers={"content-disposition": f'attachment; filename="{letter.filename}"'},
     )
+
+
+@router.get("/cases/{reference}/attachments/{attachment_id}")
+def attachment_file(request: Request, user: Staff, reference: str, attachment_id: int) -> Response:
+    """A file that came with a contact, downloaded as it was received (an attached message as
+    .eml); never shown inline, so nothing in it runs on this site."""
+    found = contact_attachment(state(request).ctx, user.username, reference, attachment_id)
+    name = quote(found.filename, safe="")
+    return Response(found.data, media_type=found.media_type, headers={
+        "content-disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 @router.get("/cases/{reference}/letters/{kind}.{fmt}")

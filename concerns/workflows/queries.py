@@ -236,7 +236,8 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
                 "concern": c.concern,
                 "flags": list(c.flags or []),
                 "attachments": [
-                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    {"id": a.id, "filename": a.filename, "content_type": a.content_type,
+                     "size": a.size}
                     for a in c.attachments
                 ],
             }

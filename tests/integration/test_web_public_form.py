@@ -211,3 +211,30 @@ def test_nothing_is_sent_until_the_answers_have_been_checked(web: AppContext) ->
     assert back.status_code == 200 and shows_every_value(back.text, form)
     assert 'id="concern"' in back.text
     assert stored(web) == 0
+
+
+def test_a_message_attached_by_the_public_is_downloaded_from_the_case_page_as_eml(
+    web: AppContext,
+) -> None:
+    from concerns.workflows.intake import ingest_email
+    from tests.factories import create_staff
+    from tests.integration.test_mail_corpus import CORPUS
+    from tests.integration.web_helpers import PASSWORD, sign_in
+
+    create_staff(web, PASSWORD)
+    raw = (CORPUS / "public-attached-email.eml").read_bytes()
+    reference = ingest_email(web, raw, "att.eml", "ian").reference
+    other = ingest_email(web, (CORPUS / "nul-bytes.eml").read_bytes(), "n.eml", "ian").reference
+    client = client_for(web)
+    sign_in(client, "alex")
+    page = client.get(f"/cases/{reference}").text
+    link = re.search(rf'href="(/cases/{reference}/attachments/\d+)"', page)
+    assert link is not None and "message-1.eml" in page
+    download = client.get(link.group(1))
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("message/rfc822")
+    assert "attachment;" in download.headers["content-disposition"]
+    assert b"We cannot discuss the safeguarding referral with you." in download.content
+    # The same attachment through another case is not found.
+    elsewhere = link.group(1).replace(str(reference), str(other))
+    assert client.get(elsewhere).status_code == 404
