@@ -175,3 +175,21 @@ def test_a_submission_whose_logging_failed_waits_in_the_quarantine_and_the_next_
     assert sorted(r.status for r in results) == ["new_case", "new_case"]
     assert raw_statuses(ctx) == {"contact": 2}
     assert list_quarantine(ctx, "ian") == []
+
+
+def test_a_register_row_with_control_characters_is_stored_clean(
+    staffed: AppContext,
+) -> None:
+    from concerns.workflows.register_import import import_register
+    from tests.integration.test_intake_import import register_csv
+
+    # (A NUL byte makes the register reader refuse a CSV file as not text: see sheets.py.)
+    row = ["06/04/2021", "Helen\x08 Morgan", "helen@example.com", "Ellie\x07 Morgan",
+           "11/02/2009", "First\x0b concern.\x1b", "Logged", "", "No"]
+    results = import_register(staffed, register_csv([row]), "register.csv", "morgan")
+    assert [r.status for r in results] == ["new_case"]
+    with staffed.uow() as uow:
+        s = uow.session
+        assert s.scalars(select(Contact.concern)).one() == "First concern."
+        assert s.scalars(select(Respondent.name)).one() == "Helen Morgan"
+        assert s.scalars(select(Child.name)).one() == "Ellie Morgan"
