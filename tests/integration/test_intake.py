@@ -173,10 +173,10 @@ def test_a_forwarded_email_is_the_original_senders_contact_with_its_attachments(
     contact = case["contacts"][0]
     assert contact["route"] == "communications@example.gov.uk"
     assert contact["concern"] == "The original words."
-    assert contact["attachments"] == [
-        {"filename": "scan.pdf", "content_type": "application/pdf", "size": 13}]
     with staffed.uow() as uow:
         stored = uow.session.scalars(select(Attachment)).one()
+        assert contact["attachments"] == [{"id": stored.id, "filename": "scan.pdf",
+                                           "content_type": "application/pdf", "size": 13}]
         assert stored.content == b"%PDF-1.4 scan"
         assert stored.sha256 == hashlib.sha256(b"%PDF-1.4 scan").hexdigest()
 
