@@ -1,6 +1,6 @@
 """What every command shares: --json, --as, --config, the context, and errors without tracebacks.
 
-Exit statuses (DESIGN §6): 2 bad input, 3 not allowed, 1 anything else. Messages name the field
+Exit statuses (docs/cli.md): 2 bad input, 3 not allowed, 1 anything else. Messages name the field
 and the problem; they never carry personal data, and no traceback ever reaches the user.
 """
 
@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
+from concerns.db.engine import DatabaseMissing, DatabaseUrlError
 from concerns.workflows.context import AppContext, build_context
 from concerns.workflows.errors import ServiceError
 from concerns.workflows.settings import SettingsError, load_settings
@@ -95,16 +97,13 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
             fail(exc.message, exc.exit_code)
         except SettingsError as exc:
             fail(f"config: {exc}", 2)
+        except DatabaseUrlError as exc:
+            fail(str(exc), 2)
+        except DatabaseMissing as exc:
+            fail(str(exc), 1)
         except (OperationalError, ProgrammingError) as exc:
             log.debug("database error", exc_info=True)
-            orig = str(getattr(exc, "orig", "") or "")
-            if "no such table" in orig or "does not exist" in orig:
-                fail("the database is not initialised: run `concerns init` first", 1)
-            fail(
-                "the database could not be reached or used; check database.url in config "
-                "or $CONCERNS_DATABASE_URL",
-                1,
-            )
+            fail(database_problem(str(getattr(exc, "orig", "") or "")), 1)
         except SQLAlchemyError:
             log.debug("database error", exc_info=True)
             fail("a database error stopped the command; nothing was changed", 1)
@@ -115,6 +114,39 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
             fail(f"unexpected {type(exc).__name__}; nothing was changed", 1)
 
     return wrapper
+
+
+def database_problem(orig: str) -> str:
+    """One line naming what is wrong with the database and what to do about it."""
+    missing_db = re.search(r'database "([^"]+)" does not exist', orig)
+    if missing_db:
+        return (
+            f"the PostgreSQL database {missing_db.group(1)!r} does not exist: "
+            "run `concerns init` to create it"
+        )
+    if "no such table" in orig or re.search(r'relation "[^"]+" does not exist', orig):
+        return "the database is not initialised: run `concerns init` first"
+    if "unable to open database file" in orig:
+        return (
+            "the SQLite file in database.url cannot be opened: check the folder exists and "
+            "may be written"
+        )
+    server = re.search(r'connection to server at "?([^" ,]+)"?[^,]*, port (\d+)', orig)
+    if server or "Connection refused" in orig or "could not translate host name" in orig:
+        where = f" at {server.group(1)}:{server.group(2)}" if server else ""
+        return (
+            f"the database server{where} could not be reached: check it is running and "
+            "database.url in config.toml (or $CONCERNS_DATABASE_URL)"
+        )
+    if "password authentication failed" in orig or ("role" in orig and "does not exist" in orig):
+        return (
+            "the database server refused the user in database.url: check the user name and "
+            "password (or $CONCERNS_DATABASE_URL)"
+        )
+    return (
+        "the database could not be used: check database.url in config.toml "
+        "(or $CONCERNS_DATABASE_URL) and run `concerns doctor`"
+    )
 
 
 def emit(c: Call, data: Any, human: Callable[[Any], str] | str | None = None) -> None:

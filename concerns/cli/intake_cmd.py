@@ -92,13 +92,16 @@ def intake_form(
 ) -> None:
     """Log web-form submissions. Exits 2 if any was quarantined (the reason names the field)."""
     c = call(json_out, as_user, config)
+    # A path that is not a file is a typing mistake, not a submission: nothing is read or stored
+    # until every path names a file.
+    for path in files:
+        if path.is_dir():
+            fail(f"FILES: {path} is a folder; give the JSON files in it, e.g. {path}/*.json", 2)
+        if not path.is_file():
+            fail(f"FILES: {path}: no such file; nothing was read", 2)
     results: list[dict[str, Any]] = []
     with _progress(c, "forms", len(files)) as update:
         for i, path in enumerate(files, start=1):
-            if not path.is_file():
-                results.append({"source": str(path), "status": "quarantined", "reference": None,
-                                "reason": "(file): no such file"})
-                continue
             if path.stat().st_size > MAX_FORM_BYTES:
                 raw = path.read_bytes()[: MAX_FORM_BYTES + 1]
             else:

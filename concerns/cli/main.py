@@ -1,4 +1,4 @@
-"""The `concerns` command (DESIGN §6). Every command calls one service function in workflows/."""
+"""The `concerns` command (docs/cli.md). Every command calls one service function in workflows/."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from concerns.cli import (
     action_cmd,
     conflict_cmd,
+    entry,
     intake_cmd,
     letters_cmd,
     people_cmd,
@@ -60,6 +61,7 @@ app.add_typer(action_cmd.app, name="action")
 for _name, _module, _attr in (
     ("scheduler", remind_cmd, "scheduler"),
     ("serve", __import__("concerns.cli.serve_cmd", fromlist=["serve"]), "serve"),
+    ("doctor", __import__("concerns.cli.doctor_cmd", fromlist=["doctor"]), "doctor"),
 ):
     if hasattr(_module, _attr):
         app.command(_name)(getattr(_module, _attr))
@@ -481,7 +483,7 @@ def diagram(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
 
 def main() -> None:
     configure_logging()
-    app()
+    entry.main(app)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
 from concerns.workflows.calendar import WorkingCalendar
-from concerns.workflows.errors import BadInput
+from concerns.workflows.errors import BadInput, parse_day
 from concerns.workflows.settings import load_settings
 
 app = typer.Typer(help="Reminders and escalations of deadlines.", no_args_is_help=True)
@@ -127,7 +127,9 @@ def _run_scheduler(interval: int | None, config: str | None) -> None:
     run_blocking(c.ctx, interval)
 
 
-@calendar_app.command("add")
+# A negative N (`calendar add D -3`) reaches the command, which says what is wrong with it,
+# instead of being read as an unknown option.
+@calendar_app.command("add", context_settings={"ignore_unknown_options": True})
 @handled
 def calendar_add(
     start: Annotated[str, typer.Argument(metavar="DATE", help="Start date, YYYY-MM-DD.")],
@@ -139,15 +141,15 @@ def calendar_add(
     """The date N working days after DATE (DATE itself does not count)."""
     c = call(json_out, as_user, config)
     try:
-        day = date.fromisoformat(start.strip())
-    except ValueError:
-        raise BadInput("DATE", f"expected YYYY-MM-DD, got {start[:40]!r}") from None
+        day = parse_day(start[:40])
+    except ValueError as exc:
+        raise BadInput("DATE", str(exc)) from None
     try:
         n = int(days)
     except ValueError:
         raise BadInput("N", f"expected a whole number of working days, got {days[:40]!r}") from None
     if n < 0:
-        raise BadInput("N", "must not be negative")
+        raise BadInput("N", f"{n} is negative: the calendar counts forward from DATE (0 or more)")
     if n > 10_000:
         raise BadInput("N", "at most 10000 working days")
     try:

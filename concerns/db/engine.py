@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +14,57 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/NAME"
+
+
+class DatabaseUrlError(ValueError):
+    """database.url (or $CONCERNS_DATABASE_URL) is not a database this product can use."""
+
+
+class DatabaseMissing(RuntimeError):
+    """The database named by the settings does not exist yet: `concerns init` makes it."""
+
+
+def check_database_url(url: str) -> str:
+    """URL as the engine wants it, or DatabaseUrlError naming the problem and what is supported.
+
+    `postgresql://` and `postgres://` mean the psycopg 3 driver, the only one installed."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUrlError(
+            f"database.url: {url[:40]!r} is not a database URL; expected {SUPPORTED_URLS}"
+        ) from None
+    driver = parsed.drivername
+    if driver in ("postgresql", "postgres", "postgresql+psycopg"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif driver not in ("sqlite", "sqlite+pysqlite"):
+        raise DatabaseUrlError(
+            f"database.url: {driver}:// databases are not supported; expected {SUPPORTED_URLS}"
+        )
+    if not parsed.database:
+        raise DatabaseUrlError(f"database.url: no database name or file; expected {SUPPORTED_URLS}")
+    return parsed.render_as_string(hide_password=False)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for URL; SQLite gets WAL, foreign keys and writer serialisation."""
+    """An engine for URL; SQLite gets WAL, foreign keys and writer serialisation.
+
+    Nothing is created on disk until `migrate` runs: a command against a register that does not
+    exist says so (DatabaseMissing) and leaves no empty file or folder behind."""
+    url = check_database_url(url)
     parsed = make_url(url)
     # Parameters are personal data: keep them out of error messages and logs.
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            _private_file(Path(database))
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, parsed.database)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -44,7 +80,31 @@ def _private_file(path: Path) -> None:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _sqlite_file(database: str | None) -> Path | None:
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    """The SQLite file of ENGINE (None for PostgreSQL or an in-memory database)."""
+    if engine.url.get_backend_name() != "sqlite":
+        return None
+    return _sqlite_file(engine.url.database)
+
+
+def _configure_sqlite(engine: Engine, database: str | None) -> None:
+    path = _sqlite_file(database)
+
+    # sqlite3 would create an empty file for a missing one; only `migrate` may create it.
+    @event.listens_for(engine, "do_connect")
+    def _refuse_missing(_dialect: Any, _rec: Any, _cargs: Any, _cparams: Any) -> None:
+        if path is not None and not path.exists() and engine not in _MAY_CREATE:
+            raise DatabaseMissing(
+                f"no database at {path}: run `concerns init` first (a relative path in "
+                "database.url is read from the folder that holds config.toml)"
+            )
+
     # pysqlite's own transaction handling starts transactions lazily and lets two writers
     # collide with "database is locked"; we take the write lock up front (BEGIN IMMEDIATE)
     # so concurrent writers queue on busy_timeout instead. SQLAlchemy documents this recipe.
@@ -76,9 +136,61 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# Engines that `migrate` has allowed to create their SQLite file.
+_MAY_CREATE: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 def migrate(engine: Engine) -> None:
-    """Create the schema, or upgrade it to the newest migration."""
+    """Create the database if need be (a SQLite file and its folder, or the PostgreSQL
+    database when the server allows it), then create the schema or upgrade it."""
+    path = sqlite_path(engine)
+    if path is not None:
+        _private_file(path)  # owner-only, made here and nowhere else
+        _MAY_CREATE.add(engine)
+    elif engine.url.get_backend_name() == "postgresql":
+        create_pg_database_if_missing(engine)
     command.upgrade(alembic_config(engine), "head")
+
+
+def createdb_command(engine: Engine) -> str:
+    url = engine.url
+    parts = ["createdb"]
+    if url.host:
+        parts += ["-h", url.host]
+    if url.port:
+        parts += ["-p", str(url.port)]
+    if url.username:
+        parts += ["-U", url.username]
+    return " ".join([*parts, str(url.database)])
+
+
+def create_pg_database_if_missing(engine: Engine) -> bool:
+    """CREATE DATABASE when it does not exist and the server lets this user create it.
+
+    True when it was created; DatabaseMissing with the exact `createdb` command when refused."""
+    name = engine.url.database or ""
+    try:
+        with engine.connect():
+            return False
+    except OperationalError as exc:
+        if f'database "{name}" does not exist' not in str(exc.orig):
+            raise
+    server = create_engine(
+        engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT", hide_parameters=True
+    )
+    try:
+        with server.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+    except (OperationalError, ProgrammingError):
+        raise DatabaseMissing(
+            f"the PostgreSQL database {name!r} does not exist and this user may not create it: "
+            f"ask the database administrator to run `{createdb_command(engine)}`, "
+            "then `concerns init` again"
+        ) from None
+    finally:
+        server.dispose()
+    return True
 
 
 def schema_is_current(engine: Engine) -> bool:

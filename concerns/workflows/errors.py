@@ -1,9 +1,14 @@
-"""Errors a use case can end in, each with the exit status the CLI gives it (DESIGN §6).
+"""Errors a use case can end in, each with the exit status the CLI gives it (docs/cli.md).
 
 Messages name the field and the problem, never personal data.
 """
 
 from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from datetime import date
 
 
 class ServiceError(Exception):
@@ -47,3 +52,22 @@ class ConcurrentChange(ServiceError):
 
     def __init__(self, reference: str) -> None:
         super().__init__(f"case {reference}: the case changed while you were working on it, reload")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean X?)' for the closest of CHOICES to WORD, or '' when none is close.
+
+    One wording for every misspelt name: events, settings, sections, commands."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_day(text: str) -> date:
+    """A calendar date written YYYY-MM-DD; ValueError says which of the two problems it is."""
+    value = text.strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a real date") from None

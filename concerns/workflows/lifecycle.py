@@ -25,7 +25,7 @@ from concerns.workflows.access.users import (
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed
+from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, did_you_mean
 from concerns.workflows.hooks import EventContext, run_hooks
 from concerns.workflows.machine import (
     IAT,
@@ -61,8 +61,12 @@ def fire_event(
 ) -> EventResult:
     """Fire EVENT on case REFERENCE as ACTOR_NAME with --set values (strings) and a note."""
     if not steps_for(event):
-        known = ", ".join(dict.fromkeys(s.event for s in STEPS))
-        raise BadInput("event", f"no such event {event[:60]!r} (one of {known})")
+        hint = did_you_mean(event, dict.fromkeys(s.event for s in STEPS))
+        raise BadInput(
+            "event",
+            f"no such event {event[:60]!r}{hint}; `concerns case events REF` lists what you may "
+            "do on a case",
+        )
     try:
         values = parse_values(event, raw_values or {})
     except ValueError as exc:

@@ -1,5 +1,5 @@
-"""The lifecycle table (DESIGN §3): the single source of truth for states, events, roles, guards,
-the values each event takes and what it does to the clocks.
+"""The lifecycle table (drawn in docs/lifecycle.md): the single source of truth for states,
+events, roles, guards, the values each event takes and what it does to the clocks.
 
 Pure: no database. The CLI, the web pages and the generated diagram all read `STEPS`. One shared
 `transitions` machine is built from the table (never one per case; `auto_transitions=False` so
@@ -8,13 +8,13 @@ nothing can jump to a state); callbacks do no I/O: the service layer stores afte
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from transitions import Machine, MachineError
+
+from concerns.workflows.errors import parse_day
 
 STATES = (
     "logged",
@@ -209,12 +209,7 @@ class Field:
         if self.kind == "choice" and value not in self.choices:
             raise ValueError("expected one of " + ", ".join(self.choices))
         if self.kind == "date":
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                raise ValueError("expected a date as YYYY-MM-DD")
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                raise ValueError("not a real date") from None
+            return parse_day(value)
         if self.kind == "text" and len(value) > 20_000:
             raise ValueError("longer than 20000 characters")
         return value

@@ -22,6 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from concerns.workflows import outbox, reminders
 from concerns.workflows.context import AppContext
+from concerns.workflows.doctor import write_heartbeat
 
 log = logging.getLogger("concerns.scheduler")
 
@@ -49,11 +50,18 @@ def run_cycle(ctx: AppContext, now: datetime | None = None, *, deliver: bool = T
 def _scheduled_cycle(ctx: AppContext) -> None:
     # A failed cycle must not stop the scheduler: the next interval tries again, and nothing
     # was half-done (each step is its own transaction).
+    ok = True
     try:
         run_cycle(ctx)
     except Exception as exc:
+        ok = False
         log.error("reminder cycle failed: %s", type(exc).__name__)
         log.debug("reminder cycle failure", exc_info=True)
+    # `concerns doctor` reads when a scheduler last ran, and whether that cycle worked.
+    try:
+        write_heartbeat(ctx, ok)
+    except OSError:
+        log.warning("could not write the scheduler heartbeat in %s", ctx.settings.var_dir)
 
 
 def configure(scheduler: BaseScheduler, ctx: AppContext, interval: int | None = None) -> None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+
+from concerns.db.engine import DatabaseUrlError, check_database_url
+from concerns.workflows.errors import did_you_mean
 
 DEFAULT_DATABASE_URL = "sqlite:///var/concerns.db"
 
@@ -236,13 +240,35 @@ def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
+def known_sections() -> tuple[str, ...]:
+    """The [sections] config.toml may have: one per group of settings, and [database]."""
+    own = ("database_url", "base_dir")
+    return ("database", *(f.name for f in fields(Settings) if f.name not in own))
+
+
+def _check_sections(data: dict[str, Any]) -> None:
+    known = known_sections()
+    for name in data:
+        if name not in known:
+            raise SettingsError(
+                f"[{name}]: unknown section{did_you_mean(name, known)}; "
+                f"config.toml may have {', '.join(f'[{k}]' for k in known)}"
+            )
+
+
+def _check_keys(section: str, values: dict[str, Any], known: Iterable[str]) -> None:
+    known = tuple(known)
+    for key in values:
+        if key not in known:
+            raise SettingsError(f"{section}.{key}: unknown setting{did_you_mean(key, known)}")
+
+
 def _typed(cls: type, section: str, values: dict[str, Any]) -> dict[str, Any]:
     """Keep the keys the dataclass knows, checking each against its default's type."""
     defaults = cls()
+    _check_keys(section, values, (f.name for f in fields(cls)))
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if not hasattr(defaults, key):
-            raise SettingsError(f"{section}.{key}: unknown setting")
         default = getattr(defaults, key)
         if isinstance(default, bool) and not isinstance(value, bool):
             raise SettingsError(f"{section}.{key}: expected true or false")
@@ -276,10 +302,20 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise SettingsError(f"--config: no such file: {config_path}")
     base_dir = config_path.resolve().parent if config_path.exists() else Path.cwd()
 
+    _check_sections(data)
     database = _section(data, "database")
-    url = os.environ.get("CONCERNS_DATABASE_URL") or database.get("url") or DEFAULT_DATABASE_URL
+    _check_keys("database", database, ("url",))
+    from_env = os.environ.get("CONCERNS_DATABASE_URL")
+    url = from_env or database.get("url") or DEFAULT_DATABASE_URL
     if not isinstance(url, str):
         raise SettingsError("database.url: expected text")
+    try:
+        url = check_database_url(url)
+    except DatabaseUrlError as exc:
+        problem = str(exc).removeprefix("database.url: ")
+        raise SettingsError(
+            f"{'$CONCERNS_DATABASE_URL' if from_env else 'database.url'}: {problem}"
+        ) from None
     url = _resolve_sqlite_path(url, base_dir)
 
     council = _typed(Council, "council", _section(data, "council"))
@@ -293,11 +329,10 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             raise SettingsError(f"clocks.{name}: expected a table")
         base = clocks.get(name)
         if base is None:
-            raise SettingsError(f"clocks.{name}: unknown clock")
+            raise SettingsError(f"clocks.{name}: unknown clock{did_you_mean(name, clocks)}")
         merged = {**base.__dict__}
+        _check_keys(f"clocks.{name}", values, (k for k in merged if k != "name"))
         for key, value in values.items():
-            if key not in merged or key == "name":
-                raise SettingsError(f"clocks.{name}.{key}: unknown setting")
             if key in ("target", "max_working_days", "chase_after") and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 0
             ):

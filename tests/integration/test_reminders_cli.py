@@ -49,7 +49,7 @@ def test_calendar_add_prints_the_date_and_with_json_the_days_skipped(tmp_path: P
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("2026-02-30", "3"), "error: DATE: expected YYYY-MM-DD, got '2026-02-30'"),
+        (("2026-02-30", "3"), "error: DATE: not a real date"),
         (("2026-12-23", "three"), "error: N: expected a whole number of working days"),
     ],
 )

@@ -57,9 +57,9 @@ def _info(user: User) -> UserInfo:
 
 
 def load_actor(session: Session, username: str | None) -> tuple[User, Actor]:
-    """The acting user, or NotAllowed: unknown, inactive or not given."""
+    """The acting user; BadInput when none is given, NotAllowed when unknown or inactive."""
     if not username:
-        raise NotAllowed("no acting user: pass --as USER or set CONCERNS_USER")
+        raise BadInput("--as", "no acting user given: pass --as USER or set $CONCERNS_USER")
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active:
         raise NotAllowed(f"unknown or inactive user: {username}")
