@@ -43,7 +43,10 @@ bench: install ## Benchmarks, each against a bare baseline; writes bench/results
 diagram: install ## Regenerate docs/lifecycle.md from the lifecycle table
 	$(BIN)/concerns diagram --out docs/lifecycle.md
 
+docs: diagram ## Regenerate docs/cli.md, docs/configuration.md and docs/form-schema.json
+	$(BIN)/python -m concerns.cli.reference docs
+
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var/*.db* node_modules
 
-.PHONY: help install run lint test bench diagram clean
+.PHONY: help install run lint test bench diagram docs clean

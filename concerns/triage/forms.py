@@ -1,4 +1,4 @@
-"""Web-form submissions (DESIGN §6): JSON bytes → `Submission`, or `SubmissionError`.
+"""Web-form submissions (docs/form-schema.json): JSON bytes → `Submission`, or `SubmissionError`.
 
 Required: respondent.name, one way to reply (email, phone or address), concern. Everything else
 may be missing or malformed in real submissions: what is valid is kept, the rest is flagged.
@@ -11,6 +11,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
+from concerns.triage.form_schema import schema_problems
 from concerns.triage.submission import (
     CHANNELS,
     RELATIONSHIPS,
@@ -113,6 +114,15 @@ def form_from_mapping(
     if consent is not None and not isinstance(consent, bool):
         flags.append("consent_to_contact: expected true or false")
         consent = None
+
+    # The published schema (docs/form-schema.json) is checked too: what it finds that the rules
+    # above did not already flag is flagged, so the two cannot silently disagree.
+    flagged = {flag.split(":", 1)[0] for flag in flags}
+    for problem in schema_problems(data):
+        path = problem.split(":", 1)[0]
+        if not any(path == f or path.startswith((f + ".", f + "[")) for f in flagged):
+            flags.append(problem)
+            flagged.add(path)
 
     return Submission(
         channel=channel,

@@ -1,4 +1,4 @@
-"""The public concern form: HTML form fields → the web-form submission of DESIGN §6.
+"""The public concern form: HTML form fields → the web-form submission of docs/form-schema.json.
 
 Validation is `concerns.triage.forms.form_from_mapping`, the very function `intake form` uses, so
 the page and the command accept and refuse the same things. The parser stops at the first hard

@@ -42,6 +42,14 @@ def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+@router.get("/concern/form-schema.json")
+def concern_form_schema() -> Response:
+    """The JSON Schema of a concern submission (docs/form-schema.json), at a stable address."""
+    from concerns.triage.form_schema import schema
+
+    return JSONResponse(schema(), media_type="application/schema+json")
+
+
 @router.get("/")
 def home(request: Request) -> Response:
     return RedirectResponse("/my-work" if current_user(request) else "/login", status_code=303)

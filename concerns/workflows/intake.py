@@ -267,7 +267,7 @@ def _message_id_twins(
 def ingest_form(
     ctx: AppContext, raw: bytes, source: str, actor_name: str | None, *, public: bool = False
 ) -> IntakeResult:
-    """One web-form submission (DESIGN §6): stored raw, then validated and logged.
+    """One web-form submission (docs/form-schema.json): stored raw, then validated and logged.
 
     `public` is for the public concern form only: it logs as "public" with no staff account.
     """

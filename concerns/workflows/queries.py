@@ -30,7 +30,7 @@ from concerns.workflows.machine import (
 from concerns.workflows.posting import waiting_to_post
 from concerns.workflows.records.restriction import restricted_case_ids
 
-# Which states wait on which queue (DESIGN §2: the DCS and the EA queues).
+# Which states wait on which queue (the director's and the executive assistant's).
 QUEUES: dict[str, tuple[str, ...]] = {
     "director": ("awaiting_signoff", "letter_ready", "dissatisfied", "meeting_offered"),
     "assistant": ("authorised", "signed", "responded", "dissatisfied", "meeting_offered"),
