@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from concerns.db.engine import schema_is_current
@@ -50,20 +51,29 @@ def init_database(
             has_users = uow.session.scalar(select(func.count()).select_from(User)) or 0
             has_cases = uow.session.scalar(select(func.count()).select_from(Case)) or 0
         if not has_users:
-            for username, roles, full_name in DEMO_USERS:
-                add_user(
-                    ctx,
-                    "admin",
-                    username,
-                    roles,
-                    full_name=full_name,
-                    email=f"{username}@example.gov.uk",
-                    password=DEMO_PASSWORD,
-                )
-                created.append(username)
+            # The demo staff joined before the demo cases arrived.
+            with freeze_time(DEMO_STAFF_JOINED):
+                _add_demo_staff(ctx, created)
         if not has_cases:
             cases = _demo_cases(ctx)
     return InitResult(created, cases, current)
+
+
+DEMO_STAFF_JOINED = datetime(2026, 10, 1, 8, 30, tzinfo=UTC)
+
+
+def _add_demo_staff(ctx: AppContext, created: list[str]) -> None:
+    for username, roles, full_name in DEMO_USERS:
+        add_user(
+            ctx,
+            "admin",
+            username,
+            roles,
+            full_name=full_name,
+            email=f"{username}@example.gov.uk",
+            password=DEMO_PASSWORD,
+        )
+        created.append(username)
 
 
 def _is_current(ctx: AppContext) -> bool:
@@ -77,20 +87,19 @@ def _form(
     name: str,
     email: str,
     concern: str,
-    days_ago: int,
-    ctx: AppContext,
+    submitted: datetime,
+    number: int,
     child: tuple[str, str] | None = None,
     staff: tuple[str, ...] = (),
     years: tuple[int, int] = (2008, 2016),
 ) -> bytes:
-    submitted = (ctx.now() - timedelta(days=days_ago)).replace(microsecond=0)
     data: dict[str, Any] = {
         "submitted_at": submitted.isoformat(),
         "channel": "web",
         "respondent": {
             "name": name,
             "email": email,
-            "phone": f"01432 555 0{days_ago:02d}",
+            "phone": f"01432 555 0{number:02d}",
             "address": "1 Example Street, Hereford",
             "postcode": "HR1 2AB",
             "relationship": "parent",
@@ -104,14 +113,21 @@ def _form(
     return json.dumps(data).encode()
 
 
+def _demo_moment(ctx: AppContext, received: date, working_days: int, hour: int) -> datetime:
+    day = ctx.calendar.add_working_days(received, working_days)
+    return datetime.combine(day, time(hour, 0), tzinfo=ctx.calendar.zone).astimezone(UTC)
+
+
 def _demo_cases(ctx: AppContext) -> list[str]:
-    """A handful of made-up cases at different stages, walked there through the real services."""
+    """A handful of made-up cases at different stages, walked there through the real services,
+    each step at the fixed date it happened (the clock is frozen there while the service runs),
+    so every history agrees with every deadline and the references are always CAC-2026-000N."""
     forms = [
         (
             "Amira Hussain",
             "amira.h@example.com",
             "I was never told why my son was placed in care.",
-            1,
+            date(2026, 11, 26),
             ("Yusuf Hussain", "2009-03-14"),
             (),
         ),
@@ -119,7 +135,7 @@ def _demo_cases(ctx: AppContext) -> list[str]:
             "Gareth Price",
             "g.price@example.com",
             "Our social worker did not return calls for months in 2012.",
-            6,
+            date(2026, 11, 20),
             ("Ellie Price", "2006-07-02"),
             ("Jo Bloggs",),
         ),
@@ -127,7 +143,7 @@ def _demo_cases(ctx: AppContext) -> list[str]:
             "Margaret O'Neill",
             "moneill@example.com",
             "My granddaughter's contact arrangements were changed without asking us.",
-            12,
+            date(2026, 11, 13),
             ("Ruby O'Neill", "2011-11-30"),
             (),
         ),
@@ -135,7 +151,7 @@ def _demo_cases(ctx: AppContext) -> list[str]:
             "Daniel Brooks",
             "dan.brooks@example.com",
             "I want to understand the decisions made when I was in foster care.",
-            20,
+            date(2026, 11, 5),
             None,
             (),
         ),
@@ -143,61 +159,80 @@ def _demo_cases(ctx: AppContext) -> list[str]:
             "Helen Carter",
             "helen.carter@example.com",
             "The assessment of our family in 2015 contained mistakes that were never corrected.",
-            30,
+            date(2026, 10, 26),
             ("Sophie Carter", "2010-05-19"),
             (),
         ),
     ]
     refs: list[str] = []
-    for i, (name, email, concern, days, child, staff) in enumerate(forms):
-        result = ingest_form(
-            ctx, _form(name, email, concern, days, ctx, child, staff), f"demo-{i + 1}.json", "ian"
-        )
+    received: dict[str, date] = {}
+    for i, (name, email, concern, day, child, staff) in enumerate(forms):
+        submitted = _demo_moment(ctx, day, 0, 9)
+        with freeze_time(submitted + timedelta(minutes=20)):
+            form = _form(name, email, concern, submitted, i + 1, child, staff)
+            result = ingest_form(ctx, form, f"demo-{i + 1}.json", "ian")
         if result.reference:
             refs.append(result.reference)
+            received[result.reference] = day
     if len(refs) < 5:
         return refs
-    act = fire_event
+    steps_taken: dict[str, int] = {}
+
+    def act(
+        ref: str,
+        event: str,
+        actor: str,
+        values: dict[str, str] | None = None,
+        note: str | None = None,
+        *,
+        after: int,
+    ) -> None:
+        """EVENT on REF as it happened AFTER working days from its receipt, at office hours."""
+        steps_taken[ref] = steps_taken.get(ref, 0) + 1
+        moment = _demo_moment(ctx, received[ref], after, 10) + timedelta(
+            minutes=7 * steps_taken[ref]
+        )
+        with freeze_time(moment):
+            fire_event(ctx, ref, event, actor, values, note)
+
     # 2: in triage
-    act(ctx, refs[1], "acknowledge", "alex")
+    act(refs[1], "acknowledge", "alex", after=1)
     # 3: in review
-    act(ctx, refs[2], "acknowledge", "alex")
+    act(refs[2], "acknowledge", "alex", after=2)
     act(
-        ctx,
         refs[2],
         "record_complaints_triage",
         "priya",
         {"meets_criteria": "no", "reason": "time_limit_passed"},
+        after=4,
     )
-    act(ctx, refs[2], "record_legal_triage", "lee", {"proceedings": "none"})
-    act(ctx, refs[2], "assign_reviewer", "morgan", {"reviewer": "alex"})
-    act(ctx, refs[2], "start_review", "alex")
+    act(refs[2], "record_legal_triage", "lee", {"proceedings": "none"}, after=5)
+    act(refs[2], "assign_reviewer", "morgan", {"reviewer": "alex"}, after=6)
+    act(refs[2], "start_review", "alex", after=6)
     act(
-        ctx,
         refs[2],
         "add_review_note",
         "alex",
         {"kind": "records_examined"},
         "Read the case records for 2011 to 2016.",
+        after=8,
     )
     # 4 and 5: waiting for the director, each with learning themes and an action arising
-    action_due = ctx.calendar.add_working_days(
-        ctx.calendar.local_date(ctx.now()), 20
-    ).isoformat()
     for ref in refs[3:5]:
-        act(ctx, ref, "acknowledge", "sam")
+        # The action arising is due 20 working days after the outcome was submitted.
+        action_due = ctx.calendar.add_working_days(received[ref], 15 + 20).isoformat()
+        act(ref, "acknowledge", "sam", after=1)
         act(
-            ctx,
             ref,
             "record_complaints_triage",
             "priya",
             {"meets_criteria": "no", "reason": "all_stages_exhausted"},
+            after=3,
         )
-        act(ctx, ref, "record_legal_triage", "lee", {"proceedings": "none"})
-        act(ctx, ref, "assign_reviewer", "morgan", {"reviewer": "sam"})
-        act(ctx, ref, "start_review", "sam")
+        act(ref, "record_legal_triage", "lee", {"proceedings": "none"}, after=4)
+        act(ref, "assign_reviewer", "morgan", {"reviewer": "sam"}, after=5)
+        act(ref, "start_review", "sam", after=5)
         act(
-            ctx,
             ref,
             "submit_outcome",
             "sam",
@@ -217,8 +252,9 @@ def _demo_cases(ctx: AppContext) -> list[str]:
                 "action.1.due": action_due,
                 "action.1.theme": "record_keeping",
             },
+            after=15,
         )
-    act(ctx, refs[4], "authorise", "dana")
+    act(refs[4], "authorise", "dana", after=17)
     return refs
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,6 +55,10 @@ class Cli:
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
+    return _cli_in(tmp_path)
+
+
+def _cli_in(tmp_path: Path) -> Cli:
     config = tmp_path / "config.toml"
     config.write_text((REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCERNS_")}
@@ -67,20 +72,36 @@ def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path, env)
 
 
-@pytest.fixture
-def staffed(cli: Cli) -> Cli:
-    """A register made by `concerns init`, with the usual staff (added in-process: quicker than
-    eleven `user add` runs, which tests of `user add` itself exercise)."""
-    from concerns.db.engine import make_engine
-    from concerns.workflows.context import AppContext
-    from tests.conftest import make_settings
-    from tests.factories import create_staff
+_STAFFED_TEMPLATE: dict[str, Path] = {}
 
-    cli.ok("init")
-    url = cli.env["CONCERNS_DATABASE_URL"]
-    ctx = AppContext(make_settings(url, cli.home), make_engine(url))
-    try:
-        create_staff(ctx)
-    finally:
-        ctx.engine.dispose()
+
+def _staffed_register(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One register made by `concerns init` with the usual staff, once per test process (the
+    staff added in-process: quicker than eleven `user add` runs, which tests of `user add`
+    itself exercise). Each test gets a copy of the file."""
+    if "db" not in _STAFFED_TEMPLATE:
+        from concerns.db.engine import make_engine
+        from concerns.workflows.context import AppContext
+        from tests.conftest import make_settings
+        from tests.factories import create_staff
+
+        home = tmp_path_factory.mktemp("staffed-template")
+        maker = _cli_in(home)
+        maker.ok("init")
+        url = maker.env["CONCERNS_DATABASE_URL"]
+        ctx = AppContext(make_settings(url, home), make_engine(url))
+        try:
+            create_staff(ctx)
+        finally:
+            ctx.engine.dispose()  # the last connection folds the WAL into the file
+        _STAFFED_TEMPLATE["db"] = home / "var" / "concerns.db"
+    return _STAFFED_TEMPLATE["db"]
+
+
+@pytest.fixture
+def staffed(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """A register made by `concerns init`, with the usual staff."""
+    database = cli.home / "var" / "concerns.db"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_staffed_register(tmp_path_factory), database)
     return cli
