@@ -27,6 +27,9 @@ from concerns.workflows.settings import SettingsError, load_settings
 log = logging.getLogger("concerns.cli")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+RefArg = Annotated[
+    str, typer.Argument(metavar="REF", help="The case reference, e.g. CAC-2026-0001.")
+]
 AsOpt = Annotated[
     str | None,
     typer.Option("--as", help="Acting user (default $CONCERNS_USER).", show_default=False),

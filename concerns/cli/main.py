@@ -24,6 +24,7 @@ from concerns.cli.common import (
     AsOpt,
     ConfigOpt,
     JsonOpt,
+    RefArg,
     call,
     configure_logging,
     emit,
@@ -123,8 +124,10 @@ def init(
 def user_add(
     name: Annotated[str, typer.Argument(help="Username.")],
     role: Annotated[list[str], typer.Option("--role", help="A role; repeat for several.")],
-    full_name: Annotated[str, typer.Option("--full-name")] = "",
-    email: Annotated[str, typer.Option("--email")] = "",
+    full_name: Annotated[
+        str, typer.Option("--full-name", help="Their name as letters show it.")
+    ] = "",
+    email: Annotated[str, typer.Option("--email", help="Where reminders are sent.")] = "",
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read a sign-in password from stdin.")
     ] = False,
@@ -232,9 +235,15 @@ def user_unlock(name: UserArg, reason: ReasonOpt, json_out: JsonOpt = False,
 @case_app.command("list")
 @handled
 def case_list(
-    state: Annotated[str | None, typer.Option("--state")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue")] = False,
-    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    state: Annotated[
+        str | None, typer.Option("--state", help="Only cases in this state, e.g. triage.")
+    ] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only cases with a deadline missed.")
+    ] = False,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only cases waiting on this user or role.")
+    ] = None,
     json_out: JsonOpt = False,
     as_user: AsOpt = None,
     config: ConfigOpt = None,
@@ -254,7 +263,7 @@ def case_list(
 @case_app.command("show")
 @handled
 def case_show(
-    reference: str, json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None
+    reference: RefArg, json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None
 ) -> None:
     """A case in full: contacts, people, deadlines (with how each date was worked out), letters,
     history."""
@@ -313,7 +322,7 @@ def _render_case(d: dict[str, Any]) -> str:
 @case_app.command("events")
 @handled
 def case_events(
-    reference: str, json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None
+    reference: RefArg, json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None
 ) -> None:
     """The events you may fire on the case now, with the values each takes."""
     c = call(json_out, as_user, config)
@@ -359,8 +368,13 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
 @case_app.command("act")
 @handled
 def case_act(
-    reference: str,
-    event: str,
+    reference: RefArg,
+    event: Annotated[
+        str,
+        typer.Argument(
+            metavar="EVENT", help="What to do, e.g. acknowledge (see `case events REF`)."
+        ),
+    ],
     note: Annotated[str | None, typer.Option("--note", help="Free text for the record.")] = None,
     sets: Annotated[
         list[str] | None, typer.Option("--set", help="KEY=VALUE; repeat for several.")
@@ -393,7 +407,7 @@ def case_act(
 @case_app.command("correct")
 @handled
 def case_correct(
-    reference: str,
+    reference: RefArg,
     note: Annotated[str, typer.Option("--note", help="Why the details are corrected.")],
     sets: Annotated[
         list[str] | None,
@@ -470,7 +484,11 @@ def audit_verify(
 
 @app.command("diagram")
 @handled
-def diagram(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
+def diagram(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: standard output).")
+    ] = None,
+) -> None:
     """The lifecycle as a Mermaid state diagram, generated from the lifecycle table."""
     from concerns.workflows.machine import diagram_markdown
 

@@ -97,8 +97,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     ctx.engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser(live: LiveServer) -> Iterator[Any]:
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole run: each test page gets its own browser context (cookies,
+    storage), so sharing the process costs no isolation. The server (and its register) stays
+    per module, since modules set up data their tests rely on."""
+    reason = _missing()
+    if reason:
+        unavailable(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
