@@ -128,7 +128,7 @@ def test_bad_requests_exit_with_the_documented_status_and_no_traceback(demo: Pat
     cases = [
         (("letters", "render", ref, "apology"), "erin", 2, "kind: must be one of"),
         (("letters", "render", ref, "outcome", "--format", "odt"), "erin", 2, "--format"),
-        (("letters", "render", ref, "outcome", "--out", "x.pdf"), "audrey", 3, "may not read"),
+        (("letters", "render", ref, "outcome", "--out", "x.pdf"), "audrey", 3, "cannot open"),
         (("letters", "render", "CAC-1999-0001", "outcome", "--out", "x.pdf"), "erin", 1, "no case"),
         (
             ("letters", "render", ref, "outcome", "--out", "nowhere/x.pdf"),
