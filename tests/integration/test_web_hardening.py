@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from concerns.cli.serve_cmd import NoTracebacks
-from concerns.db.engine import make_engine
+from concerns.db.engine import make_engine, migrate
 from concerns.web.security import secret_key
 from concerns.workflows.context import AppContext
 from tests.factories import create_staff, log_concern
@@ -65,6 +65,7 @@ def test_the_database_and_the_secret_key_are_the_owners_alone(tmp_path: Path) ->
     old = os.umask(0o022)  # a typical umask that would otherwise leave them world-readable
     try:
         engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'concerns.db'}")
+        migrate(engine)  # the file is made by `init`, never by merely connecting
         with engine.connect() as conn:
             conn.exec_driver_sql("CREATE TABLE t (x)")
             conn.commit()
