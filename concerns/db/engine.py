@@ -143,13 +143,19 @@ _MAY_CREATE: weakref.WeakSet[Engine] = weakref.WeakSet()
 def migrate(engine: Engine) -> None:
     """Create the database if need be (a SQLite file and its folder, or the PostgreSQL
     database when the server allows it), then create the schema or upgrade it."""
+    create_database_if_missing(engine)
+    command.upgrade(alembic_config(engine), "head")
+
+
+def create_database_if_missing(engine: Engine) -> None:
+    """Make the SQLite file (owner-only) or the PostgreSQL database if it is not there yet: for
+    `migrate` and `restore` only; every other command says "run `concerns init` first"."""
     path = sqlite_path(engine)
     if path is not None:
-        _private_file(path)  # owner-only, made here and nowhere else
+        _private_file(path)
         _MAY_CREATE.add(engine)
     elif engine.url.get_backend_name() == "postgresql":
         create_pg_database_if_missing(engine)
-    command.upgrade(alembic_config(engine), "head")
 
 
 def createdb_command(engine: Engine) -> str:

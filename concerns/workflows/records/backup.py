@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from concerns.db.engine import create_database_if_missing
 from concerns.db.models import Case, Event
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
@@ -184,6 +185,7 @@ def restore(ctx: AppContext, source: Path, *, force: bool = False,
     if manifest["database"] != engine.dialect.name:
         raise BadInput("file", f"a {manifest['database']} backup cannot be restored into "
                                f"{engine.dialect.name}")
+    create_database_if_missing(engine)  # restoring onto a new machine or a new database
     with engine.connect() as conn:
         current = _state(conn)
         conn.rollback()
