@@ -220,6 +220,16 @@ def user_reset_password(
                   "password reset, sessions ended")
 
 
+@user_app.command("reset-second-factor")
+@handled
+def user_reset_second_factor(name: UserArg, reason: ReasonOpt, json_out: JsonOpt = False,
+                             as_user: AsOpt = None, config: ConfigOpt = None) -> None:
+    """Remove an account's second factor (a lost phone): set up again at the next sign-in."""
+    c = call(json_out, as_user, config)
+    _account_done(c, users.reset_second_factor(c.ctx, c.user, name, reason),
+                  "second factor removed, sessions ended")
+
+
 @user_app.command("unlock")
 @handled
 def user_unlock(name: UserArg, reason: ReasonOpt, json_out: JsonOpt = False,

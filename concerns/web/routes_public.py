@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -26,7 +26,8 @@ from concerns.web.security import (
     require_csrf,
 )
 from concerns.workflows import intake
-from concerns.workflows.access import auth
+from concerns.workflows.access import auth, second_factor
+from concerns.workflows.errors import BadInput
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,6 +95,15 @@ def login(
             address=client_address(request, ctx.settings.web.trusted_proxies), secret=web.secret,
         )
         if result.ok and result.user_id is not None:
+            person = auth.session_user(ctx.sessions, result.user_id)
+            if person is not None and second_factor.required(ctx.settings.web, person.roles):
+                # Half signed in: a new session that only knows who is to give a code.
+                begin_session(request, None, {
+                    "csrf": secrets.token_urlsafe(32), "pending_uid": result.user_id,
+                    "pending_at": ctx.now().isoformat(), "wrong_codes": 0,
+                    "next": _safe_next(next),
+                })
+                return RedirectResponse("/login/code", status_code=303)
             # A fresh session (and CSRF token) at sign-in: nothing from before carries over.
             begin_session(request, result.user_id, {"csrf": secrets.token_urlsafe(32)})
             return RedirectResponse(_safe_next(next), status_code=303)
@@ -102,6 +112,77 @@ def login(
         request, "login.html", "Sign in", status_code=401 if not errors[0][1].startswith("Enter")
         else 400, errors=errors, next=_safe_next(next), username=username,
     )
+
+
+# --- the second factor ------------------------------------------------------------------------
+PENDING_MINUTES = 5
+
+
+def _pending(request: Request) -> int | None:
+    """Who is half signed in on this session (password given, code not yet), if anyone."""
+    uid = request.session.get("pending_uid")
+    started = request.session.get("pending_at")
+    if not isinstance(uid, int) or not isinstance(started, str):
+        return None
+    age = state(request).ctx.now() - datetime.fromisoformat(started)
+    return uid if age <= timedelta(minutes=PENDING_MINUTES) else None
+
+
+def _code_page(request: Request, uid: int, errors: list[tuple[str, str]] | None = None,
+               status: int = 200) -> Response:
+    ctx = state(request).ctx
+    if second_factor.is_enrolled(ctx.sessions, uid):
+        return render(request, "login_code.html", "Enter your code", errors=errors,
+                      status_code=status, setup=None)
+    secret = request.session.get("setup_secret")
+    if not isinstance(secret, str):
+        secret = second_factor.new_secret()
+        request.session["setup_secret"] = secret
+    person = auth.session_user(ctx.sessions, uid)
+    uri = second_factor.provisioning_uri(secret, person.username if person else "staff",
+                                         ctx.settings.council.name)
+    return render(request, "login_code.html", "Set up your second factor", errors=errors,
+                  status_code=status, setup={"secret": secret, "uri": uri})
+
+
+@router.get("/login/code")
+def code_page(request: Request) -> Response:
+    uid = _pending(request)
+    if uid is None:
+        return RedirectResponse("/login", status_code=303)
+    return _code_page(request, uid)
+
+
+@router.post("/login/code", dependencies=[Depends(require_csrf)])
+def code_submit(request: Request, code: Annotated[str, Form(max_length=100)] = "") -> Response:
+    uid = _pending(request)
+    if uid is None:
+        end_session(request)
+        request.session["flash"] = "Sign in again: that took too long"
+        return RedirectResponse("/login", status_code=303)
+    ctx = state(request).ctx
+    target = str(request.session.get("next") or "/my-work")
+    secret = request.session.get("setup_secret")
+    if not code.strip():
+        return _code_page(request, uid, [("code", "Enter the code")], 400)
+    if isinstance(secret, str) and not second_factor.is_enrolled(ctx.sessions, uid):
+        try:
+            enrolled = second_factor.enrol(ctx.sessions, uid, secret, code, ctx.now())
+        except BadInput as exc:
+            return _code_page(request, uid, [("code", exc.message)], 400)
+        begin_session(request, uid, {"csrf": secrets.token_urlsafe(32)})
+        return render(request, "recovery_codes.html", "Your recovery codes",
+                      codes=enrolled.recovery_codes, next=target)
+    if second_factor.verify(ctx.sessions, uid, code, ctx.now()):
+        begin_session(request, uid, {"csrf": secrets.token_urlsafe(32)})
+        return RedirectResponse(target, status_code=303)
+    wrong = int(request.session.get("wrong_codes") or 0) + 1
+    if wrong >= second_factor.MAX_WRONG_CODES:
+        end_session(request)
+        request.session["flash"] = "Too many wrong codes: sign in again"
+        return RedirectResponse("/login", status_code=303)
+    request.session["wrong_codes"] = wrong
+    return _code_page(request, uid, [("code", "That code is not right")], 401)
 
 
 @router.get("/logout")

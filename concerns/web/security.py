@@ -319,7 +319,7 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return found
 
 
-def begin_session(request: Request, user_id: int, data: dict[str, Any]) -> None:
+def begin_session(request: Request, user_id: int | None, data: dict[str, Any]) -> None:
     """Sign-in: the old session ends and a new one (new token) starts for USER_ID with DATA."""
     request.session.clear()
     request.session.update(data)

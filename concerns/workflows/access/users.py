@@ -304,3 +304,21 @@ def unlock_user(ctx: AppContext, actor_name: str | None, username: str, reason: 
         info = _info(user)
         uow.commit()
     return info
+
+
+def reset_second_factor(ctx: AppContext, actor_name: str | None, username: str, reason: str
+                        ) -> UserInfo:
+    """A lost phone: the account's second factor is removed (set up again at the next sign-in)
+    and its sessions end."""
+    why = _why(reason)
+    with ctx.uow() as uow:
+        s = uow.session
+        actor, user = _managed(s, actor_name, username, "reset a second factor")
+        at = ctx.now()
+        user.totp_secret, user.totp_last_step, user.recovery_codes = None, None, []
+        ended = staff_sessions.end_all_for(s, user.id, at)
+        append_event(s, event="second_factor_reset", actor=actor.username, at=at,
+                     data={"username": username, "sessions_ended": ended}, note=why)
+        info = _info(user)
+        uow.commit()
+    return info

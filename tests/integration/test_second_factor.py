@@ -1,0 +1,115 @@
+"""The second factor at sign-in (TOTP with recovery codes), through the pages: set up on first
+sign-in, a code each time after, a code accepted once, a recovery code once, wrong codes end the
+half-finished sign-in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+
+from concerns.workflows.access.users import reset_second_factor
+from concerns.workflows.context import AppContext
+from tests.factories import create_staff
+from tests.integration.web_helpers import PASSWORD, client_for, csrf_of
+
+KEY_RE = re.compile(r'<code id="totp-key"[^>]*>([A-Z2-7 ]+)</code>')
+CODES_RE = re.compile(r"<li><code>([0-9a-f-]{14})</code></li>")
+
+
+@pytest.fixture
+def web(sqlite_ctx: AppContext) -> Iterator[AppContext]:
+    create_staff(sqlite_ctx, PASSWORD)
+    settings = replace(sqlite_ctx.settings,
+                       web=replace(sqlite_ctx.settings.web, second_factor=True))
+    yield AppContext(settings, sqlite_ctx.engine)
+
+
+def _password(client: TestClient, username: str) -> None:
+    csrf = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "csrf_token": csrf})
+    assert response.status_code == 303
+
+
+def _code(client: TestClient, code: str) -> object:
+    page = client.get("/login/code")
+    return client.post("/login/code", data={"code": code, "csrf_token": csrf_of(page.text)})
+
+
+def _enrol(web: AppContext, username: str) -> tuple[str, list[str]]:
+    client = client_for(web)
+    _password(client, username)
+    assert client.get("/login/code").headers.get("location") is None
+    page = client.get("/login/code").text
+    found = KEY_RE.search(page)
+    assert found, "no key on the setup page"
+    key = found.group(1).replace(" ", "")
+    done = client.post("/login/code", data={"code": pyotp.TOTP(key).now(),
+                                            "csrf_token": csrf_of(page)})
+    assert done.status_code == 200
+    codes = CODES_RE.findall(done.text)
+    assert len(codes) == 10
+    assert client.get("/api/me").status_code == 200
+    return key, codes
+
+
+def test_a_password_alone_does_not_open_the_case_pages(web: AppContext) -> None:
+    client = client_for(web)
+    _password(client, "alex")
+    assert client.get("/api/me").status_code == 401
+    assert client.get("/cases").status_code == 303
+
+
+def test_set_up_then_sign_in_with_a_code_each_time_and_each_code_once(web: AppContext) -> None:
+    key, _codes = _enrol(web, "alex")
+    client = client_for(web)
+    _password(client, "alex")
+    # The code used to set up (the same time step) is not accepted again.
+    replayed = _code(client, pyotp.TOTP(key).now())
+    assert replayed.status_code == 401
+    later = pyotp.TOTP(key).at(web.now() + timedelta(seconds=30))
+    assert _code(client, later).status_code == 303
+    assert client.get("/api/me").status_code == 200
+
+
+def test_a_recovery_code_works_once(web: AppContext) -> None:
+    _key, codes = _enrol(web, "dana")
+    first = client_for(web)
+    _password(first, "dana")
+    assert _code(first, codes[0].upper()).status_code == 303
+    second = client_for(web)
+    _password(second, "dana")
+    assert _code(second, codes[0]).status_code == 401
+
+
+def test_five_wrong_codes_end_the_half_finished_sign_in(web: AppContext) -> None:
+    _enrol(web, "erin")
+    client = client_for(web)
+    _password(client, "erin")
+    for _ in range(4):
+        assert _code(client, "000000").status_code == 401
+    last = _code(client, "000000")
+    assert last.headers["location"] == "/login"
+    assert client.get("/login/code").headers["location"] == "/login"
+
+
+def test_roles_that_do_not_read_cases_sign_in_with_a_password(web: AppContext) -> None:
+    client = client_for(web)
+    _password(client, "audrey")
+    assert client.get("/api/me").status_code == 200
+
+
+def test_an_administrator_resets_a_lost_second_factor_and_it_is_set_up_again(
+    web: AppContext,
+) -> None:
+    _enrol(web, "lee")
+    reset_second_factor(web, "admin", "lee", "Lost phone, reported to IT")
+    client = client_for(web)
+    _password(client, "lee")
+    assert KEY_RE.search(client.get("/login/code").text), "set up again"
