@@ -28,7 +28,7 @@ from concerns.workflows import (
 from concerns.workflows.access import users
 from concerns.workflows.attachments import contact_attachment
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, NotFound
-from concerns.workflows.machine import ACTION_ROLES, CASE_READERS, STATES
+from concerns.workflows.machine import ACTION_ROLES, CASE_READERS, ROLES, STATES
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]
@@ -56,12 +56,53 @@ def _home_for(user: StaffUser) -> str:
     return "/users"
 
 
+ACCOUNT_ACTIONS = {
+    "disable": ("Disable (a leaver: sessions end, their work goes to their role)",
+                users.disable_user),
+    "enable": ("Enable again", users.enable_user),
+    "unlock": ("Lift sign-in delays", users.unlock_user),
+    "reset-second-factor": ("Remove the second factor (a lost phone)",
+                            users.reset_second_factor),
+}
+
+
+def _users_page(request: Request, user: StaffUser, errors: list[tuple[str, str]] | None = None,
+                values: dict[str, Any] | None = None, status: int = 200) -> Response:
+    rows = users.list_users(state(request).ctx, user.username)
+    return render(request, "users.html", "Staff accounts", rows=rows, errors=errors,
+                  status_code=status, values=values or {},
+                  manage="admin" in user.roles, roles=ROLES,
+                  actions=[(k, v[0]) for k, v in ACCOUNT_ACTIONS.items()])
+
+
 @router.get("/users")
 def users_page(request: Request, user: Staff) -> Response:
-    """Staff accounts and their roles (the admin's page; accounts are added with
-    `concerns user add`)."""
-    rows = users.list_users(state(request).ctx, user.username)
-    return render(request, "users.html", "Staff accounts", rows=rows)
+    """Staff accounts, roles and last sign-in; an admin also manages them here (the same
+    services as `concerns user disable|enable|roles|unlock|reset-second-factor`)."""
+    return _users_page(request, user)
+
+
+@router.post("/users", dependencies=[Depends(require_csrf)])
+async def users_manage(request: Request, user: Staff) -> Response:
+    form = await request.form()
+    username = str(form.get("username") or "")
+    action = str(form.get("action") or "")
+    reason = str(form.get("reason") or "")
+    picked = [str(r) for r in form.getlist("role")]
+    values = {"username": username, "action": action, "reason": reason, "role": picked}
+    ctx = state(request).ctx
+    try:
+        if action == "roles":
+            done = users.set_roles(ctx, user.username, username, picked, reason)
+        elif action in ACCOUNT_ACTIONS:
+            done = ACCOUNT_ACTIONS[action][1](ctx, user.username, username, reason)
+        else:
+            raise BadInput("action", "choose what to do")
+    except (BadInput, NotFound) as exc:
+        field = getattr(exc, "field", "username") or "username"
+        return _users_page(request, user, [(f"account-{field}", exc.message)], values, 400)
+    request.session["flash"] = f"{done.username}: done ({action.replace('-', ' ')})."
+    return RedirectResponse("/users", status_code=303)
 
 
 @router.get("/cases")

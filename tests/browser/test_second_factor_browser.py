@@ -101,3 +101,20 @@ def test_a_member_of_staff_sets_up_and_then_signs_in_with_a_code(
     again.wait_for_url("**/my-work")
     assert again.goto("/cases").ok
     again.context.close()
+
+
+def test_the_admins_staff_page_with_its_account_form_is_accessible(
+    chromium: Any, live_2fa: LiveServer,
+) -> None:
+    page = _page(chromium, live_2fa)
+    page.goto("/login")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/users")
+    assert "Change an account" in page.inner_text("main")
+    assert_accessible(page)
+    page.get_by_role("button", name="Change the account").click()
+    assert "choose what to do" in page.inner_text(".govuk-error-summary")
+    assert_accessible(page)
+    page.context.close()

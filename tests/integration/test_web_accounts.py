@@ -1,0 +1,61 @@
+"""The admin's staff page: the same account changes as the commands, audited, and a leaver's
+open sessions end at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from concerns.db.models import Event
+from concerns.workflows.context import AppContext
+from tests.factories import create_staff
+from tests.integration.web_helpers import PASSWORD, client_for, sign_in
+
+
+@pytest.fixture
+def web(sqlite_ctx: AppContext) -> Iterator[AppContext]:
+    create_staff(sqlite_ctx, PASSWORD)
+    yield sqlite_ctx
+
+
+def test_the_admin_disables_a_leaver_and_their_session_ends(web: AppContext) -> None:
+    sam = client_for(web)
+    sign_in(sam, "sam")
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    page = admin.get("/users")
+    assert "Change an account" in page.text and "Last signed in" in page.text
+    done = admin.post("/users", data={"csrf_token": csrf, "username": "sam",
+                                      "action": "disable", "reason": "Left in March"})
+    assert done.status_code == 303
+    assert sam.get("/api/me").status_code == 401
+    roles = admin.post("/users", data={"csrf_token": csrf, "username": "lee",
+                                       "action": "roles", "role": ["legal", "iat_officer"],
+                                       "reason": "Covering the IAT"})
+    assert roles.status_code == 303
+    with web.sessions() as s:
+        audited = [(e.event, e.actor, e.note) for e in s.scalars(
+            select(Event).where(Event.event.in_(("user_disabled", "user_roles_changed"))))]
+    assert audited == [("user_disabled", "admin", "Left in March"),
+                       ("user_roles_changed", "admin", "Covering the IAT")]
+
+
+def test_a_missing_reason_comes_back_on_the_page_with_what_was_chosen(web: AppContext) -> None:
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    response = admin.post("/users", data={"csrf_token": csrf, "username": "jo",
+                                          "action": "unlock", "reason": " "})
+    assert response.status_code == 400
+    assert "say why" in response.text
+    assert 'value="jo" selected' in response.text and 'value="unlock" checked' in response.text
+
+
+def test_only_an_admin_changes_accounts(web: AppContext) -> None:
+    manager = client_for(web)
+    csrf = sign_in(manager, "morgan")
+    assert "Change an account" not in manager.get("/users").text
+    refused = manager.post("/users", data={"csrf_token": csrf, "username": "sam",
+                                           "action": "disable", "reason": "I would like to"})
+    assert refused.status_code == 403
