@@ -6,17 +6,18 @@ import contextlib
 import os
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported by the functions that migrate, not here: most commands never need it and
+# it is slow to load.
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -122,7 +123,21 @@ def _configure_sqlite(engine: Engine, database: str | None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only unit of work (see `read_only`) begins a deferred transaction: in WAL mode
+        # it reads one consistent snapshot and never takes, or waits for, the write lock.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# Execution option marking a connection whose transactions only read.
+READ_ONLY = "concerns_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """ENGINE for transactions that only read: the same pool, without the SQLite write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -130,6 +145,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -144,6 +161,8 @@ def migrate(engine: Engine) -> None:
     """Create the database if need be (a SQLite file and its folder, or the PostgreSQL
     database when the server allows it), then create the schema or upgrade it."""
     create_database_if_missing(engine)
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
@@ -200,6 +219,9 @@ def create_pg_database_if_missing(engine: Engine) -> bool:
 
 
 def schema_is_current(engine: Engine) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(engine))
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_heads()

@@ -40,3 +40,12 @@ class UnitOfWork:
     def dialect(self) -> str:
         bind = self.session.get_bind()
         return bind.dialect.name
+
+
+class ReadOnlyWork(UnitOfWork):
+    """A unit of work that only reads (from a `read_only` engine): one consistent snapshot, no
+    write lock, always rolled back. Slow preparation (rendering a letter) happens in one of these
+    so that the write transaction that follows stays short."""
+
+    def commit(self) -> None:
+        raise RuntimeError("a read-only unit of work cannot commit")

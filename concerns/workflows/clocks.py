@@ -75,6 +75,7 @@ def start_clock(
     start = calendar.local_date(at)
     reviewer_clock = spec.owner == "reviewer"
     target = spec.target if days is None else days
+    explanation, worked = _first_run(settings, calendar, clock, at, target)
     deadline = Deadline(
         case_id=case.id,
         clock=clock,
@@ -86,8 +87,7 @@ def start_clock(
         owner_user_id=case.reviewer_id if reviewer_clock else None,
         escalation_id=escalation_id,
     )
-    explanation = {"from": start.isoformat(), "days": target, "working_days": spec.working}
-    _store(deadline, explanation, _work_out(calendar, explanation, []))
+    _store(deadline, explanation, worked)
     session.add(deadline)
     return deadline
 
@@ -116,16 +116,45 @@ def start_month_clock(
     return deadline
 
 
+def _first_run(
+    settings: Settings, calendar: WorkingCalendar, clock: str, at: datetime,
+    days: int | None = None,
+) -> tuple[dict[str, Any], DueDateExplanation]:
+    spec = settings.clock(clock)
+    start = calendar.local_date(at)
+    target = spec.target if days is None else days
+    explanation = {"from": start.isoformat(), "days": target, "working_days": spec.working}
+    return explanation, _work_out(calendar, explanation, [])
+
+
+def due_if_started(
+    settings: Settings, calendar: WorkingCalendar, clock: str, at: datetime
+) -> date | None:
+    """The due date CLOCK would have if started at AT (what `start_clock` stores), without
+    touching the database: a letter made before its event's transaction quotes it."""
+    return _first_run(settings, calendar, clock, at)[1].due
+
+
 def open_deadlines(
     session: Session, case: Case, statuses: Iterable[str] = OPEN_STATUSES
 ) -> list[Deadline]:
-    return list(
-        session.scalars(
-            select(Deadline)
-            .where(Deadline.case_id == case.id, Deadline.status.in_(tuple(statuses)))
-            .order_by(Deadline.id)
+    """CASE's open clocks as this transaction has left them, in the order they started.
+
+    Read without autoflush: an event reads its clocks several times while it changes the case,
+    and each flush would write the case again (its version jumping by two). Instead the rows are
+    taken as they stand in memory: clocks met or paused earlier in the event are filtered by
+    their current status, and clocks started but not yet flushed are included."""
+    wanted = tuple(statuses)
+    with session.no_autoflush:
+        stored = list(
+            session.scalars(
+                select(Deadline)
+                .where(Deadline.case_id == case.id, Deadline.status.in_(OPEN_STATUSES))
+                .order_by(Deadline.id)
+            )
         )
-    )
+    started = [d for d in session.new if isinstance(d, Deadline) and d.case_id == case.id]
+    return [d for d in (*stored, *started) if d.status in wanted]
 
 
 def days_taken(calendar: WorkingCalendar, deadline: Deadline, met_on: date) -> int:

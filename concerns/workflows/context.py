@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from concerns.db.engine import make_engine, migrate, session_factory
-from concerns.db.uow import UnitOfWork
+from concerns.db.engine import make_engine, migrate, read_only, session_factory
+from concerns.db.uow import ReadOnlyWork, UnitOfWork
 from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.settings import Settings, load_settings
 
@@ -19,10 +19,13 @@ class AppContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session] = field(init=False)
+    # Sessions whose transactions only read: on SQLite they never take the write lock.
+    read_sessions: sessionmaker[Session] = field(init=False)
     calendar: WorkingCalendar = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = session_factory(self.engine)
+        self.read_sessions = session_factory(read_only(self.engine))
         cal = self.settings.calendar
         self.calendar = WorkingCalendar(
             cal.closure_days,
@@ -33,6 +36,10 @@ class AppContext:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
+
+    def read(self) -> ReadOnlyWork:
+        """A transaction that only reads (a consistent snapshot, never the write lock)."""
+        return ReadOnlyWork(self.read_sessions)
 
     @staticmethod
     def now() -> datetime:

@@ -3,6 +3,12 @@
 A hook gets an `EventContext` after the event's own effects and before the audit row is written;
 it may add rows (a letter, an outbox email) and put what it did into `data` for the audit trail.
 Hooks do the work of one use case, never commit, and raise ServiceError subclasses to refuse.
+
+Slow work (rendering a letter's PDF) must not run inside the write transaction, which on SQLite
+holds the database's only write lock. A *preparer* (`prepares(...)`) runs first, in a read-only
+transaction on the case as it stands, and leaves its result in `ec.prepared`; the event's write
+transaction then checks the case's version is unchanged and the hook uses the prepared result if
+it still fits what the event did (else it does the work itself).
 """
 
 from __future__ import annotations
@@ -39,22 +45,34 @@ class EventContext:
     at: datetime
     from_state: str
     data: dict[str, Any] = field(default_factory=dict)
+    # What this event's preparers made before the write transaction (see the module docstring).
+    prepared: dict[str, Any] = field(default_factory=dict)
 
 
 Hook = Callable[[EventContext], None]
 _HOOKS: dict[str, list[Hook]] = {}
+_PREPARERS: dict[str, list[Hook]] = {}
 _loaded = False
 
 
-def on_event(*events: str) -> Callable[[Hook], Hook]:
+def _registrar(table: dict[str, list[Hook]], events: tuple[str, ...]) -> Callable[[Hook], Hook]:
     def register(fn: Hook) -> Hook:
         for event in events:
-            hooks = _HOOKS.setdefault(event, [])
+            hooks = table.setdefault(event, [])
             if fn not in hooks:
                 hooks.append(fn)
         return fn
 
     return register
+
+
+def on_event(*events: str) -> Callable[[Hook], Hook]:
+    return _registrar(_HOOKS, events)
+
+
+def prepares(*events: str) -> Callable[[Hook], Hook]:
+    """Register slow work done for EVENTS before their write transaction, in a read-only one."""
+    return _registrar(_PREPARERS, events)
 
 
 def _load() -> None:
@@ -74,3 +92,15 @@ def run_hooks(ec: EventContext) -> None:
     _load()
     for hook in list(_HOOKS.get(ec.step.event, [])):
         hook(ec)
+
+
+def needs_preparing(event: str) -> bool:
+    _load()
+    # Only while the event's hooks are on (a bench may switch them off).
+    return bool(_PREPARERS.get(event)) and bool(_HOOKS.get(event))
+
+
+def run_preparers(ec: EventContext) -> None:
+    _load()
+    for preparer in list(_PREPARERS.get(ec.step.event, [])):
+        preparer(ec)

@@ -3,8 +3,11 @@
 Hooks (registered with `hooks.on_event`) run inside the event's own transaction:
 - the events whose lifecycle row names a letter (`acknowledge`, `request_information`,
   `answer_query`, `offer_complaints_route`, `prepare_letter`, `offer_meeting`) render it once on
-  letterhead and store its HTML, PDF and the PDF's SHA-256. Letters other than the outcome need
-  no signature: when the person gave an email address they go to the outbox at once.
+  letterhead and store its HTML, PDF and the PDF's SHA-256. The rendering (tens of milliseconds)
+  is done beforehand, outside the write lock, by a preparer (`hooks.prepares`); the hook stores
+  that PDF if the letter it would make now is the same one, else renders it itself. Letters
+  other than the outcome need no signature: when the person gave an email address they go to
+  the outbox at once.
 - `sign` records who signed, when, and the SHA-256 of the exact stored PDF.
 - `send` puts exactly those bytes in the outbox as a PDF attachment, or records the posting.
 A signed letter's stored content is locked by a mapper check: any attempt to change it fails.
@@ -14,6 +17,7 @@ A signed letter's stored content is locked by a mapper check: any attempt to cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,6 +36,7 @@ from concerns.letters import (
     Letterhead,
     LetterRenderer,
     Recipient,
+    RenderedLetter,
     sha256_hex,
 )
 from concerns.letters.content import SUBJECTS
@@ -43,7 +48,7 @@ from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound, ServiceError
-from concerns.workflows.hooks import EventContext, on_event
+from concerns.workflows.hooks import EventContext, on_event, prepares
 from concerns.workflows.machine import STEPS
 
 # Event → the kind of letter it makes, read from the lifecycle table.
@@ -137,14 +142,20 @@ def letter_content(
     at: datetime,
     note: str | None = None,
     values: dict[str, Any] | None = None,
+    due: Callable[[str], date | None] | None = None,
 ) -> LetterContent:
-    """The letter of KIND for CASE as of AT, from the case's own data."""
+    """The letter of KIND for CASE as of AT, from the case's own data. DUE gives a clock's due
+    date (by default the case's open clock of that name, as this transaction sees it)."""
     values = values or {}
+    if due is None:
+
+        def due(clock: str) -> date | None:
+            return _due(session, case, clock)
     recipient, delivery = _recipient(case.respondent)
     today = ctx.calendar.local_date(at)
     wording = ""
     requested_on = None
-    reply_by = _due(session, case, REPLY_BY_CLOCK[kind]) if kind in REPLY_BY_CLOCK else None
+    reply_by = due(REPLY_BY_CLOCK[kind]) if kind in REPLY_BY_CLOCK else None
     if kind == "outcome":
         wording = case.outcome_wording or ""
         window = ctx.settings.clock("reply_window")
@@ -153,7 +164,7 @@ def letter_content(
         wording = note or ""
     elif kind == "information_chase":
         requested_on, wording = _last_request(session, ctx.calendar, case)
-        reply_by = _due(session, case, "information_wait")
+        reply_by = due("information_wait")
     concern = "\n\n".join(c.concern for c in case.contacts) if kind == "acknowledgement" else ""
     return LetterContent(
         kind=kind,
@@ -181,21 +192,57 @@ def _refused(exc: LetterError, kind: str) -> BadInput:
 # --- hooks ----------------------------------------------------------------------------------
 
 
+def _by_phone(ec: EventContext, kind: str) -> bool:
+    # A person who gave only a phone number is answered by phone.
+    respondent = ec.case.respondent
+    return kind != "outcome" and not respondent.address and not respondent.email
+
+
+def _render(ec: EventContext, content: LetterContent) -> RenderedLetter:
+    try:
+        return renderer(ec.ctx).letter(content)
+    except LetterError as exc:
+        raise _refused(exc, content.kind) from None
+
+
+@prepares(*LETTER_EVENTS)
+def render_letter_first(ec: EventContext) -> None:
+    """Render the letter before the event's write transaction, from a read of the case as it
+    stands: the clocks this event starts are worked out as `start_clock` will store them."""
+    kind = LETTER_EVENTS[ec.step.event]
+    if _by_phone(ec, kind):
+        return
+    step, settings, calendar = ec.step, ec.ctx.settings, ec.ctx.calendar
+
+    def due_after_event(clock: str) -> date | None:
+        if clock in step.starts:
+            return clocks.due_if_started(settings, calendar, clock, ec.at)
+        if clock in step.stops or "*" in step.stops:
+            return None
+        return _due(ec.session, ec.case, clock)
+
+    content = letter_content(
+        ec.ctx, ec.session, ec.case, kind, ec.at, ec.note, ec.values, due_after_event
+    )
+    ec.prepared["letter"] = (content, _render(ec, content))
+
+
 @on_event(*LETTER_EVENTS)
 def make_letter(ec: EventContext) -> None:
-    """Render this event's letter once and store it; email it now unless it awaits a signature."""
+    """Store this event's letter, rendered once (before the transaction when it was prepared);
+    email it now unless it awaits a signature."""
     kind = LETTER_EVENTS[ec.step.event]
     case = ec.case
-    respondent = case.respondent
-    if kind != "outcome" and not respondent.address and not respondent.email:
-        # A person who gave only a phone number is answered by phone; the trail says so.
+    if _by_phone(ec, kind):
         ec.data["letter"] = "none: no postal or email address, reply by phone"
         return
     content = letter_content(ec.ctx, ec.session, case, kind, ec.at, ec.note, ec.values)
-    try:
-        made = renderer(ec.ctx).letter(content)
-    except LetterError as exc:
-        raise _refused(exc, kind) from None
+    prepared = ec.prepared.get("letter")
+    if prepared is not None and prepared[0] == content:
+        made: RenderedLetter = prepared[1]
+    else:
+        # Not prepared (or the event came out differently): render now, inside the lock.
+        made = _render(ec, content)
     letter = Letter(
         case_id=case.id,
         kind=kind,

@@ -10,26 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from concerns.db.models import Escalation, User, UserRole
 from concerns.workflows import clocks
 from concerns.workflows.access.users import (
     actor_of,
+    ensure_may_read,
     is_named_in,
+    load_actor,
     readable_case,
 )
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts
+from concerns.workflows.cases import case_with_facts
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, did_you_mean
-from concerns.workflows.hooks import EventContext, run_hooks
+from concerns.workflows.hooks import EventContext, needs_preparing, run_hooks, run_preparers
 from concerns.workflows.machine import (
     IAT,
     STEPS,
+    Actor,
     choose_step,
     next_state,
     parse_values,
@@ -49,6 +54,11 @@ class EventResult:
     data: dict[str, Any]
 
 
+# How often an event whose slow part was prepared outside the write lock is prepared again
+# because someone else changed the case in between (then "reload" is the answer).
+ATTEMPTS = 3
+
+
 def fire_event(
     ctx: AppContext,
     reference: str,
@@ -59,7 +69,13 @@ def fire_event(
     *,
     expected_version: int | None = None,
 ) -> EventResult:
-    """Fire EVENT on case REFERENCE as ACTOR_NAME with --set values (strings) and a note."""
+    """Fire EVENT on case REFERENCE as ACTOR_NAME with --set values (strings) and a note.
+
+    An event with slow work (a letter to render) first prepares it in a read-only transaction,
+    then stores everything in a short write transaction that checks the case's version is still
+    the one prepared for. Without EXPECTED_VERSION a case changed in between is prepared again
+    (the event applies to the case as it now is); with it, the change is refused as concurrent.
+    """
     if not steps_for(event):
         hint = did_you_mean(event, dict.fromkeys(s.event for s in STEPS))
         raise BadInput(
@@ -76,41 +92,107 @@ def fire_event(
     if note and len(note) > MAX_NOTE:
         raise BadInput("note", f"longer than {MAX_NOTE} characters")
 
-    with ctx.uow() as uow:
-        s = uow.session
-        user, actor, case = readable_case(s, actor_name, reference)
-        if case.anonymised_at is not None:
-            raise NotAllowed(f"case {case.reference}: anonymised; nothing more can happen to it")
-        if expected_version is not None and case.version != expected_version:
-            raise ConcurrentChange(case.reference)
-        facts = case_facts(s, case, values)
-        try:
-            new_state = next_state(event, facts, actor, values)
-        except PermissionError as exc:
-            raise NotAllowed(f"case {case.reference}: {exc}") from None
-        step = choose_step(event, facts, actor, values)
-        if step.note_required and not note:
-            raise BadInput("note", f"required for {event}")
+    for _attempt in range(ATTEMPTS):
+        at = ctx.now()
+        prepared: _Prepared | None = None
+        if needs_preparing(event):
+            with ctx.read() as read:
+                prepared = _prepare(ctx, read.session, reference, event, actor_name, values,
+                                    note, at, expected_version)
+        with ctx.uow() as uow:
+            s = uow.session
+            if prepared is None:
+                user, actor = load_actor(s, actor_name)
+            else:
+                # The acting user as read a moment ago: attached without a second SELECT.
+                user, actor = s.merge(prepared.user, load=False), prepared.actor
+            ec, new_state = _check(ctx, s, reference, event, user, actor, values, note, at,
+                                   expected_version)
+            if prepared is not None:
+                if ec.case.version != prepared.version:
+                    if expected_version is not None:
+                        raise ConcurrentChange(ec.case.reference)
+                    continue  # changed while we rendered: prepare again from the case as it is
+                ec.prepared = prepared.made
+            ref = ec.case.reference
+            try:
+                result = _apply(ec, new_state)
+                uow.commit()
+            except StaleDataError:
+                # Our UPDATE matched no row: someone else's change to the case committed first.
+                raise ConcurrentChange(ref) from None
+            return result
+    raise ConcurrentChange(reference.strip().upper()[:40])
 
-        ec = EventContext(
-            ctx=ctx,
-            session=s,
-            case=case,
-            step=step,
-            user=user,
-            values=values,
-            note=note,
-            at=ctx.now(),
-            from_state=case.state,
-        )
-        ref = case.reference
-        try:
-            result = _apply(ec, new_state)
-            uow.commit()
-        except StaleDataError:
-            # Our UPDATE matched no row: someone else's change to the case committed first.
-            raise ConcurrentChange(ref) from None
-    return result
+
+@dataclass(frozen=True)
+class _Prepared:
+    user: User
+    actor: Actor
+    version: int
+    made: dict[str, Any]
+
+
+def _check(
+    ctx: AppContext,
+    s: Session,
+    reference: str,
+    event: str,
+    user: User,
+    actor: Actor,
+    values: dict[str, Any],
+    note: str | None,
+    at: datetime,
+    expected_version: int | None,
+) -> tuple[EventContext, str]:
+    """The case and the row of the table that fires, or the refusal: one query for the case
+    and every fact its guards need."""
+    case, facts = case_with_facts(s, reference, values)
+    ensure_may_read(s, actor, case)
+    if case.anonymised_at is not None:
+        raise NotAllowed(f"case {case.reference}: anonymised; nothing more can happen to it")
+    if expected_version is not None and case.version != expected_version:
+        raise ConcurrentChange(case.reference)
+    try:
+        new_state = next_state(event, facts, actor, values)
+    except PermissionError as exc:
+        raise NotAllowed(f"case {case.reference}: {exc}") from None
+    step = choose_step(event, facts, actor, values)
+    if step.note_required and not note:
+        raise BadInput("note", f"required for {event}")
+    ec = EventContext(
+        ctx=ctx,
+        session=s,
+        case=case,
+        step=step,
+        user=user,
+        values=values,
+        note=note,
+        at=at,
+        from_state=case.state,
+    )
+    return ec, new_state
+
+
+def _prepare(
+    ctx: AppContext,
+    s: Session,
+    reference: str,
+    event: str,
+    actor_name: str | None,
+    values: dict[str, Any],
+    note: str | None,
+    at: datetime,
+    expected_version: int | None,
+) -> _Prepared:
+    """The event's slow work, done on a consistent read of the case outside the write lock;
+    refusals (role, guards, a letter that cannot be made) come from here already."""
+    user, actor = load_actor(s, actor_name)
+    ec, _ = _check(ctx, s, reference, event, user, actor, values, note, at, expected_version)
+    run_preparers(ec)
+    # Kept out of the read's rollback, which would expire it.
+    s.expunge(user)
+    return _Prepared(user, actor, ec.case.version, ec.prepared)
 
 
 def _apply(ec: EventContext, new_state: str) -> EventResult:
@@ -131,8 +213,9 @@ def _apply(ec: EventContext, new_state: str) -> EventResult:
     if new_state == "closed":
         case.closed_at = at
     case.updated_at = at
-    run_hooks(ec)
+    # One write of the case, with everything the event changed (the hooks read the clocks).
     s.flush()
+    run_hooks(ec)
     data = {k: _plain(v) for k, v in ec.values.items()} | ec.data
     append_event(
         s,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from concerns.db.models import Case, Deadline, User, UserRole
 from concerns.triage.matching import normalise_name
@@ -60,7 +60,14 @@ def load_actor(session: Session, username: str | None) -> tuple[User, Actor]:
     """The acting user; BadInput when none is given, NotAllowed when unknown or inactive."""
     if not username:
         raise BadInput("--as", "no acting user given: pass --as USER or set $CONCERNS_USER")
-    user = session.scalars(select(User).where(User.username == username)).first()
+    # One query: the roles come joined, not as a second SELECT (this runs on every use case).
+    user = (
+        session.scalars(
+            select(User).options(joinedload(User.roles)).where(User.username == username)
+        )
+        .unique()
+        .first()
+    )
     if user is None or not user.active:
         raise NotAllowed(f"unknown or inactive user: {username}")
     return user, actor_of(user)
