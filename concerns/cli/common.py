@@ -14,15 +14,16 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from concerns.db.engine import DatabaseMissing, DatabaseUrlError
-from concerns.workflows.context import AppContext, build_context
 from concerns.workflows.errors import ServiceError
 from concerns.workflows.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    # Loading the context loads SQLAlchemy: only a command that runs needs it.
+    from concerns.workflows.context import AppContext
 
 log = logging.getLogger("concerns.cli")
 
@@ -66,6 +67,8 @@ class Call:
     @property
     def ctx(self) -> AppContext:
         if self._ctx is None:
+            from concerns.workflows.context import build_context
+
             self._ctx = build_context(load_settings(self.config))
         return self._ctx
 
@@ -100,23 +103,35 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
             fail(exc.message, exc.exit_code)
         except SettingsError as exc:
             fail(f"config: {exc}", 2)
-        except DatabaseUrlError as exc:
-            fail(str(exc), 2)
-        except DatabaseMissing as exc:
-            fail(str(exc), 1)
-        except (OperationalError, ProgrammingError) as exc:
-            log.debug("database error", exc_info=True)
-            fail(database_problem(str(getattr(exc, "orig", "") or "")), 1)
-        except SQLAlchemyError:
-            log.debug("database error", exc_info=True)
-            fail("a database error stopped the command; nothing was changed", 1)
         except KeyboardInterrupt:
             fail("interrupted", 1)
         except Exception as exc:  # the promise: no traceback reaches the user
+            _database_error(exc)
             log.debug("unexpected error", exc_info=True)
             fail(f"unexpected {type(exc).__name__}; nothing was changed", 1)
 
     return wrapper
+
+
+def _database_error(exc: Exception) -> None:
+    """Fail with the database's message if EXC is a database error; else return. SQLAlchemy is
+    imported only when it was loaded already (else EXC cannot be one of its errors)."""
+    if "sqlalchemy" not in sys.modules:
+        return
+    from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+
+    from concerns.db.engine import DatabaseMissing, DatabaseUrlError
+
+    if isinstance(exc, DatabaseUrlError):
+        fail(str(exc), 2)
+    if isinstance(exc, DatabaseMissing):
+        fail(str(exc), 1)
+    if isinstance(exc, (OperationalError, ProgrammingError)):
+        log.debug("database error", exc_info=True)
+        fail(database_problem(str(getattr(exc, "orig", "") or "")), 1)
+    if isinstance(exc, SQLAlchemyError):
+        log.debug("database error", exc_info=True)
+        fail("a database error stopped the command; nothing was changed", 1)
 
 
 def database_problem(orig: str) -> str:

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from concerns.cli.common import (
     AsOpt,
@@ -27,15 +25,16 @@ from concerns.cli.common import (
     handled,
     table,
 )
-from concerns.workflows.intake import IntakeResult, ingest_form, list_quarantine
-from concerns.workflows.mailbox import email_sources, ingest_email_files, poll_mailbox
-from concerns.workflows.quarantine import retry_quarantined
-from concerns.workflows.register_import import (
-    import_register,
-    load_mapping,
-    propose_mapping,
-    rows_to_check,
-)
+from concerns.cli.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from concerns.workflows import intake, mailbox, quarantine, register_import
+    from concerns.workflows.intake import IntakeResult
+else:
+    intake = lazy_import("concerns.workflows.intake")
+    mailbox = lazy_import("concerns.workflows.mailbox")
+    quarantine = lazy_import("concerns.workflows.quarantine")
+    register_import = lazy_import("concerns.workflows.register_import")
 
 app = typer.Typer(
     help="Bring concerns in: web-form files, email, the legacy register, the mailbox."
@@ -54,6 +53,15 @@ def _progress(
 ) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr for people at a terminal; nothing for scripts or --json.
     TOTAL None: not known until the work starts (the rows of a register)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     console = Console(stderr=True)
     shown = console.is_terminal and not c.json and (total is None or total > 1)
     with Progress(
@@ -106,7 +114,7 @@ def intake_form(
                 raw = path.read_bytes()[: MAX_FORM_BYTES + 1]
             else:
                 raw = path.read_bytes()
-            results.append(ingest_form(c.ctx, raw, str(path), c.user).as_dict())
+            results.append(intake.ingest_form(c.ctx, raw, str(path), c.user).as_dict())
             update(i, len(files))
     _finish(c, results)
 
@@ -123,10 +131,10 @@ def intake_email(
 ) -> None:
     """Log emails; forwards are read for the original sender. Auto-replies are set aside."""
     c = call(json_out, as_user, config)
-    sources = list(email_sources(paths))
+    sources = list(mailbox.email_sources(paths))
     results: list[dict[str, Any]] = []
     with _progress(c, "emails", len(sources)) as update:
-        for i, result in enumerate(ingest_email_files(c.ctx, sources, c.user), start=1):
+        for i, result in enumerate(mailbox.ingest_email_files(c.ctx, sources, c.user), start=1):
             results.append(result.as_dict())
             update(i, len(sources))
     _finish(c, results)
@@ -179,17 +187,17 @@ def intake_import(
     if mapping is not None:
         if not mapping.is_file():
             fail(f"--mapping: no such file {mapping}", 2)
-        chosen = load_mapping(mapping.read_text(encoding="utf-8"))
+        chosen = register_import.load_mapping(mapping.read_text(encoding="utf-8"))
     data = file.read_bytes()
     if write_mapping is not None:
-        write_mapping.write_text(propose_mapping(c.ctx, data, file.name, c.user),
+        write_mapping.write_text(register_import.propose_mapping(c.ctx, data, file.name, c.user),
                                  encoding="utf-8")
         if not c.json:
             typer.echo(f"Mapping written to {write_mapping}: check it, then import with "
                        f"--mapping {write_mapping}.", err=True)
         dry_run = True
     with _progress(c, "rows", None) as update:
-        results: list[IntakeResult] = import_register(
+        results: list[IntakeResult] = register_import.import_register(
             c.ctx, data, file.name, c.user, mapping=chosen, dry_run=dry_run, progress=update
         )
     rows = [r.as_dict() for r in results]
@@ -201,7 +209,7 @@ def intake_import(
 
 
 def _report(c: Call) -> None:
-    rows = rows_to_check(c.ctx, c.user)
+    rows = register_import.rows_to_check(c.ctx, c.user)
     if c.json:
         emit(c, rows)
         return
@@ -221,7 +229,7 @@ def intake_poll(
 ) -> None:
     """Read the configured mailbox (maildir or IMAP) once."""
     c = call(json_out, as_user, config)
-    _finish(c, [r.as_dict() for r in poll_mailbox(c.ctx, c.user)])
+    _finish(c, [r.as_dict() for r in mailbox.poll_mailbox(c.ctx, c.user)])
 
 
 @app.command("quarantine")
@@ -241,8 +249,8 @@ def intake_quarantine(
     With --retry ID, read that submission again and log it if it can now be read."""
     c = call(json_out, as_user, config)
     if retry is not None:
-        _finish(c, [retry_quarantined(c.ctx, c.user, retry).as_dict()])
+        _finish(c, [quarantine.retry_quarantined(c.ctx, c.user, retry).as_dict()])
         return
-    rows = list_quarantine(c.ctx, c.user, include_set_aside=set_aside)
+    rows = intake.list_quarantine(c.ctx, c.user, include_set_aside=set_aside)
     emit(c, rows, lambda r: table(r, ["id", "received_at", "channel", "source", "status",
                                       "reason"]))

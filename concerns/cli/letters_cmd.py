@@ -6,16 +6,24 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled, table
-from concerns.letters import FORMATS, KINDS, check_templates
+from concerns.cli.lazy import lazy_import
+from concerns.letters.content import KINDS
 from concerns.workflows.errors import BadInput
-from concerns.workflows.letters_service import LetterFile, render_case_letter
-from concerns.workflows.posting import letters_to_post, mark_posted
 from concerns.workflows.settings import load_settings
+
+if TYPE_CHECKING:
+    from concerns import letters
+    from concerns.workflows import letters_service, posting
+    from concerns.workflows.letters_service import LetterFile
+else:
+    letters = lazy_import("concerns.letters")
+    letters_service = lazy_import("concerns.workflows.letters_service")
+    posting = lazy_import("concerns.workflows.posting")
 
 app = typer.Typer(help="Letters on letterhead: preview and render.", no_args_is_help=True)
 
@@ -58,9 +66,9 @@ def render(
     A signed letter is never re-rendered: its stored PDF comes back byte for byte.
     """
     c = call(json_out, as_user, config)
-    if fmt not in FORMATS:
-        raise BadInput("--format", f"must be one of {', '.join(FORMATS)}")
-    letter = render_case_letter(c.ctx, c.user, reference, kind, fmt)
+    if fmt not in letters.FORMATS:
+        raise BadInput("--format", f"must be one of {', '.join(letters.FORMATS)}")
+    letter = letters_service.render_case_letter(c.ctx, c.user, reference, kind, fmt)
     binary = fmt != "html"
     if out is None and not c.json and not (binary and sys.stdout.isatty()):
         sys.stdout.buffer.write(letter.data)
@@ -95,7 +103,7 @@ def _human(d: dict[str, Any]) -> str:
 def to_post(json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None) -> None:
     """Letters waiting to be posted (the person gave no email address), oldest first."""
     c = call(json_out, as_user, config)
-    rows = [x.to_dict() for x in letters_to_post(c.ctx, c.user)]
+    rows = [x.to_dict() for x in posting.letters_to_post(c.ctx, c.user)]
 
     def human(rs: list[dict[str, Any]]) -> str:
         if not rs:
@@ -120,7 +128,7 @@ def posted(
 ) -> None:
     """Record that the letter was posted (executive assistant); a letter is posted only once."""
     c = call(json_out, as_user, config)
-    done = mark_posted(c.ctx, c.user, reference, _whole_number("LETTER_ID", letter_id))
+    done = posting.mark_posted(c.ctx, c.user, reference, _whole_number("LETTER_ID", letter_id))
     emit(
         c,
         done.to_dict(),
@@ -152,7 +160,7 @@ def check(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
             folder = settings.base_dir / folder
         if not folder.is_dir():
             raise BadInput("council.letter_templates", "no such folder")
-    problems = check_templates(folder)
+    problems = letters.check_templates(folder)
     data = {
         "folder": str(folder) if folder else None,
         "problems": [

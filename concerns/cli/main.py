@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,16 +32,27 @@ from concerns.cli.common import (
     handled,
     table,
 )
-from concerns.workflows import admin, person_details, queries
-from concerns.workflows.access import users
-from concerns.workflows.lifecycle import fire_event
+from concerns.cli.lazy import lazy_import
 from concerns.workflows.machine import PARTS
+
+# The services are loaded when a command first calls one: `concerns --help` loads none.
+if TYPE_CHECKING:
+    from concerns.workflows import admin, lifecycle, person_details, queries
+    from concerns.workflows.access import users
+else:
+    admin = lazy_import("concerns.workflows.admin")
+    lifecycle = lazy_import("concerns.workflows.lifecycle")
+    person_details = lazy_import("concerns.workflows.person_details")
+    queries = lazy_import("concerns.workflows.queries")
+    users = lazy_import("concerns.workflows.access.users")
 
 app = typer.Typer(
     help="Concerns about Care: the Independent Assurance Team's register and workflow.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: formatting it with Rich would load Rich, the slowest part of `--help`.
+    rich_markup_mode=None,
 )
 user_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
 case_app = typer.Typer(help="Cases on the register.", no_args_is_help=True)
@@ -398,7 +409,7 @@ def case_act(
 ) -> None:
     """Fire EVENT on the case (see `case events REF` for what you may do)."""
     c = call(json_out, as_user, config)
-    result = fire_event(
+    result = lifecycle.fire_event(
         c.ctx,
         reference,
         event,

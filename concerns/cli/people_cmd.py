@@ -6,12 +6,17 @@ who merges, splits or keeps people apart. Every decision is in the audit trail.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
-from concerns.workflows.people import keep_apart, list_flags, merge_people, split_person
+from concerns.cli.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from concerns.workflows import people
+else:
+    people = lazy_import("concerns.workflows.people")
 
 app = typer.Typer(help="People raising concerns: uncertain matches, merge and split.",
                   no_args_is_help=True)
@@ -42,7 +47,7 @@ def flags(
 ) -> None:
     """Pairs of people who may be the same person, for the IAT to decide."""
     c = call(json_out, as_user, config)
-    emit(c, list_flags(c.ctx, c.user, status), _flag_rows)
+    emit(c, people.list_flags(c.ctx, c.user, status), _flag_rows)
 
 
 @app.command("merge")
@@ -57,7 +62,7 @@ def merge(
 ) -> None:
     """Merge ABSORB into KEEP: their cases and contacts move to KEEP (undo with `split`)."""
     c = call(json_out, as_user, config)
-    result = merge_people(c.ctx, c.user, keep, absorb, note)
+    result = people.merge_people(c.ctx, c.user, keep, absorb, note)
     emit(c, result, lambda r: f"Merged person {r['absorbed']['id']} into {r['kept']['id']}; "
                               f"cases now: {', '.join(r['kept']['cases']) or 'none'}.")
 
@@ -78,7 +83,7 @@ def split(
 ) -> None:
     """Undo a merge, or move cases wrongly matched to PERSON to a new person."""
     c = call(json_out, as_user, config)
-    result = split_person(c.ctx, c.user, person, case or None, note)
+    result = people.split_person(c.ctx, c.user, person, case or None, note)
     other = result.get("restored") or result.get("new") or {}
     emit(c, result, lambda r: f"Person {other.get('id')} now stands apart; "
                               f"cases: {', '.join(other.get('cases', [])) or 'none'}.")
@@ -95,4 +100,4 @@ def keep_apart_cmd(
 ) -> None:
     """Decide that a flagged pair are different people."""
     c = call(json_out, as_user, config)
-    emit(c, keep_apart(c.ctx, c.user, flag, note), lambda r: f"Flag {r['id']}: kept apart.")
+    emit(c, people.keep_apart(c.ctx, c.user, flag, note), lambda r: f"Flag {r['id']}: kept apart.")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
-from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.errors import BadInput, parse_day
 from concerns.workflows.settings import load_settings
+
+if TYPE_CHECKING:
+    from concerns.workflows.calendar import WorkingCalendar
 
 app = typer.Typer(help="Reminders and escalations of deadlines.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
@@ -153,6 +155,8 @@ def calendar_add(
     if n > 10_000:
         raise BadInput("N", "at most 10000 working days")
     try:
+        from concerns.workflows.calendar import WorkingCalendar
+
         cal = WorkingCalendar.from_settings(load_settings(c.config).calendar)
     except ValueError as exc:
         raise BadInput("config", str(exc)) from None

@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled, table
-from concerns.reports.scrutiny import to_csv, to_html, to_pdf, to_text
-from concerns.workflows.learning.scrutiny_service import parse_day, scrutiny_report
+from concerns.cli.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from concerns.reports import scrutiny as formats
+    from concerns.workflows.learning import scrutiny_service
+else:
+    formats = lazy_import("concerns.reports.scrutiny")
+    scrutiny_service = lazy_import("concerns.workflows.learning.scrutiny_service")
 
 app = typer.Typer(help="Scrutiny and performance reports.")
 
@@ -19,7 +25,7 @@ FORMATS = ("text", "json", "csv", "html", "pdf")
 
 
 def _human(report: dict[str, Any]) -> str:
-    return table(to_text(report), ["figure", "value"])
+    return table(formats.to_text(report), ["figure", "value"])
 
 
 @app.command("scrutiny")
@@ -52,9 +58,10 @@ def scrutiny(
         fail("--format: expected one of html, pdf, csv, json", 2)
     if kind == "pdf" and out is None and sys.stdout.isatty():
         fail("--out: a PDF needs a file to go to", 2)
-    report = scrutiny_report(c.ctx, c.user, parse_day(date_from, "--from"),
-                             parse_day(date_to, "--to"), publish=publish,
-                             overdue_since=parse_day(overdue_since, "--overdue-since"))
+    parse_day = scrutiny_service.parse_day
+    report = scrutiny_service.scrutiny_report(
+        c.ctx, c.user, parse_day(date_from, "--from"), parse_day(date_to, "--to"),
+        publish=publish, overdue_since=parse_day(overdue_since, "--overdue-since"))
     data: str | bytes
     if kind == "text":
         if out is None:
@@ -64,10 +71,10 @@ def scrutiny(
     elif kind == "json":
         data = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     elif kind == "csv":
-        data = to_csv(report)
+        data = formats.to_csv(report)
     else:
-        html = to_html(report, c.ctx.settings.council.name, c.ctx.now())
-        data = to_pdf(html) if kind == "pdf" else html
+        html = formats.to_html(report, c.ctx.settings.council.name, c.ctx.now())
+        data = formats.to_pdf(html) if kind == "pdf" else html
     if out is None:
         if isinstance(data, bytes):
             sys.stdout.buffer.write(data)

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from concerns.cli.common import ConfigOpt, call, fail, handled
-from concerns.db.engine import schema_is_current
 
 log = logging.getLogger("concerns.web")
 
@@ -64,6 +63,7 @@ def serve(
 def _serve(host: str | None, port: int | None, with_scheduler: bool, config: str | None) -> None:
     import uvicorn
 
+    from concerns.db.engine import schema_is_current
     from concerns.web import create_app
 
     ctx = call(False, None, config).ctx
