@@ -6,8 +6,9 @@ children, the case, the contact, the clock, the audit row) is captured with its 
 its transaction, then replayed through the bare DB-API driver, in the same transactions, on a
 copy of the database taken before the run. The ratio is what we add on top of the writes:
 parsing and validating, matching each person and child by the blocking keys, the ORM and the
-hash chain. One in ten forms is a repeat writer whose name, email and phone are typed
-differently. SQLite file, as shipped.
+hash chain. The writers are realistic, distinct people (seeded Faker, en_GB: names,
+emails, phones, addresses, postcodes); one in ten forms is a repeat writer whose name, email and
+phone are typed differently. SQLite file, as shipped.
 
 Environment: CONCERNS_BENCH_FORMS (default 10000).
 """
@@ -37,21 +38,46 @@ from tests.factories import create_staff  # noqa: E402
 N = int(os.environ.get("CONCERNS_BENCH_FORMS", "10000"))
 
 
-def form(i: int) -> bytes:
+class People:
+    """Realistic, distinct people (seeded Faker, en_GB): their own names, emails, phones,
+    addresses and postcodes, as a council's register has them. Names and postcodes recur as
+    they do in life (common surnames, neighbours), but no one shares everything."""
+
+    def __init__(self, count: int, seed: int = 2026) -> None:
+        from faker import Faker
+
+        fake = Faker("en_GB")
+        fake.seed_instance(seed)
+        self.people = []
+        for p in range(count):
+            first, last = fake.first_name(), fake.last_name()
+            self.people.append({
+                "name": f"{first} {last}",
+                "email": f"{first}.{last}{p}@{fake.free_email_domain()}".lower(),
+                "phone": fake.phone_number(),
+                "address": fake.street_address(),
+                "postcode": fake.postcode(),
+                "child": f"{fake.first_name()} {last}",
+                "dob": fake.date_of_birth(minimum_age=2, maximum_age=17).isoformat(),
+            })
+
+
+def form(i: int, people: People) -> bytes:
     """Form i; every tenth is person i-5 again, typed differently, about the same child."""
     repeat = i % 10 == 9
-    p = i - 5 if repeat else i
-    name = f"Person{p} Example"
+    p = max(i - 5 if repeat else i, 0)
+    who = people.people[p]
     data: dict[str, Any] = {
         "submitted_at": f"2021-{1 + p % 12:02d}-{1 + p % 28:02d}T10:15:00+00:00",
         "respondent": {
-            "name": name.upper() if repeat else name,
-            "email": f"Person{p}@Example.com" if repeat else f"person{p}@example.com",
-            "phone": f"+44 7700 9{p % 100000:05d}" if repeat else f"07700 9{p % 100000:05d}",
-            "postcode": f"HR{1 + p % 9} {p % 10}AB",
+            "name": who["name"].upper() if repeat else who["name"],
+            "email": who["email"].title() if repeat else who["email"],
+            "phone": who["phone"].replace(" ", "") if repeat else who["phone"],
+            "address": who["address"],
+            "postcode": who["postcode"],
             "relationship": "parent",
         },
-        "children": [{"name": f"Child{p} Example", "date_of_birth": "2010-01-01"}],
+        "children": [{"name": who["child"], "date_of_birth": who["dob"]}],
         "involvement": {"from_year": 2005, "to_year": 2015},
         "concern": f"Concern number {i}: " + "what happened to my child. " * 8,
         "consent_to_contact": True,
@@ -60,7 +86,8 @@ def form(i: int) -> bytes:
 
 
 def main() -> None:
-    forms = [form(i) for i in range(N)]
+    people = People(N + 1)
+    forms = [form(i + 1, people) for i in range(N)]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         ours_db, replay_db = base / "ours.db", base / "replay.db"
@@ -69,7 +96,7 @@ def main() -> None:
         ctx = AppContext(settings, make_engine(url))
         ctx.migrate()
         create_staff(ctx)
-        ingest_form(ctx, form(-1), "warm-up.json", "ian")  # imports and caches
+        ingest_form(ctx, form(0, people), "warm-up.json", "ian")  # imports and caches
         ctx.engine.dispose()
         shutil.copy(ours_db, replay_db)
         ctx = AppContext(settings, make_engine(url))

@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from concerns.db.engine import READ_ONLY
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -87,6 +91,91 @@ def replay_sqlite(path: Path, transactions: list[list[Statement]]) -> float:
     elapsed = time.perf_counter() - started
     db.close()
     return elapsed
+
+
+@dataclass
+class Transaction:
+    """One captured transaction: how it began, its statements, and whether it committed."""
+
+    begin: str
+    statements: list[Statement] = field(default_factory=list)
+    committed: bool = False
+
+
+def capture_all(engine: Engine) -> list[Transaction]:
+    """Record every statement ENGINE sends, reads included, grouped by transaction, with how
+    each began (BEGIN IMMEDIATE, or a plain BEGIN for read-only work) and ended. Replayed by
+    `replay_all`: the floor for doing the same reads and writes through the bare driver."""
+    transactions: list[Transaction] = []
+    current: list[Transaction] = []
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        current[:] = [Transaction("BEGIN" if read_only else "BEGIN IMMEDIATE")]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                many: bool) -> None:
+        if current and not statement.lstrip().upper().startswith("BEGIN"):
+            current[0].statements.append((statement, parameters, many))
+
+    def end(committed: bool) -> None:
+        if current:
+            current[0].committed = committed
+            transactions.append(current[0])
+        current.clear()
+
+    event.listen(engine, "commit", lambda conn: end(True))
+    event.listen(engine, "rollback", lambda conn: end(False))
+    return transactions
+
+
+def replay_all(path: Path, transactions: list[Transaction]) -> float:
+    """Replay captured transactions, reads fetched in full, through the bare sqlite3 driver with
+    our pragmas; seconds taken."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    started = time.perf_counter()
+    for tx in transactions:
+        db.execute(tx.begin)
+        for statement, parameters, many in tx.statements:
+            if many and parameters and isinstance(parameters[0], (tuple, list, dict)):
+                db.executemany(statement, parameters)
+            else:
+                db.execute(statement, parameters).fetchall()
+        db.execute("COMMIT" if tx.committed else "ROLLBACK")
+    elapsed = time.perf_counter() - started
+    db.close()
+    return elapsed
+
+
+class WriteLockClock:
+    """How long each write transaction on ENGINE holds SQLite's write lock: from its BEGIN
+    IMMEDIATE (waiting included) until the commit or rollback has finished."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.held: list[float] = []
+        self._since: float | None = None
+        # Before the engine's own listener, which sends BEGIN IMMEDIATE.
+        event.listen(engine, "begin", self._begin, insert=True)
+        event.listen(Session, "after_commit", self._end)
+        event.listen(Session, "after_rollback", self._end)
+
+    def _begin(self, conn: Any) -> None:
+        if not conn.get_execution_options().get(READ_ONLY):
+            self._since = time.perf_counter()
+
+    def _end(self, session: Any) -> None:
+        if self._since is not None:
+            self.held.append(time.perf_counter() - self._since)
+            self._since = None
+
+    def close(self) -> None:
+        event.remove(Session, "after_commit", self._end)
+        event.remove(Session, "after_rollback", self._end)
 
 
 def load() -> list[dict[str, Any]]:
