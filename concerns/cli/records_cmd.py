@@ -7,18 +7,26 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from concerns.cli import people_cmd
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
+from concerns.cli.lazy import lazy_import
 from concerns.workflows.errors import BadInput
-from concerns.workflows.records import backup as backups
-from concerns.workflows.records import subject_access as sar
-from concerns.workflows.records.anonymise import anonymise_case
-from concerns.workflows.records.restriction import set_restriction
-from concerns.workflows.records.retention import DECISIONS, anonymise_due, decide, list_schedule
+from concerns.workflows.records.decisions import DECISIONS
+
+if TYPE_CHECKING:
+    from concerns.workflows.records import anonymise, restriction, retention
+    from concerns.workflows.records import backup as backups
+    from concerns.workflows.records import subject_access as sar
+else:
+    anonymise = lazy_import("concerns.workflows.records.anonymise")
+    backups = lazy_import("concerns.workflows.records.backup")
+    restriction = lazy_import("concerns.workflows.records.restriction")
+    retention = lazy_import("concerns.workflows.records.retention")
+    sar = lazy_import("concerns.workflows.records.subject_access")
 
 app = typer.Typer(help="The retention schedule: review queue, decisions, anonymisation.",
                   no_args_is_help=True)
@@ -61,7 +69,7 @@ def list_cmd(
 ) -> None:
     """The review queue: closed cases whose review date has come, and those to be destroyed."""
     c = call(json_out, as_user, config)
-    rows = [r.to_dict() for r in list_schedule(c.ctx, c.user, queue_only=not all_cases)]
+    rows = [r.to_dict() for r in retention.list_schedule(c.ctx, c.user, queue_only=not all_cases)]
     emit(c, rows, _schedule_rows)
 
 
@@ -90,7 +98,7 @@ def review_cmd(
     """Decide on one or more cases in the queue: retain (with --until), review again on a date,
     or destroy (anonymise with `retention anonymise --due`)."""
     c = call(json_out, as_user, config)
-    emit(c, decide(c.ctx, c.user, references, decision, reason, _until(until)), _decided)
+    emit(c, retention.decide(c.ctx, c.user, references, decision, reason, _until(until)), _decided)
 
 
 @app.command("retain")
@@ -105,7 +113,7 @@ def retain_cmd(
 ) -> None:
     """Keep cases until a date, for a reason (for example a legal hold)."""
     c = call(json_out, as_user, config)
-    emit(c, decide(c.ctx, c.user, references, "retain", reason, _until(until)), _decided)
+    emit(c, retention.decide(c.ctx, c.user, references, "retain", reason, _until(until)), _decided)
 
 
 @app.command("anonymise")
@@ -127,8 +135,8 @@ def anonymise_cmd(
     c = call(json_out, as_user, config)
     if (reference is None) == (not due):
         raise BadInput("reference", "give one case reference, or --due (not both)")
-    done = (anonymise_due(c.ctx, c.user, reason) if due
-            else [anonymise_case(c.ctx, c.user, reference or "", reason)])
+    done = (retention.anonymise_due(c.ctx, c.user, reason) if due
+            else [anonymise.anonymise_case(c.ctx, c.user, reference or "", reason)])
     emit(c, done if due else done[0], lambda _: "\n".join(
         f"{d['reference']}: anonymised ({d['contacts']} contact(s), {d['letters']} letter(s), "
         f"{d['audit_rows']} audit row(s) erased"
@@ -238,7 +246,7 @@ def restrict_cmd(
     """Restrict a person's record (kept, but shown only to the information officer and the IAT
     manager), or with --lift end the restriction. Audited on each of their cases."""
     c = call(json_out, as_user, config)
-    done = set_restriction(c.ctx, c.user, person, not lift, reason)
+    done = restriction.set_restriction(c.ctx, c.user, person, not lift, reason)
     emit(c, done, lambda d: f"Person {d['person']}: "
                             + ("restricted" if d["restricted"] else "restriction lifted")
                             + f" ({', '.join(d['cases'])}).")

@@ -35,12 +35,15 @@ from concerns.workflows.hooks import EventContext, on_event
 from concerns.workflows.machine import STEPS
 from concerns.workflows.records.anonymise import ANONYMISED, anonymise_case
 from concerns.workflows.records.common import checked_reason, records_officer
+from concerns.workflows.records.decisions import (
+    DECISIONS,
+    NOT_SET,
+    RETAIN,
+    REVIEW,
+    TO_BE_DESTROYED,
+)
 from concerns.workflows.settings import Settings
 
-NOT_SET = "not_set"
-REVIEW = "review"
-RETAIN = "retain"
-TO_BE_DESTROYED = "to_be_destroyed"
 STATES = (NOT_SET, REVIEW, RETAIN, TO_BE_DESTROYED, ANONYMISED)
 LABELS = {
     NOT_SET: "Not set",
@@ -49,8 +52,6 @@ LABELS = {
     TO_BE_DESTROYED: "To be destroyed",
     ANONYMISED: "Anonymised",
 }
-# What the information officer may decide, and the state each decision leads to.
-DECISIONS = {"retain": RETAIN, "review": REVIEW, "destroy": TO_BE_DESTROYED}
 CLOCK = "retention_review"
 
 
