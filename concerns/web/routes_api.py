@@ -116,7 +116,7 @@ def list_cases(
 @router.get("/cases/{reference}", responses=ERRORS)
 def show_case(request: Request, user: Staff, reference: Reference) -> dict[str, Any]:
     """The case in full, as `concerns case show --json`; the view is audited."""
-    return queries.show_case(state(request).ctx, user.username, reference)
+    return queries.show_case(state(request).ctx, user.username, reference, actor=user.actor)
 
 
 @router.get("/cases/{reference}/events", response_model=list[AvailableEvent], responses=ERRORS)

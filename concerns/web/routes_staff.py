@@ -143,7 +143,7 @@ def _case_page(
     return_to: str = "",
     details: dict[str, str] | None = None,
 ) -> Response:
-    case = queries.show_case(state(request).ctx, user.username, reference)
+    case = queries.show_case(state(request).ctx, user.username, reference, actor=user.actor)
     events = list(case.get("events_available", []))
     forms = event_forms.build(
         events, case, _reviewers(request, user, reference, events), posted,

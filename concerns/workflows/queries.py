@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from concerns.db.models import Case, Child, Deadline, Event, Letter, Respondent
 from concerns.workflows.access.conflicts import barred_case_ids
@@ -125,44 +125,48 @@ def list_cases(
         return out
 
 
-def show_case(ctx: AppContext, actor_name: str | None, reference: str) -> dict[str, Any]:
-    """The whole case as the user may see it. The view itself goes into the audit trail."""
-    with ctx.uow() as uow:
-        s = uow.session
-        _, actor = load_actor(s, actor_name)
+def show_case(
+    ctx: AppContext, actor_name: str | None, reference: str, *, actor: Actor | None = None
+) -> dict[str, Any]:
+    """The whole case as the user may see it. The view itself goes into the audit trail.
+
+    ACTOR, when given, is the acting user already checked in this request (the web's session
+    check has their roles): not loaded again. The case is read in a read-only transaction; only
+    the audit row is written, in a short write transaction of its own."""
+    refused: NotAllowed | None = None
+    detail: dict[str, Any] = {}
+    with ctx.read() as read:
+        s = read.session
+        if actor is None:
+            _, actor = load_actor(s, actor_name)
         case = get_case(s, reference)
         try:
             ensure_may_read(s, actor, case)
-        except NotAllowed:
-            # A refused look at a case is audited too, then refused.
-            append_event(
-                s,
-                case_id=case.id,
-                event="case_view_refused",
-                actor=actor.username,
-                at=ctx.now(),
-                from_state=case.state,
-                to_state=case.state,
+        except NotAllowed as exc:
+            refused = exc
+        else:
+            today = ctx.calendar.local_date(ctx.now())
+            detail = _detail(s, case, actor, today)
+            detail["learning"] = case_learning(
+                s, case.id, ctx.settings.learning.theme_labels, today
             )
-            uow.commit()
-            raise
-        today = ctx.calendar.local_date(ctx.now())
-        detail = _detail(s, case, actor, today)
-        detail["learning"] = case_learning(
-            s, case.id, ctx.settings.learning.theme_labels, today
-        )
-        detail = filter_case(detail, actor)
+            detail = filter_case(detail, actor)
+        case_id, state = case.id, case.state
+    with ctx.uow() as uow:
+        # A refused look at a case is audited too, then refused.
         append_event(
-            s,
-            case_id=case.id,
-            event="case_viewed",
+            uow.session,
+            case_id=case_id,
+            event="case_view_refused" if refused else "case_viewed",
             actor=actor.username,
             at=ctx.now(),
-            from_state=case.state,
-            to_state=case.state,
+            from_state=state,
+            to_state=state,
         )
         uow.commit()
-        return detail
+    if refused is not None:
+        raise refused
+    return detail
 
 
 def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
@@ -170,7 +174,13 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
     deadlines = s.scalars(
         select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)
     ).all()
-    letters = s.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
+    # The letters' HTML and PDF are not shown here: not read.
+    letters = s.scalars(
+        select(Letter)
+        .options(defer(Letter.html))
+        .where(Letter.case_id == case.id)
+        .order_by(Letter.id)
+    ).all()
     events = s.scalars(
         select(Event)
         .where(Event.case_id == case.id, Event.event != "case_viewed")
