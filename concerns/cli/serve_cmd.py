@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -53,23 +54,31 @@ def serve(
         bool, typer.Option("--with-scheduler",
                            help="Also run the reminder scheduler in this process.")
     ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64,
+                          help="Worker processes serving requests (each with its own database "
+                               "connections; use PostgreSQL for more than one).")
+    ] = 1,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the web app: staff pages, the public concern form at /concern, and /api."""
-    _serve(host, port, with_scheduler, config)
+    _serve(host, port, with_scheduler, config, workers)
 
 
 @handled
-def _serve(host: str | None, port: int | None, with_scheduler: bool, config: str | None) -> None:
+def _serve(host: str | None, port: int | None, with_scheduler: bool, config: str | None,
+           workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
     from concerns.db.engine import schema_is_current
     from concerns.web import create_app
+    from concerns.web.app import CONFIG_ENV
 
     ctx = call(False, None, config).ctx
     if not schema_is_current(ctx.engine):
         fail("the database is not initialised or not up to date: run `concerns init` first", 1)
-    app = create_app(ctx.settings, ctx)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(NoTracebacks())
@@ -81,8 +90,20 @@ def _serve(host: str | None, port: int | None, with_scheduler: bool, config: str
         start_background(ctx)
     # uvicorn's own access log prints query strings (searches carry names): ours logs the path
     # only (concerns.web.security).
+    app: Any = create_app(ctx.settings, ctx) if workers == 1 else None
+    if workers > 1:
+        # Each worker process builds the app from the same settings (uvicorn needs an import
+        # string to start workers); the scheduler, if asked for, runs here, once.
+        if ctx.settings.database_url.startswith("sqlite"):
+            log.warning("several workers on SQLite take turns at its single write lock")
+        if config:
+            os.environ[CONFIG_ENV] = str(Path(config).resolve())
+        os.environ.setdefault("CONCERNS_DATABASE_URL", ctx.settings.database_url)
+        app = "concerns.web.app:app_from_environment"
     uvicorn.run(
         app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=host or ctx.settings.web.host,
         port=port or ctx.settings.web.port,
         access_log=False,

@@ -7,6 +7,7 @@ become pages (or JSON under /api) with the status their kind carries.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,6 +40,19 @@ from concerns.workflows.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("concerns.web")
+
+
+# Set by `concerns serve --workers N` for the worker processes uvicorn starts: each builds its
+# own app (and database pool) from the same settings file.
+CONFIG_ENV = "CONCERNS_CONFIG"
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several worker processes, from the settings named in $CONCERNS_CONFIG
+    (uvicorn's factory for `--workers`)."""
+    from concerns.workflows.settings import load_settings
+
+    return create_app(load_settings(os.environ.get(CONFIG_ENV)))
 
 
 def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
