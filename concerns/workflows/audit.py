@@ -64,6 +64,9 @@ def row_hash(prev_hash: str, event: Event) -> str:
     return hashlib.sha256((prev_hash + _frame(event)).encode("utf-8")).hexdigest()
 
 
+_HEAD = select(Event.__table__.c.hash).order_by(Event.__table__.c.id.desc()).limit(1)
+
+
 def append_event(
     session: Session,
     *,
@@ -80,7 +83,9 @@ def append_event(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
     # On SQLite the write lock taken by BEGIN IMMEDIATE already serialises appends.
-    last = session.scalars(select(Event.hash).order_by(Event.id.desc()).limit(1)).first()
+    # Read on the transaction's own connection, past the ORM (this runs for every event); each
+    # earlier row of this transaction was flushed when it was appended, so it is seen.
+    last = session.connection().execute(_HEAD).scalar()
     salt = secrets.token_hex(16)
     plain = _jsonable(data or {})
     row = Event(

@@ -52,9 +52,11 @@ def test_while_the_letter_is_rendered_another_writer_can_take_the_write_lock(
     create_staff(sqlite_ctx)
     ref = log_concern(sqlite_ctx)
     took_the_lock: list[bool] = []
+    rendered: list[str] = []
 
     def try_to_write(ec: EventContext) -> None:
         assert "letter" in ec.prepared  # the PDF is already made at this point
+        rendered.append(ec.prepared["letter"][1].sha256)
         other = sqlite3.connect(_db_path(sqlite_ctx), timeout=0, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")  # fails at once if anyone holds the write lock
@@ -69,6 +71,8 @@ def test_while_the_letter_is_rendered_another_writer_can_take_the_write_lock(
     with sqlite_ctx.uow() as uow:
         letter = uow.session.scalars(select(Letter).where(Letter.kind == "acknowledgement")).one()
         assert letter.pdf and letter.pdf.startswith(b"%PDF")
+        # The stored letter is the one rendered before the write transaction, not a re-render.
+        assert [letter.sha256] == rendered
 
 
 def test_a_case_changed_while_its_letter_was_rendered_is_refused_when_the_version_was_given(
