@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
-from concerns.workflows.learning.actions import (
-    STATUSES,
-    complete_action,
-    extend_action,
-    list_actions,
-)
-from concerns.workflows.learning.scrutiny_service import parse_day
+from concerns.cli.lazy import lazy_import
+from concerns.workflows.learning.action_statuses import STATUSES
+
+if TYPE_CHECKING:
+    from concerns.workflows.learning import actions, scrutiny_service
+else:
+    actions = lazy_import("concerns.workflows.learning.actions")
+    scrutiny_service = lazy_import("concerns.workflows.learning.scrutiny_service")
 
 app = typer.Typer(help="Actions arising from learning reviews: list, extend, complete.")
 
@@ -34,7 +35,7 @@ def action_list(
     def human(rows: list[dict[str, Any]]) -> str:
         return table(rows, ["id", "reference", "theme", "owner_service", "due", "status", "what"])
 
-    emit(c, list_actions(c.ctx, c.user, status), human)
+    emit(c, actions.list_actions(c.ctx, c.user, status), human)
 
 
 @app.command("complete")
@@ -48,7 +49,7 @@ def action_complete(
 ) -> None:
     """Close an action with the evidence that it was done."""
     c = call(json_out, as_user, config)
-    done = complete_action(c.ctx, c.user, action_id, evidence)
+    done = actions.complete_action(c.ctx, c.user, action_id, evidence)
     emit(c, done, f"Action {done['id']} on {done['reference']}: completed.")
 
 
@@ -64,7 +65,7 @@ def action_extend(
 ) -> None:
     """Move an open action's due date later, with a reason (the IAT manager)."""
     c = call(json_out, as_user, config)
-    new_due = parse_day(due, "due")
+    new_due = scrutiny_service.parse_day(due, "due")
     assert new_due is not None
-    done = extend_action(c.ctx, c.user, action_id, new_due, reason)
+    done = actions.extend_action(c.ctx, c.user, action_id, new_due, reason)
     emit(c, done, f"Action {done['id']} on {done['reference']}: now due {done['due']}.")

@@ -7,12 +7,17 @@ a reason kept in the audit trail.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
-from concerns.workflows.access.conflicts import decide_conflict, list_conflicts
+from concerns.cli.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from concerns.workflows.access import conflicts
+else:
+    conflicts = lazy_import("concerns.workflows.access.conflicts")
 
 app = typer.Typer(help="Conflicts of interest: staff perhaps named in a concern.",
                   no_args_is_help=True)
@@ -34,13 +39,14 @@ def conflict_list(
 ) -> None:
     """Possible conflicts waiting for a decision (--all: every finding)."""
     c = call(json_out, as_user, config)
-    emit(c, [x.__dict__ for x in list_conflicts(c.ctx, c.user, open_only=not every)], _rows)
+    found = conflicts.list_conflicts(c.ctx, c.user, open_only=not every)
+    emit(c, [x.__dict__ for x in found], _rows)
 
 
 def _decide(decision: str, reference: str, username: str, reason: str,
             json_out: bool, as_user: str | None, config: str | None) -> None:
     c = call(json_out, as_user, config)
-    info = decide_conflict(c.ctx, c.user, reference, username, decision, reason)
+    info = conflicts.decide_conflict(c.ctx, c.user, reference, username, decision, reason)
     emit(c, info.__dict__, f"{info.reference}: {info.username} {info.status}.")
 
 

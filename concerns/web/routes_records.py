@@ -14,7 +14,8 @@ from concerns.web.deps import StaffUser, render, signed_in, state
 from concerns.web.security import require_csrf
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
 from concerns.workflows.records import subject_access as sar
-from concerns.workflows.records.retention import DECISIONS, anonymise_due, decide, list_schedule
+from concerns.workflows.records.decisions import DECISIONS
+from concerns.workflows.records.retention import anonymise_due, decide, list_schedule
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]

@@ -16,11 +16,11 @@ from concerns.workflows.access.users import is_named_in, load_actor, readable_ca
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
+from concerns.workflows.learning.action_statuses import STATUSES
 from concerns.workflows.learning.outcome import action_summary
 from concerns.workflows.machine import ACTION_ROLES, CASE_READERS, Actor
 
 MAX_EVIDENCE = 5_000
-STATUSES = ("open", "overdue", "completed", "withdrawn")
 
 
 def list_actions(
