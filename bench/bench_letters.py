@@ -78,7 +78,8 @@ def _bare_document(letter_html: str) -> str:
     paragraphs = [" ".join(p.split()) for p in re.split(r"\s{3,}", words) if p.strip()]
     body = "".join(f"<p>{html.escape(html.unescape(p))}</p>" for p in paragraphs)
     return (
-        "<!doctype html><html><head><style>@page { size: A4 }</style></head>"
+        "<!doctype html><html><head><style>@page { size: A4; margin: 15mm } "
+        "body { font: 9pt sans-serif }</style></head>"
         f"<body>{body}</body></html>"
     )
 

@@ -158,7 +158,11 @@ class WriteLockClock:
 
     def __init__(self, engine: Engine) -> None:
         self.held: list[float] = []
+        # The CPU time this process spent while holding it: on a busy machine the wall time
+        # also counts waiting for a core, which this does not.
+        self.cpu: list[float] = []
         self._since: float | None = None
+        self._cpu_since = 0.0
         # Before the engine's own listener, which sends BEGIN IMMEDIATE.
         event.listen(engine, "begin", self._begin, insert=True)
         event.listen(Session, "after_commit", self._end)
@@ -167,10 +171,12 @@ class WriteLockClock:
     def _begin(self, conn: Any) -> None:
         if not conn.get_execution_options().get(READ_ONLY):
             self._since = time.perf_counter()
+            self._cpu_since = time.process_time()
 
     def _end(self, session: Any) -> None:
         if self._since is not None:
             self.held.append(time.perf_counter() - self._since)
+            self.cpu.append(time.process_time() - self._cpu_since)
             self._since = None
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Deadline, Escalation, Notification
@@ -114,15 +114,19 @@ def start_due_reviews(session: Session, ctx: AppContext, now: datetime) -> int:
     ):
         closed = case.closed_at or case.updated_at
         schedule(session, ctx.settings, case, ctx.calendar.local_date(closed))
-    running = select(Deadline.case_id).where(
-        Deadline.clock == CLOCK, Deadline.status.in_(clocks.OPEN_STATUSES)
+    # Correlated, so it looks up each candidate case's clocks by the case_id index: a NOT IN
+    # over every review clock would read the whole deadlines table on every sweep.
+    running = exists().where(
+        Deadline.case_id == Case.id,
+        Deadline.clock == CLOCK,
+        Deadline.status.in_(clocks.OPEN_STATUSES),
     )
     due = session.scalars(
         select(Case).where(
             Case.state == "closed",
             Case.retention_state.in_((REVIEW, RETAIN)),
             Case.retention_review_on <= today,
-            Case.id.not_in(running),
+            ~running,
         )
     ).all()
     for case in due:
