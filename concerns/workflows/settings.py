@@ -15,7 +15,6 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from concerns.db.engine import DatabaseUrlError, check_database_url
 from concerns.workflows.errors import did_you_mean
 
 DEFAULT_DATABASE_URL = "sqlite:///var/concerns.db"
@@ -312,6 +311,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     url = from_env or database.get("url") or DEFAULT_DATABASE_URL
     if not isinstance(url, str):
         raise SettingsError("database.url: expected text")
+    # Loaded here, not with the module: it brings SQLAlchemy, which `concerns --help` never needs.
+    from concerns.db.engine import DatabaseUrlError, check_database_url
+
     try:
         url = check_database_url(url)
     except DatabaseUrlError as exc:
