@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from concerns.db.models import Case, Escalation, ReferenceCounter, User
+from concerns.db.models import Case, Deadline, Escalation, ReferenceCounter, User
 from concerns.workflows.errors import NotFound
 from concerns.workflows.machine import CaseFacts
 
@@ -38,8 +38,28 @@ def next_reference(session: Session, prefix: str, at: datetime) -> str:
     return f"{prefix}-{year}-{number:04d}"
 
 
-def case_facts(session: Session, case: Case, values: dict[str, Any] | None = None) -> CaseFacts:
-    return case_facts_many(session, [case], values)[case.id]
+def case_facts(
+    session: Session,
+    case: Case,
+    values: dict[str, Any] | None = None,
+    *,
+    today: date | None = None,
+) -> CaseFacts:
+    return case_facts_many(session, [case], values, today=today)[case.id]
+
+
+def _reply_windows_open(session: Session, ids: list[int], today: date | None) -> set[int]:
+    """Cases whose person's reply window still runs on TODAY (without it: any running one)."""
+    if not ids:
+        return set()
+    windows = select(Deadline.case_id).where(
+        Deadline.case_id.in_(ids),
+        Deadline.clock == "reply_window",
+        Deadline.status == "running",
+    )
+    if today is not None:
+        windows = windows.where(Deadline.due_date >= today)
+    return set(session.scalars(windows))
 
 
 def _facts(
@@ -48,6 +68,7 @@ def _facts(
     reviewer: str | None,
     submitted_by: str | None,
     open_by_severity: dict[str, int],
+    reply_window_open: bool = False,
 ) -> CaseFacts:
     summary = values.get("summary") or case.outcome_summary
     wording = values.get("wording") or case.outcome_wording
@@ -62,13 +83,19 @@ def _facts(
         open_escalations=sum(open_by_severity.values()),
         return_state=case.return_state,
         staff_named_keys=frozenset(case.staff_named_keys or []),
+        reply_window_open=reply_window_open,
     )
 
 
 def case_facts_many(
-    session: Session, cases: Sequence[Case], values: dict[str, Any] | None = None
+    session: Session,
+    cases: Sequence[Case],
+    values: dict[str, Any] | None = None,
+    *,
+    today: date | None = None,
 ) -> dict[int, CaseFacts]:
-    """The guards' facts for many cases in three queries, whatever their number (queues)."""
+    """The guards' facts for many cases in four queries, whatever their number (queues).
+    TODAY (the council's local date) tells whether the person's reply window still runs."""
     values = values or {}
     ids = [c.id for c in cases]
     open_by_case: dict[int, dict[str, int]] = {cid: {} for cid in ids}
@@ -81,6 +108,7 @@ def case_facts_many(
         for case_id, severity, count in rows:
             open_by_case[case_id][severity] = int(count)
     names = usernames(session, {u for c in cases for u in (c.reviewer_id, c.submitted_by_id)})
+    window_open = _reply_windows_open(session, ids, today)
     return {
         case.id: _facts(
             case,
@@ -88,6 +116,7 @@ def case_facts_many(
             names.get(case.reviewer_id) if case.reviewer_id else None,
             names.get(case.submitted_by_id) if case.submitted_by_id else None,
             open_by_case[case.id],
+            case.id in window_open,
         )
         for case in cases
     }
@@ -121,7 +150,11 @@ _CASE_WITH_FACTS = (
 
 
 def case_with_facts(
-    session: Session, reference: str, values: dict[str, Any] | None = None
+    session: Session,
+    reference: str,
+    values: dict[str, Any] | None = None,
+    *,
+    today: date | None = None,
 ) -> tuple[Case, CaseFacts]:
     """The case and the facts its guards need in one query (firing an event runs this, and
     nothing else, to check the guards)."""
@@ -137,7 +170,8 @@ def case_with_facts(
         "other": int(open_all) - int(open_safeguarding),
     }
     facts = _facts(
-        case, values or {}, reviewer, submitted_by, {k: v for k, v in by_severity.items() if v}
+        case, values or {}, reviewer, submitted_by, {k: v for k, v in by_severity.items() if v},
+        case.id in _reply_windows_open(session, [case.id], today),
     )
     return case, facts
 

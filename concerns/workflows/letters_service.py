@@ -53,8 +53,9 @@ from concerns.workflows.machine import STEPS
 
 # Event → the kind of letter it makes, read from the lifecycle table.
 LETTER_EVENTS: dict[str, str] = {s.event: s.letter for s in STEPS if s.letter}
-# Where the letter's free text comes from, per kind, when it is not the authorised outcome.
-NOTE_IS_WORDING = frozenset({"information_request", "answer", "complaints_offer", "meeting_offer"})
+# Letters whose free text is the event's own "Wording in the letter" field (the outcome's is the
+# wording the director authorised). An event's note is internal and never printed.
+WORDING_FIELD = frozenset({"information_request", "answer", "complaints_offer", "meeting_offer"})
 # The clock whose due date a letter gives the person as "by …".
 REPLY_BY_CLOCK = {
     "acknowledgement": "complaints_triage",
@@ -122,7 +123,7 @@ def _due(session: Session, case: Case, clock: str) -> date | None:
 def _last_request(
     session: Session, calendar: WorkingCalendar, case: Case
 ) -> tuple[date | None, str]:
-    """When information was last asked for, and what (the note given with the request)."""
+    """When information was last asked for, and what (the request letter's wording)."""
     row = session.scalars(
         select(Event)
         .where(Event.case_id == case.id, Event.event == "request_information")
@@ -131,7 +132,7 @@ def _last_request(
     ).first()
     if row is None:
         return None, ""
-    return calendar.local_date(_aware(row.at)), row.note or ""
+    return calendar.local_date(_aware(row.at)), str((row.data or {}).get("wording") or "")
 
 
 def letter_content(
@@ -140,12 +141,12 @@ def letter_content(
     case: Case,
     kind: str,
     at: datetime,
-    note: str | None = None,
     values: dict[str, Any] | None = None,
     due: Callable[[str], date | None] | None = None,
 ) -> LetterContent:
-    """The letter of KIND for CASE as of AT, from the case's own data. DUE gives a clock's due
-    date (by default the case's open clock of that name, as this transaction sees it)."""
+    """The letter of KIND for CASE as of AT, from the case's own data and the event's VALUES
+    (notes are never an input: nothing typed as a note can reach a letter). DUE gives a clock's
+    due date (by default the case's open clock of that name, as this transaction sees it)."""
     values = values or {}
     if due is None:
 
@@ -160,8 +161,8 @@ def letter_content(
         wording = case.outcome_wording or ""
         window = ctx.settings.clock("reply_window")
         reply_by = ctx.calendar.shift(today, window.target, working=window.working)
-    elif kind in NOTE_IS_WORDING:
-        wording = note or ""
+    elif kind in WORDING_FIELD:
+        wording = str(values.get("wording") or "")
     elif kind == "information_chase":
         requested_on, wording = _last_request(session, ctx.calendar, case)
         reply_by = due("information_wait")
@@ -183,9 +184,8 @@ def letter_content(
 
 
 def _refused(exc: LetterError, kind: str) -> BadInput:
-    # The wording of requests and answers is typed as the event's --note.
-    if exc.field == "wording" and kind in NOTE_IS_WORDING:
-        return BadInput("note", f"the {kind.replace('_', ' ')} letter needs it: write its wording")
+    if exc.field == "wording" and kind in WORDING_FIELD:
+        return BadInput("wording", "Enter the wording in the letter")
     return BadInput(exc.field, exc.problem)
 
 
@@ -221,9 +221,7 @@ def render_letter_first(ec: EventContext) -> None:
             return None
         return _due(ec.session, ec.case, clock)
 
-    content = letter_content(
-        ec.ctx, ec.session, ec.case, kind, ec.at, ec.note, ec.values, due_after_event
-    )
+    content = letter_content(ec.ctx, ec.session, ec.case, kind, ec.at, ec.values, due_after_event)
     ec.prepared["letter"] = (content, _render(ec, content))
 
 
@@ -236,7 +234,7 @@ def make_letter(ec: EventContext) -> None:
     if _by_phone(ec, kind):
         ec.data["letter"] = "none: no postal or email address, reply by phone"
         return
-    content = letter_content(ec.ctx, ec.session, case, kind, ec.at, ec.note, ec.values)
+    content = letter_content(ec.ctx, ec.session, case, kind, ec.at, ec.values)
     prepared = ec.prepared.get("letter")
     if prepared is not None and prepared[0] == content:
         made: RenderedLetter = prepared[1]
@@ -445,11 +443,11 @@ def render_case_letter(
             try:
                 data = renderer(ctx).render(content, fmt)
             except LetterError as exc:
-                if exc.field == "wording" and kind in NOTE_IS_WORDING:
+                if exc.field == "wording" and kind in WORDING_FIELD:
                     raise BadInput(
                         "kind",
                         f"no {kind.replace('_', ' ')} letter has been made for this case yet "
-                        "(it is made by its event, with the wording as --note)",
+                        "(it is made by its event, with --set wording=...)",
                     ) from None
                 raise _refused(exc, kind) from None
             digest, letter_id, signed = sha256_hex(data), None, False

@@ -27,15 +27,19 @@ from concerns.workflows.access.users import (
     readable_case,
 )
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_with_facts
+from concerns.workflows.cases import case_facts, case_with_facts
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, did_you_mean
 from concerns.workflows.hooks import EventContext, needs_preparing, run_hooks, run_preparers
 from concerns.workflows.machine import (
+    CASE_READERS,
     IAT,
+    SITUATION_CLOCKS,
     STEPS,
     Actor,
     choose_step,
+    duty_clocks,
+    field_words,
     next_state,
     parse_values,
     steps_for,
@@ -147,7 +151,7 @@ def _check(
 ) -> tuple[EventContext, str]:
     """The case and the row of the table that fires, or the refusal: one query for the case
     and every fact its guards need."""
-    case, facts = case_with_facts(s, reference, values)
+    case, facts = case_with_facts(s, reference, values, today=ctx.calendar.local_date(at))
     ensure_may_read(s, actor, case)
     if case.anonymised_at is not None:
         raise NotAllowed(f"case {case.reference}: anonymised; nothing more can happen to it")
@@ -159,7 +163,9 @@ def _check(
         raise NotAllowed(f"case {case.reference}: {exc}") from None
     step = choose_step(event, facts, actor, values)
     if step.note_required and not note:
-        raise BadInput("note", f"required for {event}")
+        raise BadInput("note", field_words(event, "note")[2])
+    if event == "close" and facts.reply_window_open and "reason" not in values:
+        raise BadInput("reason", field_words("close", "reason")[2] + " (it is still running)")
     ec = EventContext(
         ctx=ctx,
         session=s,
@@ -213,7 +219,8 @@ def _apply(ec: EventContext, new_state: str) -> EventResult:
     if new_state == "closed":
         case.closed_at = at
     case.updated_at = at
-    # One write of the case, with everything the event changed (the hooks read the clocks).
+    s.flush()
+    _follow_duties(ec)
     s.flush()
     run_hooks(ec)
     data = {k: _plain(v) for k, v in ec.values.items()} | ec.data
@@ -229,6 +236,21 @@ def _apply(ec: EventContext, new_state: str) -> EventResult:
         note=ec.note,
     )
     return EventResult(case.reference, step.event, ec.from_state, new_state, case.version, data)
+
+
+def _follow_duties(ec: EventContext) -> None:
+    """Start the clocks whose duty now applies and meet those whose duty no longer does, so a
+    case between two events' clocks (triage complete; in review with no reviewer) always has an
+    owner and a date. Paused clocks are left as they are (they resume with the state)."""
+    s, case = ec.session, ec.case
+    wanted = duty_clocks(case_facts(s, case))
+    open_rows = clocks.open_deadlines(s, case)
+    for clock in SITUATION_CLOCKS:
+        rows = [d for d in open_rows if d.clock == clock]
+        if clock in wanted and not rows:
+            clocks.start_clock(s, ec.ctx.settings, ec.ctx.calendar, case, clock, ec.at)
+        elif clock not in wanted and any(d.status == "running" for d in rows):
+            clocks.stop_clocks(s, case, (clock,), ec.at)
 
 
 def _plain(value: Any) -> Any:
@@ -279,7 +301,17 @@ def _assign_reviewer(ec: EventContext) -> None:
             deadline.owner_user_id = reviewer.id
 
 
+def _staff_member(ec: EventContext, field: str, roles: frozenset[str]) -> User:
+    """The active member of staff a field names (by username), with one of ROLES."""
+    username = ec.values[field]
+    person = ec.session.scalars(select(User).where(User.username == username)).first()
+    if person is None or not person.active or not person.role_names & roles:
+        raise BadInput(field, field_words(ec.step.event, field)[2] + " from the list")
+    return person
+
+
 def _raise_escalation(ec: EventContext) -> None:
+    _staff_member(ec, "to", CASE_READERS)
     escalation = Escalation(
         case_id=ec.case.id,
         severity=ec.values["severity"],
@@ -344,6 +376,24 @@ def _authorise(ec: EventContext) -> None:
     ec.case.learning_review_completed = True
 
 
+def _offer_meeting(ec: EventContext) -> None:
+    """A meeting date, when given, is a working day after today (it is printed in the letter)."""
+    day = ec.values.get("date")
+    if day is None:
+        return
+    calendar = ec.ctx.calendar
+    today = calendar.local_date(ec.at)
+    if day <= today:
+        raise BadInput("date", f"The meeting date must be after today ({today:%-d %B %Y})")
+    if not calendar.is_working_day(day):
+        nxt = calendar.next_working_day(day)
+        raise BadInput(
+            "date",
+            f"The meeting date must be a working day: {day:%-d %B %Y} is not "
+            f"({calendar.non_working_reason(day)}); the next is {nxt:%A %-d %B %Y}",
+        )
+
+
 def _close_outside_framework(ec: EventContext) -> None:
     ec.case.outcome_reason = ec.values["reason"]
 
@@ -366,6 +416,7 @@ _EFFECTS: dict[str, Callable[[EventContext], None]] = {
     "raise_escalation": _raise_escalation,
     "resolve_escalation": _resolve_escalation,
     "extend_deadline": _extend_deadline,
+    "offer_meeting": _offer_meeting,
     "submit_outcome": _submit_outcome,
     "authorise": _authorise,
     "close_outside_framework": _close_outside_framework,

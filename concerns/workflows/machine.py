@@ -146,6 +146,25 @@ REVIEW_NOTE_KINDS = (
     "other",
 )
 SEVERITIES = ("safeguarding", "practice")
+# Every clock a case can run, in the order a case meets them (their targets are in config.toml).
+CLOCKS = (
+    "acknowledge",
+    "complaints_triage",
+    "legal_triage",
+    "route",
+    "allocation",
+    "offer_reply",
+    "information_wait",
+    "review",
+    "escalation",
+    "signoff",
+    "letter",
+    "signature",
+    "dispatch",
+    "reply_window",
+    "meeting_offer",
+    "meeting",
+)
 MEETING_RESULTS = ("resolved", "declined", "further_action")
 OUTSIDE_FRAMEWORK_REASONS = (
     "resolved_by_discussion",
@@ -178,6 +197,8 @@ class CaseFacts:
     open_escalations: int = 0
     return_state: str | None = None
     staff_named_keys: frozenset[str] = frozenset()
+    # The 20-working-day window for the person to reply to the outcome is still running.
+    reply_window_open: bool = False
 
 
 # A learning review's findings and actions arising, given with submit_outcome as a family of
@@ -245,7 +266,7 @@ def _criteria_not_met(facts: CaseFacts, actor: Actor) -> str | None:
 
 
 def _reviewer_assigned(facts: CaseFacts, actor: Actor) -> str | None:
-    return None if facts.reviewer else "no reviewer is assigned (assign_reviewer first)"
+    return None if facts.reviewer else "no reviewer is assigned (the IAT manager assigns one)"
 
 
 def _outcome_present(facts: CaseFacts, actor: Actor) -> str | None:
@@ -254,7 +275,7 @@ def _outcome_present(facts: CaseFacts, actor: Actor) -> str | None:
 
 def _no_open_safeguarding(facts: CaseFacts, actor: Actor) -> str | None:
     if facts.open_safeguarding_escalations:
-        return "a safeguarding escalation is still open (resolve_escalation first)"
+        return "a safeguarding escalation is still open (the IAT manager resolves it first)"
     return None
 
 
@@ -266,6 +287,15 @@ def _not_the_submitter(facts: CaseFacts, actor: Actor) -> str | None:
 
 def _has_open_escalation(facts: CaseFacts, actor: Actor) -> str | None:
     return None if facts.open_escalations else "there is no open escalation"
+
+
+def _reply_window_over(facts: CaseFacts, actor: Actor) -> str | None:
+    if facts.reply_window_open and "iat_manager" not in actor.roles:
+        return (
+            "the person's reply window is still running (only the IAT manager may close "
+            "earlier, with a reason)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -324,8 +354,8 @@ STEPS: tuple[Step, ...] = (
         ("logged", "triage", "in_review"),
         "awaiting_information",
         _IAT,
-        "Ask the person for further information (the note is the request); clocks pause.",
-        note_required=True,
+        "Ask the person for further information in a letter; the other deadlines pause.",
+        fields=(Field("wording", "text"),),
         pauses=True,
         starts=("information_wait",),
         letter="information_request",
@@ -348,8 +378,8 @@ STEPS: tuple[Step, ...] = (
         ("logged",),
         "closed",
         _IAT,
-        "Answer the query directly (the note is the answer); closes outside the framework.",
-        note_required=True,
+        "Answer the query directly in a letter; the case closes outside the framework.",
+        fields=(Field("wording", "text"),),
         stops=("*",),
         letter="answer",
         outcome="answered",
@@ -383,9 +413,10 @@ STEPS: tuple[Step, ...] = (
         ("triage",),
         "complaint_offered",
         _IAT,
-        "Offer the formal complaints route.",
+        "Offer the formal complaints route in a letter.",
+        fields=(Field("wording", "text", required=False),),
         guards=(_meets_criteria,),
-        stops=("complaints_triage", "legal_triage"),
+        stops=("complaints_triage", "legal_triage", "route"),
         starts=("offer_reply",),
         letter="complaints_offer",
     ),
@@ -423,7 +454,7 @@ STEPS: tuple[Step, ...] = (
         _IAT,
         "Start the learning review.",
         guards=(_both_triaged, _criteria_not_met, _reviewer_assigned),
-        stops=("complaints_triage", "legal_triage"),
+        stops=("complaints_triage", "legal_triage", "route"),
         starts=("review",),
     ),
     Step(
@@ -441,7 +472,7 @@ STEPS: tuple[Step, ...] = (
         None,
         _REVIEWER_MANAGER,
         "Escalate a concern arising from the review.",
-        fields=(Field("severity", "choice", SEVERITIES), Field("to", "text")),
+        fields=(Field("severity", "choice", SEVERITIES), Field("to", "user")),
     ),
     Step(
         "resolve_escalation",
@@ -457,7 +488,11 @@ STEPS: tuple[Step, ...] = (
         None,
         _MANAGER,
         "Extend a running clock, with a reason, up to the stage's maximum.",
-        fields=(Field("clock", "text"), Field("due", "date"), Field("reason", "text")),
+        fields=(
+            Field("clock", "choice", CLOCKS),
+            Field("due", "date"),
+            Field("reason", "text"),
+        ),
     ),
     Step(
         "submit_outcome",
@@ -517,6 +552,16 @@ STEPS: tuple[Step, ...] = (
         starts=("dispatch",),
     ),
     Step(
+        "return_letter",
+        ("letter_ready",),
+        "authorised",
+        frozenset({"director"}),
+        "Send the letter back to the assistant unsigned, with a note of what to change.",
+        note_required=True,
+        stops=("signature",),
+        starts=("letter",),
+    ),
+    Step(
         "send",
         ("signed",),
         "responded",
@@ -540,9 +585,10 @@ STEPS: tuple[Step, ...] = (
         ("dissatisfied",),
         "meeting_offered",
         _DIRECTOR_EA,
-        "The director offers to meet the person.",
-        fields=(Field("date", "date", required=False),),
+        "The director offers to meet the person, in a letter.",
+        fields=(Field("date", "date", required=False), Field("wording", "text", required=False)),
         stops=("meeting_offer",),
+        starts=("meeting",),
         letter="meeting_offer",
     ),
     Step(
@@ -564,6 +610,7 @@ STEPS: tuple[Step, ...] = (
         "Record the meeting: further action returns the case to review.",
         fields=(Field("result", "choice", MEETING_RESULTS),),
         when=_result_in("further_action"),
+        stops=("meeting",),
         starts=("review",),
     ),
     Step(
@@ -571,7 +618,9 @@ STEPS: tuple[Step, ...] = (
         ("responded",),
         "closed",
         _IAT,
-        "Close the case after the reply window.",
+        "Close the case once the person's reply window has ended.",
+        fields=(Field("reason", "text", required=False),),
+        guards=(_reply_window_over,),
         stops=("*",),
         outcome="responded",
     ),
@@ -595,6 +644,332 @@ STEPS: tuple[Step, ...] = (
         starts=("review",),
     ),
 )
+
+
+# --- who must act, and the words for everything ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duty:
+    """Who must act on an open case, what they must do, and the running clock that dates it.
+
+    Every open state has at least one duty whatever the case's facts (a test walks them all), so
+    no case is ever without an owner and a date. `owner` is a role or REVIEWER; `events` do the
+    work, the first the user may fire being the case page's primary button.
+    """
+
+    state: str
+    owner: str
+    clock: str
+    task: str
+    events: tuple[str, ...]
+    when: Callable[[CaseFacts], bool] | None = None
+
+    def applies(self, facts: CaseFacts) -> bool:
+        return facts.state == self.state and (self.when is None or self.when(facts))
+
+
+def _triaged(facts: CaseFacts) -> bool:
+    return facts.complaints_meets_criteria is not None and facts.legal_proceedings is not None
+
+
+DUTIES: tuple[Duty, ...] = (
+    Duty("logged", "iat_officer", "acknowledge", "Acknowledge the concern",
+         ("acknowledge", "answer_query")),
+    Duty("triage", "information_officer", "complaints_triage",
+         "Record the complaints triage decision", ("record_complaints_triage",),
+         when=lambda f: f.complaints_meets_criteria is None),
+    Duty("triage", "legal", "legal_triage", "Record the legal triage decision",
+         ("record_legal_triage",), when=lambda f: f.legal_proceedings is None),
+    Duty("triage", "iat_officer", "route", "Offer the formal complaints route",
+         ("offer_complaints_route",),
+         when=lambda f: _triaged(f) and bool(f.complaints_meets_criteria)),
+    # Triage complete, no reviewer: the IAT manager's, on a clock of its own.
+    Duty("triage", "iat_manager", "allocation", "Assign a reviewer", ("assign_reviewer",),
+         when=lambda f: _triaged(f) and not f.complaints_meets_criteria and not f.reviewer),
+    Duty("triage", "iat_officer", "route", "Start the learning review", ("start_review",),
+         when=lambda f: _triaged(f) and not f.complaints_meets_criteria and bool(f.reviewer)),
+    Duty("awaiting_information", "iat_officer", "information_wait",
+         "Record the person's reply when it comes", ("information_received",)),
+    Duty("complaint_offered", "iat_officer", "offer_reply",
+         "Record the person's answer to the complaints-route offer",
+         ("accept_complaints_route", "decline_complaints_route")),
+    Duty("in_review", "iat_manager", "allocation", "Assign a reviewer", ("assign_reviewer",),
+         when=lambda f: not f.reviewer),
+    Duty("in_review", "iat_manager", "escalation", "Resolve the safeguarding escalation",
+         ("resolve_escalation",), when=lambda f: f.open_safeguarding_escalations > 0),
+    Duty("in_review", REVIEWER, "review",
+         "Carry out the learning review and send the outcome to the director",
+         ("submit_outcome", "add_review_note"), when=lambda f: bool(f.reviewer)),
+    Duty("awaiting_signoff", "director", "signoff", "Authorise the outcome or return it",
+         ("authorise", "return_for_changes")),
+    Duty("authorised", "executive_assistant", "letter", "Prepare the outcome letter",
+         ("prepare_letter",)),
+    Duty("letter_ready", "director", "signature", "Sign the outcome letter",
+         ("sign", "return_letter")),
+    Duty("signed", "executive_assistant", "dispatch", "Send the signed letter", ("send",)),
+    Duty("responded", "iat_officer", "reply_window",
+         "Close the case when the reply window ends, unless the person is not satisfied",
+         ("close", "record_dissatisfaction")),
+    Duty("dissatisfied", "director", "meeting_offer", "Offer the person a meeting",
+         ("offer_meeting",)),
+    Duty("meeting_offered", "director", "meeting", "Record how the meeting went",
+         ("record_meeting",)),
+)
+# Clocks that run while their duty applies rather than from one event to another: the service
+# starts and stops them after every event (triage complete; a case in review with no reviewer).
+SITUATION_CLOCKS = ("route", "allocation")
+
+
+def duties(facts: CaseFacts) -> list[Duty]:
+    """What must happen next on a case with FACTS (nothing once it is closed)."""
+    return [d for d in DUTIES if d.applies(facts)]
+
+
+def duty_clocks(facts: CaseFacts) -> set[str]:
+    return {d.clock for d in duties(facts)}
+
+
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "logged": ("Logged", "Received and logged; to be acknowledged"),
+    "triage": ("Triage", "With the complaints team and Legal Services for their decisions"),
+    "awaiting_information": (
+        "Waiting for information",
+        "We asked the person for more information; the other deadlines are paused",
+    ),
+    "complaint_offered": (
+        "Complaints route offered",
+        "We offered the formal complaints route and wait for the person's answer",
+    ),
+    "in_review": ("Learning review", "The reviewer examines records and talks to people"),
+    "awaiting_signoff": ("Waiting for sign-off", "The outcome is with the director"),
+    "authorised": ("Authorised", "The director authorised the outcome; the letter is next"),
+    "letter_ready": ("Letter ready to sign", "The outcome letter waits for the signature"),
+    "signed": ("Signed", "The signed letter waits to be sent"),
+    "responded": ("Response sent", "The person has the outcome and may reply within the window"),
+    "dissatisfied": ("Person not satisfied", "The director offers the person a meeting"),
+    "meeting_offered": ("Meeting offered", "The director meets the person"),
+    "closed": ("Closed", "Nothing more to do"),
+}
+EVENT_LABELS: dict[str, str] = {
+    "acknowledge": "Acknowledge the concern",
+    "request_information": "Ask the person for more information",
+    "information_received": "Record the person's reply",
+    "answer_query": "Answer the query and close the case",
+    "record_complaints_triage": "Record the complaints triage decision",
+    "record_legal_triage": "Record the legal triage decision",
+    "offer_complaints_route": "Offer the formal complaints route",
+    "accept_complaints_route": "The person takes the complaints route",
+    "decline_complaints_route": "The person declines the complaints route",
+    "assign_reviewer": "Assign a reviewer",
+    "start_review": "Start the learning review",
+    "add_review_note": "Add a review note",
+    "raise_escalation": "Raise an escalation",
+    "resolve_escalation": "Resolve the escalations",
+    "extend_deadline": "Extend a deadline",
+    "submit_outcome": "Send the outcome to the director",
+    "return_for_changes": "Return the outcome for changes",
+    "authorise": "Authorise the outcome",
+    "prepare_letter": "Prepare the outcome letter",
+    "return_letter": "Return the letter",
+    "sign": "Sign the letter",
+    "send": "Send the signed letter",
+    "record_dissatisfaction": "The person is not satisfied",
+    "offer_meeting": "Offer a meeting",
+    "record_meeting": "Record the meeting",
+    "close": "Close the case",
+    "close_outside_framework": "Close outside the framework",
+    "reopen": "Reopen the case",
+    # Recorded in the audit trail, not fired from the table.
+    "concern_logged": "Concern logged",
+    "contact_added": "Contact added",
+    "case_viewed": "Case viewed",
+    "user_added": "Staff account added",
+}
+# Events that close the case or change what the person is told: the page asks to confirm.
+CONFIRM_EVENTS = frozenset(
+    {
+        "answer_query",
+        "accept_complaints_route",
+        "record_dissatisfaction",
+        "close",
+        "close_outside_framework",
+        "send",
+    }
+)
+# (event, field) or field → (label, hint, what to say when it is missing); the note is every
+# event's internal note.
+FIELD_LABELS: dict[str, tuple[str, str, str]] = {
+    "meets_criteria": (
+        "Does it meet the formal complaints criteria?",
+        "",
+        "Select whether it meets the formal complaints criteria",
+    ),
+    "record_complaints_triage.reason": ("Why?", "", "Select why"),
+    "extend_deadline.reason": (
+        "Reason for the extension",
+        "",
+        "Enter the reason for the extension",
+    ),
+    "close_outside_framework.reason": ("Reason for closing", "", "Select the reason for closing"),
+    "close.reason": (
+        "Reason for closing before the reply window ends",
+        "Only needed while the person's reply window is still running",
+        "Enter the reason for closing before the reply window ends",
+    ),
+    "proceedings": ("Are there legal proceedings?", "", "Select whether there are proceedings"),
+    "comment": (
+        "Comment from Legal Services",
+        "Internal: never printed in a letter",
+        "Enter a comment",
+    ),
+    "reviewer": ("Reviewer", "Staff named in the concern are left out", "Select a reviewer"),
+    "kind": ("What kind of note is it?", "", "Select what kind of note it is"),
+    "severity": ("How serious is it?", "", "Select how serious it is"),
+    "to": ("Who is it escalated to?", "", "Select who it is escalated to"),
+    "clock": ("Which deadline?", "", "Select the deadline to extend"),
+    "due": ("New due date", "It must be a working day", "Enter the new due date"),
+    "summary": (
+        "Outcome summary",
+        "For the director: what the review found",
+        "Enter the outcome summary",
+    ),
+    "wording": (
+        "Wording in the letter",
+        "Printed in the letter to the person, exactly as written",
+        "Enter the wording in the letter",
+    ),
+    "submit_outcome.wording": (
+        "Wording in the letter",
+        "The paragraphs that go between the letter's opening and its closing, shown around it",
+        "Enter the wording in the letter",
+    ),
+    "authorise.wording": (
+        "Wording in the letter",
+        "Edit it if it needs changing; the letter prints it exactly as written",
+        "Enter the wording in the letter",
+    ),
+    "method": ("How is it sent?", "", "Select how it is sent"),
+    "date": ("Meeting date", "A working day after today", "Enter the meeting date"),
+    "result": ("How did the meeting go?", "", "Select how the meeting went"),
+    "note": (
+        "Internal note",
+        "Kept on the case file; never printed in a letter",
+        "Enter an internal note",
+    ),
+}
+CHOICE_LABELS: dict[str, str] = {
+    "yes": "Yes",
+    "no": "No",
+    "within_time_limit": "Within the time limit",
+    "time_limit_passed": "The time limit has passed",
+    "all_stages_exhausted": "All complaint stages are exhausted",
+    "not_a_complaint": "Not a complaint",
+    "other": "Other",
+    "none": "No proceedings",
+    "in_progress": "Proceedings in progress",
+    "recently_closed": "Proceedings recently closed",
+    "records_examined": "Records examined",
+    "interview_staff": "Interview with staff",
+    "interview_respondent": "Interview with the person",
+    "legal_comment": "Legal comment",
+    "safeguarding": "Safeguarding",
+    "practice": "Practice",
+    "resolved": "Resolved",
+    "declined": "The person declined",
+    "further_action": "Further action is needed",
+    "resolved_by_discussion": "Resolved by discussion",
+    "formal_complaint": "Taken as a formal complaint",
+    "duplicate": "Duplicate of another case",
+    "withdrawn": "Withdrawn by the person",
+    "not_a_care_concern": "Not a concern about care",
+    "email": "By email",
+    "post": "By post",
+    # Outcomes of closed cases.
+    "answered": "Answered directly",
+    "referred_to_complaints": "Referred to the complaints procedure",
+    "outside_framework": "Closed outside the framework",
+    "responded": "Responded",
+}
+CLOCK_LABELS: dict[str, tuple[str, str]] = {
+    "acknowledge": ("Acknowledgement", "Acknowledge the concern"),
+    "complaints_triage": ("Complaints triage decision", "The information officer decides"),
+    "legal_triage": ("Legal triage decision", "Legal Services decide"),
+    "route": ("Next step after triage", "Start the review or offer the complaints route"),
+    "allocation": ("Assigning a reviewer", "The IAT manager assigns a reviewer"),
+    "offer_reply": ("Reply to the complaints-route offer", "The person answers the offer"),
+    "information_wait": ("Information from the person", "The person replies to our request"),
+    "review": ("Learning review", "The reviewer sends the outcome to the director"),
+    "escalation": ("Safeguarding escalation", "Resolved within a calendar day"),
+    "signoff": ("Director's sign-off", "The director authorises or returns the outcome"),
+    "letter": ("Outcome letter", "The assistant prepares the letter"),
+    "signature": ("Director's signature", "The director signs the letter"),
+    "dispatch": ("Sending the signed letter", "The assistant sends it"),
+    "reply_window": ("Reply window", "The person may tell us they are not satisfied"),
+    "meeting_offer": ("Meeting offer", "The director offers to meet the person"),
+    "meeting": ("Holding the meeting", "The director meets the person and records how it went"),
+}
+ROLE_LABELS: dict[str, str] = {
+    "intake": "Intake",
+    "iat_officer": "IAT officer",
+    "iat_manager": "IAT manager",
+    "information_officer": "Information officer",
+    "legal": "Legal Services",
+    "director": "Director",
+    "executive_assistant": "Executive assistant",
+    "auditor": "Auditor",
+    "admin": "Administrator",
+    REVIEWER: "Assigned reviewer",
+}
+
+
+def state_label(state: str) -> str:
+    return STATE_LABELS[state][0] if state in STATE_LABELS else _words(state)
+
+
+def event_label(event: str) -> str:
+    return EVENT_LABELS.get(event) or _words(event)
+
+
+def clock_label(clock: str) -> str:
+    return CLOCK_LABELS[clock][0] if clock in CLOCK_LABELS else _words(clock)
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role) or _words(role)
+
+
+def choice_label(choice: str) -> str:
+    return CHOICE_LABELS.get(choice) or _words(choice)
+
+
+def field_words(event: str, name: str) -> tuple[str, str, str]:
+    """The (label, hint, message when missing) of EVENT's field NAME (the note included)."""
+    found = FIELD_LABELS.get(f"{event}.{name}") or FIELD_LABELS.get(name)
+    return found or (_words(name), "", f"Enter {_words(name).lower()}")
+
+
+def label(code: str) -> str:
+    """Any identifier of the table in words: a state, event, clock, role or choice."""
+    for table in (STATE_LABELS, CLOCK_LABELS):
+        if code in table:
+            return table[code][0]
+    for plain in (EVENT_LABELS, ROLE_LABELS, CHOICE_LABELS):
+        if code in plain:
+            return plain[code]
+    return _words(code)
+
+
+def _words(name: str) -> str:
+    text = str(name or "").replace("_", " ")
+    return (text[:1].upper() + text[1:]).replace("Iat ", "IAT ").replace(" iat ", " IAT ")
+
+
+def who(roles: frozenset[str] | tuple[str, ...]) -> str:
+    """Roles in words: "an IAT officer or IAT manager"."""
+    names = [role_label(r) for r in sorted(roles)]
+    return " or ".join(names)
+
 
 EVENTS: tuple[str, ...] = tuple(dict.fromkeys(s.event for s in STEPS))
 # Events that are not in the table but are recorded in the audit trail.
@@ -641,26 +1016,26 @@ def has_role(step: Step, facts: CaseFacts, actor: Actor) -> bool:
 def refusal(
     event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, Any] | None = None
 ) -> str | None:
-    """Why ACTOR may not fire EVENT on a case with FACTS now, or None if they may.
+    """Why ACTOR may not fire EVENT on a case with FACTS now, in words, or None if they may.
 
     With `values` None, value-dependent choices (`when`) are not considered: the question is
     then "could this user fire it now with suitable values".
     """
     steps = steps_for(event)
     if not steps:
-        return f"no such event: {event}"
+        return f"no such step: {event}"
+    what = event_label(event)
     in_state = [s for s in steps if facts.state in s.sources]
     if not in_state:
-        return f"{event} is not possible while the case is {facts.state}"
+        return f"{what}: not possible while the case is {state_label(facts.state).lower()}"
     with_role = [s for s in in_state if has_role(s, facts, actor)]
     if not with_role:
-        who = ", ".join(sorted(steps[0].roles)).replace(REVIEWER, "the assigned reviewer")
-        return f"{event} needs the role {who}"
+        return f"{what}: only for {who(steps[0].roles).replace('Assigned', 'the assigned')}"
     chosen = with_role
     if values is not None:
         chosen = [s for s in with_role if s.when is None or s.when(values, facts)]
         if not chosen:
-            return f"{event}: the values given do not fit the case"
+            return f"{what}: the answers given do not fit the case"
     problems: list[str] = []
     for step in chosen:
         guards = step.guards + (step.value_guards if values is not None else ())
@@ -668,7 +1043,7 @@ def refusal(
         if not reasons:
             return None
         problems.extend(reasons)
-    return f"{event} refused: " + "; ".join(dict.fromkeys(problems))
+    return f"{what}: refused: " + "; ".join(dict.fromkeys(problems))
 
 
 def fits(step: Step, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]) -> bool:
@@ -700,7 +1075,8 @@ def available_events(facts: CaseFacts, actor: Actor) -> list[str]:
 
 
 def parse_values(event: str, raw: Mapping[str, str]) -> dict[str, Any]:
-    """Check --set KEY=VALUE pairs against the event's fields; ValueError("key: problem")."""
+    """Check --set KEY=VALUE pairs against the event's fields; ValueError("key: problem"), the
+    problem in words naming the field by its label."""
     fields = fields_of(event)
     values: dict[str, Any] = {}
     for key, text in raw.items():
@@ -713,10 +1089,16 @@ def parse_values(event: str, raw: Mapping[str, str]) -> dict[str, Any]:
                 for f in fields.values()
             ) or "none"
             raise ValueError(f"{key}: not a value {event} takes (it takes: {known})")
+        name = field_words(event, base)[0]
         try:
             parsed = spec.parse(text)
         except ValueError as exc:
-            raise ValueError(f"{key}: {exc}") from None
+            if str(exc) == "empty":
+                raise ValueError(f"{key}: {field_words(event, base)[2]}") from None
+            problem = str(exc)
+            if spec.kind == "choice":
+                problem = "choose one of: " + "; ".join(choice_label(c) for c in spec.choices)
+            raise ValueError(f"{key}: {name} – {problem}") from None
         if spec.kind == "findings":
             values.setdefault(base, {})[sub] = parsed
         elif spec.kind == "actions":
@@ -730,8 +1112,40 @@ def parse_values(event: str, raw: Mapping[str, str]) -> dict[str, Any]:
             values[key] = parsed
     for spec in fields.values():
         if spec.required and spec.name not in values:
-            raise ValueError(f"{spec.name}: required for {event}")
+            raise ValueError(f"{spec.name}: {field_words(event, spec.name)[2]}")
+    rule = VALUE_RULES.get(event)
+    conflict = rule(values) if rule else None
+    if conflict:
+        raise ValueError(f"{conflict[0]}: {conflict[1]}")
     return values
+
+
+def _triage_agrees(values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """A complaints triage whose answer and reason contradict each other is refused."""
+    meets, reason = values.get("meets_criteria"), values.get("reason")
+    if meets == "yes" and reason in COMPLAINTS_REASONS_NOT_MET:
+        return (
+            "reason",
+            f"“{choice_label(reason)}” means it does not meet the criteria: answer No, "
+            "or choose another reason",
+        )
+    if meets == "no" and reason in COMPLAINTS_REASONS_MET:
+        return (
+            "reason",
+            f"“{choice_label(reason)}” means it meets the criteria: answer Yes, "
+            "or choose another reason",
+        )
+    return None
+
+
+COMPLAINTS_REASONS_MET = frozenset({"within_time_limit"})
+COMPLAINTS_REASONS_NOT_MET = frozenset(
+    {"time_limit_passed", "all_stages_exhausted", "not_a_complaint"}
+)
+# Checks across an event's values (the table's fields check one value each).
+VALUE_RULES: dict[str, Callable[[Mapping[str, Any]], tuple[str, str] | None]] = {
+    "record_complaints_triage": _triage_agrees,
+}
 
 
 # --- the shared transitions machine -------------------------------------------------------
@@ -819,8 +1233,20 @@ def diagram_markdown() -> str:
         sources = "any open state" if step.sources == OPEN_STATES else ", ".join(step.sources)
         who = ", ".join(sorted(step.roles)).replace(REVIEWER, "assigned reviewer")
         rows.append(f"| `{step.event}` | {sources} | {step.dest or '(internal)'} | {who} |")
+    owners = [
+        "| state | who must act | what | clock |",
+        "|---|---|---|---|",
+    ]
+    for duty in DUTIES:
+        owners.append(
+            f"| {state_label(duty.state)} (`{duty.state}`) | {role_label(duty.owner)} "
+            f"| {duty.task} | {clock_label(duty.clock)} (`{duty.clock}`) |"
+        )
     return (
         "# The lifecycle\n\n"
         "Generated from `concerns/workflows/machine.py` by `make diagram`; do not edit by hand.\n\n"
-        "```mermaid\n" + diagram_mermaid() + "```\n\n" + "\n".join(rows) + "\n"
+        "```mermaid\n" + diagram_mermaid() + "```\n\n" + "\n".join(rows) + "\n\n"
+        "## Who must act\n\n"
+        "Every open case has an owner and a running clock; a state with several rows has "
+        "each whose condition holds (see `DUTIES`).\n\n" + "\n".join(owners) + "\n"
     )

@@ -14,16 +14,19 @@ from concerns.workflows.access.conflicts import barred_case_ids
 from concerns.workflows.access.need_to_know import filter_case
 from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
-from concerns.workflows.clocks import deadline_status
+from concerns.workflows.cases import case_facts, case_facts_many, get_case
+from concerns.workflows.clocks import OPEN_STATUSES, deadline_status
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.learning.outcome import case_learning
 from concerns.workflows.machine import (
     CASE_READERS,
+    REVIEWER,
     STATES,
     Actor,
+    CaseFacts,
     available_events,
+    duties,
     fields_of,
     steps_for,
 )
@@ -38,30 +41,44 @@ QUEUES: dict[str, tuple[str, ...]] = {
 QUEUE_ROLES = {"director": "director", "assistant": "executive_assistant"}
 
 
-def _owner(deadlines: Sequence[Deadline], names: dict[int, str]) -> str | None:
-    """Who must act next: the owner of the open clock due soonest (a user, else a role)."""
-    running = [d for d in deadlines if d.status in ("running", "paused")]
-    if not running:
-        return None
-    first = min(running, key=lambda d: d.due_date)
-    if first.owner_user_id:
-        return names.get(first.owner_user_id)
-    return first.owner_role
-
-
-def _owner_names(session: Session, deadlines: dict[int, list[Deadline]]) -> dict[int, str]:
-    return usernames(session, (d.owner_user_id for ds in deadlines.values() for d in ds))
+def next_steps(
+    facts: CaseFacts, deadlines: Sequence[Deadline], today: Any
+) -> list[dict[str, Any]]:
+    """What must happen next (the lifecycle table's duties), soonest due first: the task, who
+    must do it (the reviewer's username, else a role), its clock and due date."""
+    out = []
+    for duty in duties(facts):
+        rows = [d for d in deadlines if d.clock == duty.clock and d.status in OPEN_STATUSES]
+        row = rows[-1] if rows else None
+        owner = facts.reviewer if duty.owner == REVIEWER else duty.owner
+        out.append(
+            {
+                "task": duty.task,
+                "owner": owner,
+                "owner_role": duty.owner,
+                "clock": duty.clock,
+                "events": list(duty.events),
+                "due": row.due_date.isoformat() if row else None,
+                "status": deadline_status(row, today) if row else None,
+            }
+        )
+    out.sort(key=lambda step: (step["due"] is None, step["due"] or ""))
+    return out
 
 
 def _summary(
-    case: Case, deadlines: Sequence[Deadline], today: Any, names: dict[int, str]
+    case: Case, deadlines: Sequence[Deadline], today: Any, facts: CaseFacts
 ) -> dict[str, Any]:
+    steps = next_steps(facts, deadlines, today)
     return {
         "reference": case.reference,
         "state": case.state,
         "received_at": case.received_at.isoformat(),
         "respondent_name": case.respondent.name,
-        "owner": _owner(deadlines, names),
+        "owner": steps[0]["owner"] if steps else None,
+        "task": steps[0]["task"] if steps else None,
+        "due": steps[0]["due"] if steps else None,
+        "next_steps": steps,
         "overdue": any(deadline_status(d, today) == "overdue" for d in deadlines),
         "version": case.version,
     }
@@ -118,8 +135,8 @@ def list_cases(
         barred = barred_case_ids(s, actor.username) | restricted_case_ids(s, actor)
         cases = [c for c in cases if c.id not in barred]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
-        names = _owner_names(s, deadlines)
-        out = [_summary(c, deadlines[c.id], today, names) for c in cases]
+        all_facts = case_facts_many(s, cases, today=today)
+        out = [_summary(c, deadlines[c.id], today, all_facts[c.id]) for c in cases]
         if owner:
             out = [row for row in out if row["owner"] == owner]
         return out
@@ -196,9 +213,10 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
                 .order_by(Case.reference)
             )
         )
-    facts = case_facts(s, case)
+    facts = case_facts(s, case, today=today)
     return {
         "reference": case.reference,
+        "next_steps": next_steps(facts, deadlines, today),
         "state": case.state,
         "version": case.version,
         "received_at": case.received_at.isoformat(),
@@ -357,30 +375,26 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
             if c.id not in barred
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
-        names = _owner_names(s, deadlines)
-        all_facts = case_facts_many(s, cases)
+        all_facts = case_facts_many(s, cases, today=today)
         out = []
         for case in cases:
             facts = all_facts[case.id]
             events = available_events(facts, actor)
+            row = _summary(case, deadlines[case.id], today, facts)
             if which == "mine":
-                own = [
-                    d
-                    for d in deadlines[case.id]
-                    if d.status == "running"
-                    and (
-                        d.owner_user_id == user.id
-                        or (d.owner_user_id is None and d.owner_role in actor.roles)
-                    )
+                # Mine: a next step this user owns, as the reviewer or through a role.
+                mine = [
+                    step
+                    for step in row["next_steps"]
+                    if step["owner"] == actor.username
+                    or (step["owner_role"] != REVIEWER and step["owner_role"] in actor.roles)
                 ]
-                if not own and facts.reviewer != actor.username:
+                if not mine:
                     continue
+                row.update(task=mine[0]["task"], due=mine[0]["due"])
             if not events and case.id not in to_post:
                 continue
-            row = _summary(case, deadlines[case.id], today, names)
             row["events"] = events
-            due = [d.due_date for d in deadlines[case.id] if d.status == "running"]
-            row["due"] = min(due).isoformat() if due else None
             if which == "assistant":
                 row["letters_to_post"] = [
                     {"letter_id": x.id, "kind": x.kind, "made_at": x.created_at.isoformat()}

@@ -40,6 +40,8 @@ DEFAULT_CLOCKS: dict[str, ClockSetting] = {
         ClockSetting("acknowledge", 3, "iat_officer"),
         ClockSetting("complaints_triage", 10, "information_officer"),
         ClockSetting("legal_triage", 10, "legal"),
+        ClockSetting("route", 5, "iat_officer"),
+        ClockSetting("allocation", 5, "iat_manager"),
         ClockSetting("offer_reply", 20, "iat_officer"),
         ClockSetting("information_wait", 20, "iat_officer", chase_after=10),
         ClockSetting("review", 25, "reviewer", max_working_days=65),
@@ -49,6 +51,7 @@ DEFAULT_CLOCKS: dict[str, ClockSetting] = {
         ClockSetting("dispatch", 1, "executive_assistant"),
         ClockSetting("reply_window", 20, "iat_officer"),
         ClockSetting("meeting_offer", 10, "director"),
+        ClockSetting("meeting", 20, "director"),
         ClockSetting("escalation", 1, "iat_manager", working=False),
         # The information officer decides on a case whose retention review date has come.
         ClockSetting("retention_review", 20, "information_officer"),

@@ -81,7 +81,7 @@ def test_a_pause_that_spans_christmas_resumes_with_the_working_days_that_were_le
         # 10 working days from Fri 11 Dec: 14–18, 21–24, 29 → Tue 29 Dec.
         assert deadlines(staffed, ref)["legal_triage"]["due"] == "2026-12-29"
         frozen.move_to("2026-12-16 15:00:00")  # Wed
-        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+        act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
         paused = deadlines(staffed, ref)["legal_triage"]
         # Left: 17, 18, 21, 22, 23, 24, 29.
         assert (paused["status"], paused["left"]) == ("paused", 7)
@@ -108,7 +108,7 @@ def test_a_safeguarding_escalation_clock_is_not_paused_while_waiting_for_informa
         walk_to_review(staffed, ref)
         act(staffed, ref, "raise_escalation", "alex", "Child may be at risk.",
             severity="safeguarding", to="Children's services front door")
-        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+        act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
     found = deadlines(staffed, ref)
     assert found["escalation"]["status"] == "running"
     assert found["escalation"]["due"] == "2026-06-02"
@@ -177,7 +177,7 @@ def test_a_paused_clock_cannot_be_extended_until_it_resumes(staffed: AppContext)
     with freeze_time("2026-06-01 10:00:00"):
         ref = log_concern(staffed, submitted_at="2026-06-01T09:00:00+01:00")
         walk_to_review(staffed, ref)
-        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+        act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
         with pytest.raises(NotAllowed, match="review clock is paused"):
             fire_event(staffed, ref, "extend_deadline", "morgan",
                        {"clock": "review", "due": "2026-08-03", "reason": "Leave"})
@@ -198,7 +198,7 @@ def test_case_show_reports_a_paused_clock_and_an_overdue_one(staffed: AppContext
         assert [(d["clock"], d["status"]) for d in shown["deadlines"]] == [
             ("acknowledge", "overdue")
         ]
-        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+        act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
         shown = show_case(staffed, "alex", ref)
     statuses = {d["clock"]: d["status"] for d in shown["deadlines"]}
     assert statuses == {"acknowledge": "paused", "information_wait": "running"}

@@ -81,5 +81,6 @@ def test_an_event_against_an_old_version_is_refused(ctx: AppContext) -> None:
     act(ctx, ref, "acknowledge", "sam")
     with pytest.raises(ServiceError, match="reload"):
         fire_event(
-            ctx, ref, "request_information", "alex", {}, "Which years?", expected_version=seen
+            ctx, ref, "request_information", "alex", {"wording": "Which years?"}, None,
+            expected_version=seen,
         )

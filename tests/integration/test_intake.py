@@ -234,7 +234,9 @@ def test_a_contact_after_the_case_closed_opens_a_new_case_for_the_same_person(
     first = ingest_form(staffed, form_bytes(name="Jane Smith", email="jane@example.com"),
                         "1.json", "ian")
     assert first.reference is not None
-    fire_event(staffed, first.reference, "answer_query", "alex", {}, "Answered by phone.")
+    fire_event(
+        staffed, first.reference, "answer_query", "alex", {"wording": "Answered by phone."}, None
+    )
     second = ingest_form(staffed, form_bytes(name="Jane Smith", email="jane@example.com",
                                              concern="Something new."), "2.json", "ian")
     assert second.status == "new_case"
@@ -308,7 +310,7 @@ def test_split_moves_a_wrongly_matched_case_to_a_new_person_read_from_its_contac
     first = ingest_form(staffed, form_bytes(name="Sam Lee", email="family@example.com"),
                         "1.json", "ian")
     assert first.reference
-    fire_event(staffed, first.reference, "answer_query", "alex", {}, "Answered.")
+    fire_event(staffed, first.reference, "answer_query", "alex", {"wording": "Answered."}, None)
     # Another Sam Lee in the same household writes: matched by email and name.
     second = ingest_form(staffed, form_bytes(name="Sam Lee", email="family@example.com",
                                              phone="07700 900999", concern="Mine."),

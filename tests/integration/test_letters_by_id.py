@@ -41,9 +41,9 @@ def case_letters(ctx: AppContext, reference: str) -> list[Letter]:
 def asked_twice(ctx: AppContext) -> str:
     """A case with two information requests, both waiting to be posted."""
     ref = log(ctx)
-    act(ctx, ref, "request_information", "alex", "Please send the dates of the visits.")
+    act(ctx, ref, "request_information", "alex", wording="Please send the dates of the visits.")
     act(ctx, ref, "information_received", "alex")
-    act(ctx, ref, "request_information", "alex", "Please send the name of the school.")
+    act(ctx, ref, "request_information", "alex", wording="Please send the name of the school.")
     return ref
 
 

@@ -137,10 +137,13 @@ def test_acknowledging_makes_and_stores_the_acknowledgement_with_its_sha256(
 
 def test_each_letter_event_makes_its_own_kind_of_letter(staffed: AppContext) -> None:
     answered = log(staffed)
-    act(staffed, answered, "answer_query", "alex", "Your file is held at Plough Lane.")
+    act(staffed, answered, "answer_query", "alex", wording="Your file is held at Plough Lane.")
     offered = log(staffed, name="Sam Rivers", email="sam.rivers@example.org")
     act(staffed, offered, "acknowledge", "alex")
-    act(staffed, offered, "request_information", "alex", "Please send the dates of the move.")
+    act(
+        staffed, offered, "request_information", "alex",
+        wording="Please send the dates of the move.",
+    )
     act(staffed, offered, "information_received", "erin")
     act(
         staffed,
@@ -219,13 +222,14 @@ def test_hostile_concern_text_is_stored_literally_in_the_letter(staffed: AppCont
     assert HOSTILE in pdf_text(letter.pdf or b"")
 
 
-def test_a_request_without_wording_is_refused_naming_the_note_and_nothing_is_stored(
+def test_a_request_without_wording_is_refused_naming_the_wording_and_nothing_is_stored(
     staffed: AppContext,
 ) -> None:
     ref = log(staffed)
     with pytest.raises(BadInput) as refused:
-        act(staffed, ref, "request_information", "alex")
-    assert refused.value.field == "note"
+        act(staffed, ref, "request_information", "alex", "Internal: phoned first.")
+    assert refused.value.field == "wording"
+    assert refused.value.problem == "Enter the wording in the letter"
     assert letters(staffed, ref) == []
     with staffed.uow() as uow:
         assert uow.session.scalar(select(Case.state).where(Case.reference == ref)) == "logged"
@@ -419,7 +423,7 @@ def test_send_delivers_exactly_the_signed_bytes_through_a_real_smtp_server(
 def test_rendering_a_kind_not_yet_stored_previews_it_from_the_case(staffed: AppContext) -> None:
     ref = log(staffed)
     act(staffed, ref, "acknowledge", "alex")
-    act(staffed, ref, "request_information", "alex", "Please send the dates of the move.")
+    act(staffed, ref, "request_information", "alex", wording="Please send the dates of the move.")
     chase = render_case_letter(staffed, "alex", ref, "information_chase", "pdf")
     assert chase.letter_id is None and not chase.signed
     text = pdf_text(chase.data)

@@ -189,7 +189,7 @@ def test_the_assistant_queue_shows_cases_with_letters_to_post_in_any_state(
     in_triage = log(staffed)
     act(staffed, in_triage, "acknowledge", "alex")
     answered = log(staffed, name="Jess Arden", address="9 Bridge Street, Kington")
-    act(staffed, answered, "answer_query", "alex", "Your records are held at Plough Lane.")
+    act(staffed, answered, "answer_query", "alex", wording="Your records are held at Plough Lane.")
     emailed = log(staffed, name="Kai Moss", email="kai.moss@example.org")
     act(staffed, emailed, "acknowledge", "alex")
 

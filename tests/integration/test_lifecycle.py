@@ -65,7 +65,7 @@ def clocks(ctx: AppContext, reference: str) -> dict[str, str]:
 
 def test_a_query_answered_straight_away_closes_outside_the_framework(staffed: AppContext) -> None:
     ref = log_concern(staffed)
-    assert act(staffed, ref, "answer_query", "alex", "Here is our answer.") == "closed"
+    assert act(staffed, ref, "answer_query", "alex", wording="Here is our answer.") == "closed"
     with staffed.uow() as uow:
         case = uow.session.scalars(select(Case).where(Case.reference == ref)).one()
         assert case.outcome == "answered" and case.closed_at is not None
@@ -231,7 +231,7 @@ def test_information_requested_and_received_returns_the_case_where_it_was(
         walk_to_review(staffed, ref)
     running_before = {c for c, s, _ in snapshot(staffed, ref)["deadlines"] if s == "running"}
     assert (
-        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+        act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
         == "awaiting_information"
     )
     states = clocks(staffed, ref)

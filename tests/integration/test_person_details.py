@@ -193,7 +193,7 @@ def test_the_correction_names_the_persons_other_cases_which_use_the_same_details
     staffed: AppContext,
 ) -> None:
     first = log(staffed)
-    act(staffed, first, "answer_query", "alex", "Your records are held at Plough Lane.")
+    act(staffed, first, "answer_query", "alex", wording="Your records are held at Plough Lane.")
     second = log(staffed, email="noor.baines@example.org", phone="01432 555123")
     assert person_of(staffed, first).id == person_of(staffed, second).id
     correct_respondent_details(staffed, "alex", second, {"postcode": "HR4 0LE"}, REASON)

@@ -119,7 +119,7 @@ def test_a_paused_clock_is_owed_no_reminders(staffed: AppContext) -> None:
     with freeze_time("2026-06-01 08:00:00") as frozen:
         ref = log_concern(staffed, submitted_at="2026-06-01T09:00:00+01:00")
         frozen.move_to("2026-06-03 10:00:00")
-        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+        act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
     result = sweep(staffed, at("2026-06-10T10:00:00+01:00"))
     assert [i["clock"] for i in result.items] == []
 
@@ -209,7 +209,7 @@ def test_notification_keys_are_unique_in_the_database(staffed: AppContext) -> No
 def test_an_information_request_is_chased_after_ten_working_days(staffed: AppContext) -> None:
     with freeze_time("2026-06-01 09:00:00"):  # Mon
         ref = log_concern(staffed, submitted_at="2026-06-01T09:00:00+01:00")
-        act(staffed, ref, "request_information", "alex", "Please send the dates.")
+        act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
     # Day 10 is Mon 15 Jun; the wait is due (20) on Mon 29 Jun, far beyond the usual horizon.
     assert sweep(staffed, at("2026-06-12T10:00:00+01:00")).items == []
     result = sweep(staffed, at("2026-06-15T10:00:00+01:00"))

@@ -42,9 +42,9 @@ def test_the_assistant_queue_lists_each_letter_to_post_with_a_print_link_and_a_b
     web: AppContext,
 ) -> None:
     ref = log(web)
-    act(web, ref, "request_information", "alex", "Please send the dates of the visits.")
+    act(web, ref, "request_information", "alex", wording="Please send the dates of the visits.")
     act(web, ref, "information_received", "alex")
-    act(web, ref, "request_information", "alex", "Please send the name of the school.")
+    act(web, ref, "request_information", "alex", wording="Please send the name of the school.")
     first, second = letters(web, ref)
     client = client_for(web)
     sign_in(client, "erin")

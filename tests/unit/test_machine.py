@@ -49,12 +49,13 @@ def test_an_internal_event_leaves_the_state_as_it_is() -> None:
 
 def test_the_wrong_role_is_refused_with_the_roles_needed() -> None:
     reason = refusal("acknowledge", CaseFacts(state="logged"), DIRECTOR)
-    assert reason is not None and "iat_manager" in reason and "iat_officer" in reason
+    assert reason is not None and "IAT manager" in reason and "IAT officer" in reason
+    assert "_" not in reason
 
 
 def test_an_event_from_the_wrong_state_is_refused_naming_the_state() -> None:
     reason = refusal("authorise", CaseFacts(state="logged"), DIRECTOR)
-    assert reason == "authorise is not possible while the case is logged"
+    assert reason == "Authorise the outcome: not possible while the case is logged"
 
 
 def test_whoever_submitted_an_outcome_cannot_authorise_it() -> None:
@@ -133,13 +134,13 @@ def test_available_events_list_what_the_user_may_do_now() -> None:
 
 def test_values_are_checked_against_the_event_fields() -> None:
     assert parse_values("send", {"method": "post"}) == {"method": "post"}
-    with pytest.raises(ValueError, match="method: expected one of email, post"):
+    with pytest.raises(ValueError, match=r"method: How is it sent\? – choose one of: By email; By"):
         parse_values("send", {"method": "pigeon"})
-    with pytest.raises(ValueError, match="method: required for send"):
+    with pytest.raises(ValueError, match="method: Select how it is sent"):
         parse_values("send", {})
     with pytest.raises(ValueError, match="colour: not a value send takes"):
         parse_values("send", {"method": "post", "colour": "blue"})
-    with pytest.raises(ValueError, match="due: not a real date"):
+    with pytest.raises(ValueError, match="due: New due date – not a real date"):
         parse_values("extend_deadline", {"clock": "review", "due": "2026-02-30", "reason": "x"})
 
 
@@ -157,3 +158,107 @@ def test_the_documented_diagram_is_the_one_the_table_generates() -> None:
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md"
     assert doc.read_text(encoding="utf-8") == diagram_markdown(), "run `make diagram`"
+
+
+# --- owners, clocks and words: from the table ------------------------------------------------
+
+FACT_SHAPES = [
+    CaseFacts(
+        state="x",
+        complaints_meets_criteria=meets,
+        legal_proceedings=legal,
+        reviewer=reviewer,
+        open_safeguarding_escalations=esc,
+    )
+    for meets in (None, True, False)
+    for legal in (None, "none", "in_progress")
+    for reviewer in (None, "alex")
+    for esc in (0, 1)
+]
+
+
+def test_every_open_state_has_an_owner_and_a_clock_whatever_the_facts() -> None:
+    from dataclasses import replace
+
+    from concerns.workflows.machine import CLOCKS, ROLE_LABELS, duties
+
+    for state in OPEN_STATES:
+        for shape in FACT_SHAPES:
+            found = duties(replace(shape, state=state))
+            assert found, (state, shape)
+            for duty in found:
+                assert duty.clock in CLOCKS and duty.owner in ROLE_LABELS
+                assert set(duty.events) <= set(EVENTS), duty
+    assert duties(CaseFacts(state="closed")) == []
+
+
+def test_triage_complete_without_a_reviewer_belongs_to_the_iat_manager_on_its_own_clock() -> None:
+    from concerns.workflows.machine import duties
+
+    facts = CaseFacts(state="triage", complaints_meets_criteria=False, legal_proceedings="none")
+    [duty] = duties(facts)
+    assert (duty.owner, duty.clock, duty.events[0]) == (
+        "iat_manager",
+        "allocation",
+        "assign_reviewer",
+    )
+    assigned = CaseFacts(
+        state="triage", complaints_meets_criteria=False, legal_proceedings="none", reviewer="alex"
+    )
+    [then] = duties(assigned)
+    assert (then.owner, then.clock, then.events[0]) == ("iat_officer", "route", "start_review")
+
+
+def test_every_state_event_field_choice_and_clock_has_words() -> None:
+    from concerns.workflows.machine import (
+        CHOICE_LABELS,
+        CLOCK_LABELS,
+        CLOCKS,
+        EVENT_LABELS,
+        FIELD_LABELS,
+        STATE_LABELS,
+    )
+
+    assert set(STATES) == set(STATE_LABELS)
+    assert set(EVENTS) <= set(EVENT_LABELS)
+    assert set(CLOCKS) == set(CLOCK_LABELS)
+    for step in STEPS:
+        for field in step.fields:
+            assert field.name in FIELD_LABELS or f"{step.event}.{field.name}" in FIELD_LABELS
+            assert set(field.choices) <= set(CHOICE_LABELS) | set(CLOCKS), field
+    for words in (*STATE_LABELS.values(), *CLOCK_LABELS.values(), *FIELD_LABELS.values()):
+        assert all("_" not in w for w in words), words
+
+
+@pytest.mark.parametrize(
+    ("meets", "reason"),
+    [
+        ("yes", "time_limit_passed"),
+        ("yes", "all_stages_exhausted"),
+        ("yes", "not_a_complaint"),
+        ("no", "within_time_limit"),
+    ],
+)
+def test_a_complaints_triage_that_contradicts_itself_is_refused(meets: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=r"reason: .*means it"):
+        parse_values("record_complaints_triage", {"meets_criteria": meets, "reason": reason})
+
+
+def test_a_complaints_triage_that_agrees_with_itself_is_taken() -> None:
+    for meets, reason in (
+        ("yes", "within_time_limit"),
+        ("no", "time_limit_passed"),
+        ("yes", "other"),
+        ("no", "other"),
+    ):
+        values = {"meets_criteria": meets, "reason": reason}
+        assert parse_values("record_complaints_triage", values) == values
+
+
+def test_only_the_manager_may_close_while_the_reply_window_runs() -> None:
+    running = CaseFacts(state="responded", reply_window_open=True)
+    ended = CaseFacts(state="responded", reply_window_open=False)
+    reason = refusal("close", running, OFFICER)
+    assert reason is not None and "reply window" in reason
+    assert refusal("close", running, MANAGER) is None
+    assert refusal("close", ended, OFFICER) is None
