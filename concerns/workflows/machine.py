@@ -1030,7 +1030,8 @@ def refusal(
         return f"{what}: not possible while the case is {state_label(facts.state).lower()}"
     with_role = [s for s in in_state if has_role(s, facts, actor)]
     if not with_role:
-        return f"{what}: only for {who(steps[0].roles).replace('Assigned', 'the assigned')}"
+        roles = who(steps[0].roles).replace("Assigned", "the assigned")
+        return f"{what}: needs the role {roles}"
     chosen = with_role
     if values is not None:
         chosen = [s for s in with_role if s.when is None or s.when(values, facts)]

@@ -276,7 +276,7 @@ def test_an_officer_cannot_open_the_directors_queue(new_page: Any, live: LiveSer
     sign_in(page, "alex")
     response = page.goto("/queue/director")
     assert response is not None and response.status == 403
-    assert "needs the role director" in page.inner_text("main")
+    assert "needs the role Director" in page.inner_text("main")
     assert page.get_by_role("link", name="Sign-off queue").count() == 0
 
 

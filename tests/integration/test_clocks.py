@@ -107,7 +107,7 @@ def test_a_safeguarding_escalation_clock_is_not_paused_while_waiting_for_informa
         ref = log_concern(staffed, submitted_at="2026-06-01T09:00:00+01:00")
         walk_to_review(staffed, ref)
         act(staffed, ref, "raise_escalation", "alex", "Child may be at risk.",
-            severity="safeguarding", to="Children's services front door")
+            severity="safeguarding", to="morgan")
         act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
     found = deadlines(staffed, ref)
     assert found["escalation"]["status"] == "running"

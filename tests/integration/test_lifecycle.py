@@ -136,7 +136,7 @@ def test_the_full_learning_review_path_to_a_closed_case(staffed: AppContext) -> 
         "alex",
         "Possible risk to a sibling.",
         severity="safeguarding",
-        to="MASH team manager",
+        to="dana",
     )
     assert clocks(staffed, ref)["escalation"] == "running"
     assert_refused(
@@ -148,7 +148,7 @@ def test_the_full_learning_review_path_to_a_closed_case(staffed: AppContext) -> 
         summary="s",
         wording="w",
     )
-    assert_refused(staffed, ref, "resolve_escalation", "alex", "iat_manager")
+    assert_refused(staffed, ref, "resolve_escalation", "alex", "IAT manager")
     act(staffed, ref, "resolve_escalation", "morgan", "Referred and acknowledged by MASH.")
     assert clocks(staffed, ref)["escalation"] == "met"
     assert_refused(
@@ -159,18 +159,18 @@ def test_the_full_learning_review_path_to_a_closed_case(staffed: AppContext) -> 
             **{"finding.consent": "Consent was not sought before sharing."})
         == "awaiting_signoff"
     )
-    with pytest.raises(BadInput, match="note: required for return_for_changes"):
+    with pytest.raises(BadInput, match="note: Enter an internal note"):
         fire_event(staffed, ref, "return_for_changes", "dana", {}, None)
     assert (
         act(staffed, ref, "return_for_changes", "dana", "Please say sorry plainly.") == "in_review"
     )
     act(staffed, ref, "submit_outcome", "alex", wording="Second draft, with an apology.")
-    assert_refused(staffed, ref, "authorise", "alex", "needs the role director")
+    assert_refused(staffed, ref, "authorise", "alex", "needs the role Director")
     assert act(staffed, ref, "authorise", "dana", wording="Final wording.") == "authorised"
     assert snapshot(staffed, ref)["wording"] == "Final wording."
     assert_refused(staffed, ref, "sign", "dana", "not possible while the case is authorised")
     assert act(staffed, ref, "prepare_letter", "erin") == "letter_ready"
-    assert_refused(staffed, ref, "sign", "erin", "needs the role director")
+    assert_refused(staffed, ref, "sign", "erin", "needs the role Director")
     assert act(staffed, ref, "sign", "dana") == "signed"
     assert act(staffed, ref, "send", "erin", method="email") == "responded"
     assert act(staffed, ref, "record_dissatisfaction", "alex") == "dissatisfied"
@@ -204,11 +204,11 @@ def test_a_manager_closes_outside_the_framework_and_reopens(staffed: AppContext)
     ref = log_concern(staffed)
     act(staffed, ref, "acknowledge", "alex")
     assert_refused(
-        staffed, ref, "close_outside_framework", "alex", "iat_manager", reason="withdrawn"
+        staffed, ref, "close_outside_framework", "alex", "IAT manager", reason="withdrawn"
     )
     assert act(staffed, ref, "close_outside_framework", "morgan", reason="withdrawn") == "closed"
     assert all(status == "met" for status in clocks(staffed, ref).values())
-    with pytest.raises(BadInput, match="note: required for reopen"):
+    with pytest.raises(BadInput, match="note: Enter an internal note"):
         fire_event(staffed, ref, "reopen", "morgan", {}, None)
     assert (
         act(staffed, ref, "reopen", "morgan", "The person wrote again with new facts.")

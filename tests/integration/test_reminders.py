@@ -131,7 +131,7 @@ def test_a_safeguarding_escalation_is_escalated_at_night_without_waiting(
         ref = log_concern(staffed, submitted_at="2026-06-01T09:00:00+01:00")
         walk_to_review(staffed, ref)
         act(staffed, ref, "raise_escalation", "alex", "Child may be at risk.",
-            severity="safeguarding", to="Front door")
+            severity="safeguarding", to="morgan")
     # Due Sat 6 Jun; at 02:00 on Sunday it is overdue and goes at once.
     moment = at("2026-06-07T02:00:00+01:00")
     result = sweep(staffed, moment)
