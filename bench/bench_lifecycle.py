@@ -68,7 +68,7 @@ def lifecycle(ctx: AppContext, i: int) -> None:
     act(ctx, ref, "prepare_letter", "erin")
     act(ctx, ref, "sign", "dana")
     act(ctx, ref, "send", "erin", method="post")
-    act(ctx, ref, "close", "alex")
+    act(ctx, ref, "close", "morgan", reason="Closed early for the benchmark.")
 
 
 EVENTS_PER_LIFECYCLE = 12

@@ -1,6 +1,6 @@
-"""Event forms built from the lifecycle table (workflows/machine.py): one form per event the user
-may fire now, with an input per --set key. Posted values go to `fire_event` as the same strings
-the CLI's --set takes, so the page and the command parse and refuse alike.
+"""Event forms built from the lifecycle table (workflows/machine.py): one form per event, with an
+input per --set key, labelled and hinted in the table's words. Posted values go to `fire_event`
+as the same strings the CLI's --set takes, so the page and the command parse and refuse alike.
 
 Pure: no database, no HTTP.
 """
@@ -11,24 +11,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from concerns.workflows.machine import ACTION_PARTS, FAMILY_KINDS, fields_of, steps_for
+from concerns.workflows.machine import (
+    ACTION_PARTS,
+    CONFIRM_EVENTS,
+    FAMILY_KINDS,
+    choice_label,
+    clock_label,
+    event_label,
+    field_words,
+    fields_of,
+    steps_for,
+)
 
 # Text fields that hold more than a line.
-LONG_TEXT = frozenset({"summary", "wording", "comment"})
-# Buttons for events whose name alone reads oddly as a button.
-BUTTONS = {
-    "authorise": "Authorise",
-    "sign": "Sign the letter",
-    "send": "Send the letter",
-    "prepare_letter": "Prepare the letter",
-    "return_for_changes": "Return for changes",
-}
+LONG_TEXT = frozenset({"summary", "wording", "comment", "reason"})
 # Fields whose form is pre-filled from the case (the director edits the suggested wording).
 PREFILL = {
     ("authorise", "wording"): "outcome_wording",
     ("submit_outcome", "summary"): "outcome_summary",
     ("submit_outcome", "wording"): "outcome_wording",
 }
+# Fields whose choices come from the case (staff, the clocks running on it), not the table.
+CASE_CHOICES = frozenset({"reviewer", "to", "clock"})
+
+Choice = tuple[str, str]  # (value, words)
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,9 @@ class InputSpec:
     name: str
     input_id: str
     label: str
+    hint: str
     kind: str  # text | longtext | choice | date | user | findings | actions
-    choices: tuple[str, ...]
+    choices: tuple[Choice, ...]
     required: bool
     value: str
     # findings and actions: the themes (key, words) and what was typed, by --set key.
@@ -55,6 +62,10 @@ class EventForm:
     inputs: tuple[InputSpec, ...]
     note: str  # "required" | "optional"
     note_id: str
+    note_label: str
+    note_hint: str
+    note_value: str
+    confirm: bool  # closes the case or changes what the person is told: asks first
 
 
 # Blank action rows on the outcome form (more can be given from the command line).
@@ -68,11 +79,12 @@ def input_id(event: str, name: str) -> str:
 def build(
     events: Sequence[str],
     case: Mapping[str, Any] | None = None,
-    reviewers: Sequence[str] = (),
+    choices: Mapping[str, Sequence[Choice]] | None = None,
     posted: Mapping[str, Mapping[str, str]] | None = None,
     themes: Sequence[tuple[str, str]] = (),
 ) -> list[EventForm]:
-    """Forms for EVENTS, pre-filled from CASE (show_case's dict) or from a refused POST;
+    """Forms for EVENTS, pre-filled from CASE (show_case's dict) or from a refused POST (so
+    everything typed stays). CHOICES gives the case's own choices: reviewer, to, clock;
     THEMES are the learning themes (key, words) the outcome's findings are tagged with."""
     forms = []
     for event in events:
@@ -91,7 +103,7 @@ def build(
                 inputs.append(InputSpec(
                     name=field.name, input_id=input_id(event, field.name),
                     label="Learning themes" if field.kind == "findings" else "Actions arising",
-                    kind=field.kind, choices=(), required=False, value="",
+                    hint="", kind=field.kind, choices=(), required=False, value="",
                     themes=tuple(themes), typed=typed,
                     rows=ACTION_ROWS if field.kind == "actions" else (),
                 ))
@@ -100,28 +112,42 @@ def build(
             if value is None:
                 source = PREFILL.get((event, field.name))
                 value = str((case or {}).get(source) or "") if source else ""
-            choices = tuple(reviewers) if field.kind == "user" else field.choices
+            options: tuple[Choice, ...]
+            if field.name in CASE_CHOICES and choices is not None and field.name in choices:
+                options = tuple(choices[field.name])
+                kind = "choice"
+            elif field.name == "clock":
+                options = tuple((c, clock_label(c)) for c in field.choices)
+            else:
+                options = tuple((c, choice_label(c)) for c in field.choices)
+            label, hint, _ = field_words(event, field.name)
             inputs.append(
                 InputSpec(
                     name=field.name,
                     input_id=input_id(event, field.name),
-                    label=_words(field.name) + ("" if field.required else " (optional)"),
+                    label=label + ("" if field.required else " (optional)"),
+                    hint=hint,
                     kind=kind,
-                    choices=choices,
+                    choices=options,
                     required=field.required,
                     value=value,
                 )
             )
         note_required = any(s.note_required for s in steps)
+        note_label, note_hint, _ = field_words(event, "note")
         forms.append(
             EventForm(
                 event=event,
-                title=_words(event),
+                title=event_label(event),
                 description=steps[0].description,
-                button=BUTTONS.get(event, _words(event)),
+                button=event_label(event),
                 inputs=tuple(inputs),
                 note="required" if note_required else "optional",
                 note_id=input_id(event, "note"),
+                note_label=note_label + ("" if note_required else " (optional)"),
+                note_hint=note_hint,
+                note_value=again.get("note", ""),
+                confirm=event in CONFIRM_EVENTS,
             )
         )
     return forms
@@ -160,6 +186,16 @@ def error_target(event: str, field: str) -> str:
     return f"event-{event}".replace("_", "-")
 
 
-def _words(name: str) -> str:
-    text = name.replace("_", " ")
-    return text[:1].upper() + text[1:]
+def answers(form: EventForm, posted: Mapping[str, str]) -> list[tuple[str, str]]:
+    """What was typed or chosen, in words, for the check-and-confirm page."""
+    out = []
+    for spec in form.inputs:
+        raw = posted.get(spec.name, "").strip()
+        if not raw:
+            continue
+        words = dict(spec.choices).get(raw, raw)
+        out.append((spec.label.removesuffix(" (optional)"), words))
+    note = posted.get("note", "").strip()
+    if note:
+        out.append((form.note_label.removesuffix(" (optional)"), note))
+    return out

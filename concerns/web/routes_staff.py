@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from concerns.web import concern_form, event_forms
 from concerns.web.deps import StaffUser, render, require_role, signed_in, state
+from concerns.web.previews import PREVIEWS
 from concerns.web.security import require_csrf
 from concerns.workflows import (
     intake,
@@ -28,11 +29,22 @@ from concerns.workflows import (
 from concerns.workflows.access import users
 from concerns.workflows.attachments import contact_attachment
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, NotFound
-from concerns.workflows.machine import ACTION_ROLES, CASE_READERS, ROLES, STATES
+from concerns.workflows.machine import (
+    ACTION_ROLES,
+    CASE_READERS,
+    CONFIRM_EVENTS,
+    EVENTS,
+    ROLES,
+    STATES,
+    STEPS,
+    label,
+)
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]
 
+# Events that close the case: their confirmation button warns.
+CLOSING_EVENTS = frozenset(s.event for s in STEPS if s.dest == "closed")
 QUEUE_TITLES = {"director": "Sign-off queue", "assistant": "Letters queue"}
 LOG_CHANNELS = {"phone": "Phone call", "letter": "Letter", "in_person": "In person"}
 
@@ -125,10 +137,23 @@ def case_list(
     )
 
 
-def _reviewers(request: Request, user: StaffUser, reference: str, events: list[str]) -> list[str]:
-    if "assign_reviewer" not in events:
-        return []
-    return lifecycle.reviewers(state(request).ctx, user.username, reference)
+def _choices(
+    request: Request, user: StaffUser, reference: str, events: list[str]
+) -> dict[str, list[tuple[str, str]]] | None:
+    if not set(events) & {"assign_reviewer", "raise_escalation", "extend_deadline"}:
+        return None
+    return lifecycle.form_choices(state(request).ctx, user.username, reference)
+
+
+def _primary(case: dict[str, Any]) -> str | None:
+    """The next-step panel's one button: the first event of the first next step (soonest due)
+    that this user may fire now."""
+    allowed = case.get("events_available", [])
+    for step in case.get("next_steps", []):
+        for event in step["events"]:
+            if event in allowed:
+                return str(event)
+    return None
 
 
 def _case_page(
@@ -142,19 +167,25 @@ def _case_page(
     status_code: int = 200,
     return_to: str = "",
     details: dict[str, str] | None = None,
+    event: str | None = None,
 ) -> Response:
     case = queries.show_case(state(request).ctx, user.username, reference, actor=user.actor)
     events = list(case.get("events_available", []))
+    shown = [event] if event else (events if template == "signoff.html" else [])
     forms = event_forms.build(
-        events, case, _reviewers(request, user, reference, events), posted,
+        shown, case, _choices(request, user, reference, shown), posted,
         themes=state(request).ctx.settings.learning.themes,
     )
+    primary = _primary(case)
+    title = f"{label(event)}: case {case['reference']}" if event else f"Case {case['reference']}"
     return render(
-        request, template, f"Case {case['reference']}", status_code=status_code,
+        request, template, title, status_code=status_code,
         errors=errors, case=case, forms=forms, return_to=return_to,
         may_correct=bool(user.roles & person_details.CORRECTORS),
         may_complete_actions=bool(user.roles & ACTION_ROLES),
         details=details if details is not None else case["respondent"],
+        primary=primary, secondary=[e for e in events if e != primary],
+        makes_letter=bool(event and event in letters_service.LETTER_EVENTS),
     )
 
 
@@ -163,10 +194,26 @@ def case_page(request: Request, user: Staff, reference: str) -> Response:
     return _case_page(request, user, reference)
 
 
+@router.get("/cases/{reference}/events/{event}")
+def event_page(request: Request, user: Staff, reference: str, event: str) -> Response:
+    """One event on a page of its own, with a back link to the case."""
+    if event not in EVENTS:
+        return render(request, "message.html", "Page not found", status_code=404,
+                      heading="Page not found", message="There is no such step.")
+    case = queries.show_case(state(request).ctx, user.username, reference)
+    if event not in case.get("events_available", []):
+        return RedirectResponse(f"/cases/{case['reference']}", status_code=303)
+    return _case_page(request, user, reference, template="event.html", event=event)
+
+
 def _local(target: str | None, fallback: str) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return fallback
     return target if not urlsplit(target).netloc else fallback
+
+
+# Hidden fields that carry a form's answers through the preview and confirmation pages.
+CARRIED = ("version", "return_to", "note")
 
 
 @router.post("/cases/{reference}/events/{event}", dependencies=[Depends(require_csrf)])
@@ -175,25 +222,92 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
     values, note = event_forms.values_from(event, posted)
     version = posted.get("version", "")
     return_to = _local(posted.get("return_to"), f"/cases/{reference}")
+    ctx = state(request).ctx
+    step = posted.get("step", "")
     try:
-        result = lifecycle.fire_event(
-            state(request).ctx, reference, event, user.username, values, note,
-            expected_version=int(version) if version.isdigit() else None,
+        if step == "change":
+            raise _ShowFormAgain()
+        expected = int(version) if version.isdigit() else None
+        preview = letters_service.preview_event_letter(
+            ctx, user.username, reference, event, values, expected_version=expected
         )
-    except (BadInput, NotAllowed, ConcurrentChange) as exc:
-        # Shown on the form again, naming the field (or the rule) at fault; nothing was stored.
+        if preview is not None and posted.get("letter_seen") != preview.sha256:
+            # Every letter is seen before it goes: show it, with the answers kept.
+            return _check_page(request, user, reference, event, posted, preview)
+        if preview is None and event in CONFIRM_EVENTS and posted.get("confirmed") != "yes":
+            return _check_page(request, user, reference, event, posted, None)
+        result = lifecycle.fire_event(
+            ctx, reference, event, user.username, values, note,
+            expected_version=expected,
+            letter_seen=preview.sha256 if preview is not None else None,
+        )
+    except _ShowFormAgain:
+        return _form_again(request, user, reference, event, posted, return_to, [], 200)
+    except (BadInput, NotAllowed, ConcurrentChange, letters_service.LetterChanged) as exc:
+        # Shown on the form again, by the field at fault, with everything typed; nothing stored.
         field = exc.field if isinstance(exc, BadInput) else ""
         target = event_forms.error_target(event, field)
-        template = "signoff.html" if return_to.startswith("/queue/director") else "case.html"
-        return _case_page(
-            request, user, reference, template=template, errors=[(target, exc.message)],
-            posted={event: posted}, status_code=exc.http_status, return_to=return_to,
-        )
+        message = exc.problem if isinstance(exc, BadInput) else exc.message
+        return _form_again(request, user, reference, event, posted, return_to,
+                           [(target, message)], exc.http_status)
     request.session["flash"] = (
-        f"{event_forms.BUTTONS.get(event, event.replace('_', ' ').capitalize())}: done. "
-        f"Case {result.reference} is now {result.to_state.replace('_', ' ')}."
+        f"{label(event)}: done. Case {result.reference} is now "
+        f"{label(result.to_state).lower()}."
     )
     return RedirectResponse(return_to, status_code=303)
+
+
+class _ShowFormAgain(Exception):
+    """The user chose to change their answers on the preview or confirmation page."""
+
+
+def _form_again(
+    request: Request, user: StaffUser, reference: str, event: str, posted: dict[str, str],
+    return_to: str, errors: list[tuple[str, str]], status_code: int,
+) -> Response:
+    if return_to.startswith("/queue/director"):
+        return _case_page(
+            request, user, reference, template="signoff.html", errors=errors,
+            posted={event: posted}, status_code=status_code, return_to=return_to,
+        )
+    return _case_page(
+        request, user, reference, template="event.html", event=event, errors=errors,
+        posted={event: posted}, status_code=status_code, return_to=return_to,
+    )
+
+
+def _check_page(
+    request: Request, user: StaffUser, reference: str, event: str, posted: dict[str, str],
+    preview: letters_service.LetterPreview | None,
+) -> Response:
+    """The letter as it will go (preview) or the question "are you sure" (confirm), with the
+    answers carried in hidden fields so nothing typed is lost."""
+    case = queries.show_case(state(request).ctx, user.username, reference)
+    (form,) = event_forms.build([event], case, None, {event: posted})
+    token = PREVIEWS.put(user.username, case["reference"], preview.html) if preview else ""
+    carried = {k: v for k, v in posted.items() if k not in ("csrf_token", "step", "confirmed",
+                                                             "letter_seen")}
+    return render(
+        request, "check.html", f"{'Check the letter' if preview else 'Are you sure'}: "
+        f"{label(event)}", case=case, form=form, event=event, carried=carried,
+        answers=event_forms.answers(form, posted), preview=preview, token=token,
+        closes=event in CLOSING_EVENTS,
+    )
+
+
+@router.get("/cases/{reference}/previews/{token}.html")
+def letter_preview_file(request: Request, user: Staff, reference: str, token: str) -> Response:
+    """A letter being checked before it goes, shown in the check page's frame (only to the
+    member of staff it was made for, for a short while)."""
+    html = PREVIEWS.get(token, user.username, reference.upper())
+    if html is None:
+        return render(request, "message.html", "Page not found", status_code=404,
+                      heading="Page not found", message="That preview has expired.")
+    return Response(
+        html.encode("utf-8"), media_type="text/html; charset=utf-8",
+        headers={"content-security-policy": LETTER_CSP, "x-frame-options": "SAMEORIGIN",
+                 "cache-control": "no-store"},
+    )
 
 
 # The input on the case page's correction form that each refused field points at.

@@ -12,6 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from starlette.templating import Jinja2Templates
 
 from concerns.reports.figures import month_words, shown
+from concerns.workflows.machine import clock_label, event_label, label, role_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 LONDON = ZoneInfo("Europe/London")
@@ -34,6 +35,10 @@ def make_templates() -> Jinja2Templates:
     env.filters["label"] = _label
     env.filters["shown"] = shown
     env.filters["month"] = month_words
+    env.filters["role"] = role_label
+    # Names an event and a clock share (acknowledge) need the right table.
+    env.filters["event"] = event_label
+    env.filters["clock"] = clock_label
     return Jinja2Templates(env=env)
 
 
@@ -65,7 +70,5 @@ def _day(value: Any) -> str:
 
 
 def _label(value: Any) -> str:
-    """snake_case names from the lifecycle table as words: start_review → Start review."""
-    text = str(value or "").replace("_", " ")
-    text = text[:1].upper() + text[1:]
-    return text.replace("Iat ", "IAT ").replace(" iat ", " IAT ")
+    """Identifiers of the lifecycle table in its words: in_review → Learning review."""
+    return label(str(value or ""))

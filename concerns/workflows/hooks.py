@@ -47,6 +47,8 @@ class EventContext:
     data: dict[str, Any] = field(default_factory=dict)
     # What this event's preparers made before the write transaction (see the module docstring).
     prepared: dict[str, Any] = field(default_factory=dict)
+    # SHA-256 of the letter HTML the member of staff was shown: the letter made must be it.
+    letter_seen: str | None = None
 
 
 Hook = Callable[[EventContext], None]

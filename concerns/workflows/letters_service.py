@@ -47,7 +47,13 @@ from concerns.workflows.access.users import readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, NotAllowed, NotFound, ServiceError
+from concerns.workflows.errors import (
+    BadInput,
+    ConcurrentChange,
+    NotAllowed,
+    NotFound,
+    ServiceError,
+)
 from concerns.workflows.hooks import EventContext, on_event, prepares
 from concerns.workflows.machine import STEPS
 
@@ -72,6 +78,17 @@ MEDIA_TYPES = {
 
 class LetterLocked(NotAllowed):
     """A signed letter is final: its bytes, hash and signature never change."""
+
+
+class LetterChanged(ServiceError):
+    """The letter about to be made is not the one the member of staff was shown."""
+
+    http_status = 409
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"case {reference}: the letter changed since you saw it; look at it again"
+        )
 
 
 # --- settings → letters ---------------------------------------------------------------------
@@ -118,6 +135,22 @@ def _due(session: Session, case: Case, clock: str) -> date | None:
         if deadline.clock == clock:
             return deadline.due_date
     return None
+
+
+def _due_after(
+    ctx: AppContext, session: Session, case: Case, step: Any, at: datetime
+) -> Callable[[str], date | None]:
+    """A clock's due date as it will be once STEP has fired (the letter's preview and the
+    letter itself date their "reply by" alike)."""
+
+    def due_after_event(clock: str) -> date | None:
+        if clock in step.starts:
+            return clocks.due_if_started(ctx.settings, ctx.calendar, clock, at)
+        if clock in step.stops or "*" in step.stops:
+            return None
+        return _due(session, case, clock)
+
+    return due_after_event
 
 
 def _last_request(
@@ -212,15 +245,7 @@ def render_letter_first(ec: EventContext) -> None:
     kind = LETTER_EVENTS[ec.step.event]
     if _by_phone(ec, kind):
         return
-    step, settings, calendar = ec.step, ec.ctx.settings, ec.ctx.calendar
-
-    def due_after_event(clock: str) -> date | None:
-        if clock in step.starts:
-            return clocks.due_if_started(settings, calendar, clock, ec.at)
-        if clock in step.stops or "*" in step.stops:
-            return None
-        return _due(ec.session, ec.case, clock)
-
+    due_after_event = _due_after(ec.ctx, ec.session, ec.case, ec.step, ec.at)
     content = letter_content(ec.ctx, ec.session, ec.case, kind, ec.at, ec.values, due_after_event)
     ec.prepared["letter"] = (content, _render(ec, content))
 
@@ -241,6 +266,10 @@ def make_letter(ec: EventContext) -> None:
     else:
         # Not prepared (or the event came out differently): render now, inside the lock.
         made = _render(ec, content)
+    seen = ec.letter_seen
+    if seen is not None and seen != sha256_hex(made.html.encode("utf-8")):
+        # The case changed between the preview and the sending (an address, a date).
+        raise LetterChanged(case.reference)
     letter = Letter(
         case_id=case.id,
         kind=kind,
@@ -537,3 +566,73 @@ def _stored_bytes(letter: Letter, fmt: str) -> tuple[bytes, str]:
         )
     data = html_to_docx(letter.html)
     return data, sha256_hex(data)
+
+
+# --- seeing a letter before it goes ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LetterPreview:
+    reference: str
+    event: str
+    kind: str
+    html: str
+    sha256: str  # of the HTML: the event stores exactly this letter or refuses
+
+
+def preview_event_letter(
+    ctx: AppContext,
+    actor_name: str | None,
+    reference: str,
+    event: str,
+    raw_values: dict[str, str] | None = None,
+    *,
+    expected_version: int | None = None,
+) -> LetterPreview | None:
+    """The letter EVENT would make now with these values, exactly as it would be stored, for a
+    member of staff to read before it goes; None when the event makes no letter. Refuses as
+    firing would (role, state, guards, values), and stores nothing but the audit row."""
+    from concerns.workflows.cases import case_facts
+    from concerns.workflows.machine import choose_step, next_state, parse_values
+
+    kind = LETTER_EVENTS.get(event)
+    if kind is None:
+        return None
+    try:
+        values = parse_values(event, raw_values or {})
+    except ValueError as exc:
+        key, _, problem = str(exc).partition(": ")
+        raise BadInput(key, problem) from None
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor, case = readable_case(s, actor_name, reference)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrentChange(case.reference)
+        today = ctx.calendar.local_date(ctx.now())
+        try:
+            next_state(event, case_facts(s, case, values, today=today), actor, values)
+        except PermissionError as exc:
+            raise NotAllowed(f"case {case.reference}: {exc}") from None
+        respondent = case.respondent
+        if kind != "outcome" and not respondent.address and not respondent.email:
+            return None  # answered by phone: no letter is made (make_letter says so)
+        at = ctx.now()
+        step = choose_step(event, case_facts(s, case, values, today=today), actor, values)
+        content = letter_content(ctx, s, case, kind, at, values, _due_after(ctx, s, case, step, at))
+        try:
+            html = renderer(ctx).html(content)
+        except LetterError as exc:
+            raise _refused(exc, kind) from None
+        digest = sha256_hex(html.encode("utf-8"))
+        append_event(
+            s,
+            case_id=case.id,
+            event="letter_previewed",
+            actor=actor.username,
+            at=ctx.now(),
+            from_state=case.state,
+            to_state=case.state,
+            data={"kind": kind, "event": event, "sha256": digest},
+        )
+        uow.commit()
+        return LetterPreview(case.reference, event, kind, html, digest)

@@ -38,11 +38,13 @@ from concerns.workflows.machine import (
     STEPS,
     Actor,
     choose_step,
+    clock_label,
     duty_clocks,
     field_words,
     next_state,
     parse_values,
     steps_for,
+    who,
 )
 
 MAX_NOTE = 20_000
@@ -72,6 +74,7 @@ def fire_event(
     note: str | None = None,
     *,
     expected_version: int | None = None,
+    letter_seen: str | None = None,
 ) -> EventResult:
     """Fire EVENT on case REFERENCE as ACTOR_NAME with --set values (strings) and a note.
 
@@ -112,6 +115,7 @@ def fire_event(
                 user, actor = s.merge(prepared.user, load=False), prepared.actor
             ec, new_state = _check(ctx, s, reference, event, user, actor, values, note, at,
                                    expected_version)
+            ec.letter_seen = letter_seen
             if prepared is not None:
                 if ec.case.version != prepared.version:
                     if expected_version is not None:
@@ -434,3 +438,28 @@ def reviewers(ctx: AppContext, actor_name: str | None, reference: str) -> list[s
             select(User).join(UserRole).where(UserRole.role.in_(tuple(IAT)), User.active)
         ).unique()
         return sorted(u.username for u in staff if not is_named_in(s, actor_of(u), case))
+
+
+def form_choices(
+    ctx: AppContext, actor_name: str | None, reference: str
+) -> dict[str, list[tuple[str, str]]]:
+    """The case's own choices for the event forms, as (value, words): reviewers (independent
+    IAT staff) and escalation recipients by full name, and the deadlines running on it."""
+    with ctx.uow() as uow:
+        s = uow.session
+        _, _, case = readable_case(s, actor_name, reference)
+        staff = s.scalars(
+            select(User).join(UserRole).where(UserRole.role.in_(tuple(CASE_READERS)), User.active)
+        ).unique()
+        people = sorted(staff, key=lambda u: (u.full_name or u.username).casefold())
+        free = [u for u in people if not is_named_in(s, actor_of(u), case)]
+        running = [d.clock for d in clocks.open_deadlines(s, case, ("running",))]
+        return {
+            "reviewer": [(u.username, u.full_name or u.username) for u in free
+                         if u.role_names & IAT],
+            "to": [
+                (u.username, f"{u.full_name or u.username} ({who(frozenset(u.role_names))})")
+                for u in free
+            ],
+            "clock": [(c, clock_label(c)) for c in dict.fromkeys(running)],
+        }

@@ -784,7 +784,17 @@ EVENT_LABELS: dict[str, str] = {
     "concern_logged": "Concern logged",
     "contact_added": "Contact added",
     "case_viewed": "Case viewed",
+    "case_view_refused": "Case view refused",
     "user_added": "Staff account added",
+    "letter_previewed": "Letter checked before sending",
+    "letter_rendered": "Letter viewed or downloaded",
+    "letter_posted": "Letter posted",
+    "respondent_details_corrected": "Contact details corrected",
+    "notification_retried": "Email tried again",
+    "case_anonymised": "Case anonymised",
+    "people_merged": "People merged",
+    "people_split": "People split",
+    "people_kept_apart": "People kept apart",
 }
 # Events that close the case or change what the person is told: the page asks to confirm.
 CONFIRM_EVENTS = frozenset(
@@ -849,6 +859,12 @@ FIELD_LABELS: dict[str, tuple[str, str, str]] = {
         "Edit it if it needs changing; the letter prints it exactly as written",
         "Enter the wording in the letter",
     ),
+    "finding": (
+        "Learning themes",
+        "What the review found, under each theme that applies",
+        "Enter what was found",
+    ),
+    "action": ("Actions arising", "Who does what, by when", "Enter the action"),
     "method": ("How is it sent?", "", "Select how it is sent"),
     "date": ("Meeting date", "A working day after today", "Enter the meeting date"),
     "result": ("How did the meeting go?", "", "Select how the meeting went"),

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, defer
 
-from concerns.db.models import Case, Child, Deadline, Event, Letter, Respondent
+from concerns.db.models import Case, Child, Deadline, Escalation, Event, Letter, Respondent, User
 from concerns.workflows.access.conflicts import barred_case_ids
 from concerns.workflows.access.need_to_know import filter_case
 from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts, case_facts_many, get_case
+from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
 from concerns.workflows.clocks import OPEN_STATUSES, deadline_status
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
@@ -28,6 +28,7 @@ from concerns.workflows.machine import (
     available_events,
     duties,
     fields_of,
+    role_label,
     steps_for,
 )
 from concerns.workflows.posting import waiting_to_post
@@ -41,8 +42,14 @@ QUEUES: dict[str, tuple[str, ...]] = {
 QUEUE_ROLES = {"director": "director", "assistant": "executive_assistant"}
 
 
+def full_names(session: Session) -> dict[str, str]:
+    """username → full name, for showing who must act in words."""
+    return {u: n or u for u, n in session.execute(select(User.username, User.full_name))}
+
+
 def next_steps(
-    facts: CaseFacts, deadlines: Sequence[Deadline], today: Any
+    facts: CaseFacts, deadlines: Sequence[Deadline], today: Any,
+    names: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """What must happen next (the lifecycle table's duties), soonest due first: the task, who
     must do it (the reviewer's username, else a role), its clock and due date."""
@@ -51,10 +58,14 @@ def next_steps(
         rows = [d for d in deadlines if d.clock == duty.clock and d.status in OPEN_STATUSES]
         row = rows[-1] if rows else None
         owner = facts.reviewer if duty.owner == REVIEWER else duty.owner
+        words = role_label(duty.owner)
+        if duty.owner == REVIEWER and facts.reviewer:
+            words = (names or {}).get(facts.reviewer, facts.reviewer) + " (reviewer)"
         out.append(
             {
                 "task": duty.task,
                 "owner": owner,
+                "owner_label": words,
                 "owner_role": duty.owner,
                 "clock": duty.clock,
                 "events": list(duty.events),
@@ -67,15 +78,17 @@ def next_steps(
 
 
 def _summary(
-    case: Case, deadlines: Sequence[Deadline], today: Any, facts: CaseFacts
+    case: Case, deadlines: Sequence[Deadline], today: Any, facts: CaseFacts,
+    names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    steps = next_steps(facts, deadlines, today)
+    steps = next_steps(facts, deadlines, today, names)
     return {
         "reference": case.reference,
         "state": case.state,
         "received_at": case.received_at.isoformat(),
         "respondent_name": case.respondent.name,
         "owner": steps[0]["owner"] if steps else None,
+        "owner_label": steps[0]["owner_label"] if steps else None,
         "task": steps[0]["task"] if steps else None,
         "due": steps[0]["due"] if steps else None,
         "next_steps": steps,
@@ -136,7 +149,8 @@ def list_cases(
         cases = [c for c in cases if c.id not in barred]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         all_facts = case_facts_many(s, cases, today=today)
-        out = [_summary(c, deadlines[c.id], today, all_facts[c.id]) for c in cases]
+        names = full_names(s)
+        out = [_summary(c, deadlines[c.id], today, all_facts[c.id], names) for c in cases]
         if owner:
             out = [row for row in out if row["owner"] == owner]
         return out
@@ -214,9 +228,33 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
             )
         )
     facts = case_facts(s, case, today=today)
+    names = full_names(s)
+    escalations = s.scalars(
+        select(Escalation).where(Escalation.case_id == case.id).order_by(Escalation.id)
+    ).all()
+    ids = usernames(s, {e.raised_by_id for e in escalations} | {
+        e.resolved_by_id for e in escalations if e.resolved_by_id})
+    escalation_rows = [
+        {
+            "severity": e.severity,
+            "to": names.get(e.to, e.to),
+            "note": e.note,
+            "raised_by": names.get(ids.get(e.raised_by_id, ""), ids.get(e.raised_by_id)),
+            "raised_at": e.raised_at.isoformat(),
+            "resolved_at": e.resolved_at.isoformat() if e.resolved_at else None,
+        }
+        for e in escalations
+    ]
+    latest_run = {d.clock: d.id for d in deadlines}
     return {
         "reference": case.reference,
-        "next_steps": next_steps(facts, deadlines, today),
+        "next_steps": next_steps(facts, deadlines, today, names),
+        "returned": _returned(case, events, names),
+        "blocked": [
+            e for e in escalation_rows
+            if e["severity"] == "safeguarding" and not e["resolved_at"]
+        ] if case.state == "in_review" else [],
+        "escalations": escalation_rows,
         "state": case.state,
         "version": case.version,
         "received_at": case.received_at.isoformat(),
@@ -245,6 +283,7 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
         },
         "staff_named": list(case.staff_named or []),
         "reviewer": facts.reviewer,
+        "reviewer_name": names.get(facts.reviewer or "", facts.reviewer),
         "triage": {
             "complaints_meets_criteria": case.complaints_meets_criteria,
             "complaints_reason": case.complaints_reason,
@@ -279,6 +318,8 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
                 "owner": d.owner_role,
                 "started": d.started_on.isoformat(),
                 "explanation": d.explanation,
+                # An earlier run of a clock that ran again (a returned outcome, a reopening).
+                "superseded": latest_run[d.clock] != d.id,
             }
             for d in deadlines
         ],
@@ -297,6 +338,7 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
             {
                 "event": e.event,
                 "actor": e.actor,
+                "actor_name": names.get(e.actor, e.actor),
                 "at": e.at.isoformat(),
                 "from": e.from_state,
                 "to": e.to_state,
@@ -307,6 +349,27 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
         ],
         "events_available": available_events(facts, actor),
     }
+
+
+# The event that sends work back, and the one that hands it on again, by state.
+RETURNS = {
+    "in_review": ("return_for_changes", "submit_outcome", "outcome"),
+    "authorised": ("return_letter", "prepare_letter", "letter"),
+}
+
+
+def _returned(case: Case, events: Sequence[Event], names: dict[str, str]) -> dict[str, Any] | None:
+    """The director's return, while the work she sent back is not yet handed on again."""
+    if case.state not in RETURNS:
+        return None
+    back, onward, what = RETURNS[case.state]
+    for e in reversed(events):
+        if e.event == onward:
+            return None
+        if e.event == back:
+            return {"by": names.get(e.actor, e.actor), "at": e.at.isoformat(),
+                    "note": e.note or "", "what": what}
+    return None
 
 
 def events_for(ctx: AppContext, actor_name: str | None, reference: str) -> list[dict[str, Any]]:
@@ -376,11 +439,12 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         all_facts = case_facts_many(s, cases, today=today)
+        names = full_names(s)
         out = []
         for case in cases:
             facts = all_facts[case.id]
             events = available_events(facts, actor)
-            row = _summary(case, deadlines[case.id], today, facts)
+            row = _summary(case, deadlines[case.id], today, facts, names)
             if which == "mine":
                 # Mine: a next step this user owns, as the reviewer or through a role.
                 mine = [

@@ -126,7 +126,11 @@ def test_a_case_walked_from_intake_to_closed_through_the_command(
     assert [q["reference"] for q in queue] == [ref] and queue[0]["events"] == ["sign"]
     cli.ok("case", "act", ref, "sign", as_user="dana")
     cli.ok("case", "act", ref, "send", "--set", "method=post", as_user="erin")
-    result = cli.ok("case", "act", ref, "close", "--json", as_user="alex").json()
+    refused(cli, ref, "close", as_user="alex", match="reply window is still running")
+    result = cli.ok(
+        "case", "act", ref, "close", "--set", "reason=The person phoned: satisfied.", "--json",
+        as_user="morgan",
+    ).json()
     assert result["to_state"] == "closed"
     shown = cli.ok("case", "show", ref, "--json", as_user="alex").json()
     assert shown["state"] == "closed"

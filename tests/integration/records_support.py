@@ -104,7 +104,7 @@ def walk_to_signoff_with_notes(ctx: AppContext, reference: str) -> None:
     act(ctx, reference, "prepare_letter", "erin")
     act(ctx, reference, "sign", "dana")
     act(ctx, reference, "send", "erin", method="email")
-    act(ctx, reference, "close", "alex")
+    act(ctx, reference, "close", "morgan", reason="The person said the outcome settles it.")
 
 
 def found_in_database(engine: Engine, needles: dict[str, str]) -> list[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from concerns.db.models import Case, Deadline, Event
@@ -181,7 +183,11 @@ def test_the_full_learning_review_path_to_a_closed_case(staffed: AppContext) -> 
     act(staffed, ref, "prepare_letter", "erin")
     act(staffed, ref, "sign", "dana")
     act(staffed, ref, "send", "erin", method="email")
-    assert act(staffed, ref, "close", "alex") == "closed"
+    assert_refused(staffed, ref, "close", "alex", "reply window is still running")
+    with pytest.raises(BadInput, match="reason: Enter the reason for closing before"):
+        act(staffed, ref, "close", "morgan")
+    with freeze_time(datetime.now(UTC) + timedelta(days=40)):
+        assert act(staffed, ref, "close", "alex") == "closed"
     assert all(status == "met" for status in clocks(staffed, ref).values())
     with staffed.uow() as uow:
         case = uow.session.scalars(select(Case).where(Case.reference == ref)).one()

@@ -14,7 +14,14 @@ from concerns.db.models import Case, Contact, RawSubmission
 from concerns.workflows.context import AppContext
 from concerns.workflows.intake import ingest_form
 from tests.factories import create_staff, log_concern
-from tests.integration.web_helpers import PASSWORD, client_for, csrf_of, public_form, sign_in
+from tests.integration.web_helpers import (
+    PASSWORD,
+    client_for,
+    csrf_of,
+    fire,
+    public_form,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -131,8 +138,11 @@ def test_the_case_page_shows_the_concern_as_text_and_the_forms_the_user_may_use(
     page = client.get(f"/cases/{reference}").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
-    forms = re.findall(r'action="/cases/[^/]+/events/([a-z_]+)"', page)
-    assert forms == ["acknowledge", "request_information", "answer_query"]
+    primary = re.findall(r'href="/cases/[^/]+/events/([a-z_]+)"[^>]*id="primary-step"', page)
+    assert primary == ["acknowledge"]
+    others = re.findall(r'<li><a class="govuk-link" href="/cases/[^/]+/events/([a-z_]+)"', page)
+    assert others == ["request_information", "answer_query"]
+    assert "Acknowledge the concern" in page and "IAT officer, by" in page
     # Each due date says how it was worked out.
     assert "How the due dates were worked out" in page and "3 working days from" in page
 
@@ -141,7 +151,7 @@ def test_an_event_form_with_a_bad_value_names_the_field(web: AppContext) -> None
     reference = log_concern(web)
     client = client_for(web)
     csrf = sign_in(client, "alex")
-    client.post(f"/cases/{reference}/events/acknowledge", data={"csrf_token": csrf})
+    fire(client, csrf, reference, "acknowledge")
     client = client_for(web)
     csrf = sign_in(client, "priya")
     response = client.post(

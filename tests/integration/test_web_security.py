@@ -16,6 +16,7 @@ from tests.integration.web_helpers import (
     PASSWORD,
     client_for,
     csrf_of,
+    fire,
     public_form,
     sign_in,
 )
@@ -63,7 +64,7 @@ def test_the_right_csrf_token_lets_the_event_through(web: AppContext) -> None:
     reference = log_concern(web)
     client = client_for(web)
     token = sign_in(client, "alex")
-    response = client.post(f"/cases/{reference}/events/acknowledge", data={"csrf_token": token})
+    response = fire(client, token, reference, "acknowledge")
     assert response.status_code == 303
     assert web_state(web, reference) == "triage"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -53,3 +54,24 @@ def public_form(csrf: str, **changes: str) -> dict[str, str]:
     }
     form.update(changes)
     return {k: v for k, v in form.items() if v is not None}
+
+
+LETTER_SEEN_RE = re.compile(r'name="letter_seen" value="([^"]+)"')
+
+
+def fire(client: TestClient, csrf: str, reference: str, event: str, **data: str) -> Any:
+    """Fire EVENT from its page as a member of staff would: answer the form, then look at the
+    letter (or confirm) on the check page when there is one, and send."""
+    form = {"csrf_token": csrf, **data}
+    response = client.post(f"/cases/{reference}/events/{event}", data=form)
+    if response.status_code == 200 and "Check the letter before it goes" in response.text:
+        seen = LETTER_SEEN_RE.search(response.text)
+        assert seen, "a check page without the letter"
+        response = client.post(
+            f"/cases/{reference}/events/{event}", data={**form, "letter_seen": seen.group(1)}
+        )
+    elif response.status_code == 200 and "Are you sure?" in response.text:
+        response = client.post(
+            f"/cases/{reference}/events/{event}", data={**form, "confirmed": "yes"}
+        )
+    return response

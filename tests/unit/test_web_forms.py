@@ -88,8 +88,21 @@ def test_event_forms_have_an_input_for_each_value_the_table_lists() -> None:
     assert [f.event for f in forms] == ["record_complaints_triage", "authorise"]
     triage = forms[0]
     assert [i.name for i in triage.inputs] == list(fields_of("record_complaints_triage"))
-    assert triage.inputs[0].kind == "choice" and triage.inputs[0].choices == ("yes", "no")
+    assert triage.inputs[0].kind == "choice"
+    assert triage.inputs[0].choices == (("yes", "Yes"), ("no", "No"))
+    assert triage.inputs[0].label == "Does it meet the formal complaints criteria?"
     assert forms[1].inputs[0].kind == "longtext"
+    assert forms[1].inputs[0].label == "Wording in the letter (optional)"
+
+
+def test_required_fields_are_never_labelled_optional() -> None:
+    from concerns.workflows.machine import EVENTS
+
+    for form in event_forms.build(EVENTS):
+        for spec in form.inputs:
+            assert spec.label.endswith("(optional)") != spec.required, (form.event, spec.name)
+            assert "_" not in spec.label + spec.hint
+        assert form.note_label.endswith("(optional)") == (form.note == "optional")
 
 
 def test_the_directors_wording_is_prefilled_from_the_case() -> None:
@@ -102,9 +115,23 @@ def test_the_directors_wording_is_prefilled_from_the_case() -> None:
     assert again.inputs[0].value == "Edited."
 
 
-def test_the_reviewer_choice_lists_the_reviewers_given() -> None:
-    (form,) = event_forms.build(["assign_reviewer"], reviewers=["alex", "sam"])
-    assert form.inputs[0].kind == "user" and form.inputs[0].choices == ("alex", "sam")
+def test_the_reviewer_choice_lists_the_reviewers_given_by_full_name() -> None:
+    people = {"reviewer": [("alex", "Alex Morgan"), ("sam", "Sam Patel")]}
+    (form,) = event_forms.build(["assign_reviewer"], choices=people)
+    assert form.inputs[0].kind == "choice"
+    assert form.inputs[0].choices == (("alex", "Alex Morgan"), ("sam", "Sam Patel"))
+
+
+def test_the_deadline_to_extend_is_chosen_by_its_name_not_typed() -> None:
+    running = {"clock": [("review", "Learning review")]}
+    (form,) = event_forms.build(["extend_deadline"], choices=running)
+    assert form.inputs[0].kind == "choice" and form.inputs[0].choices == tuple(running["clock"])
+
+
+def test_a_refused_form_keeps_the_note_typed() -> None:
+    (form,) = event_forms.build(["return_for_changes"], posted={
+        "return_for_changes": {"note": "Add the dates."}})
+    assert form.note_value == "Add the dates."
 
 
 def test_a_note_is_required_where_the_table_says_so() -> None:
