@@ -33,7 +33,14 @@ from concerns.cli.common import (
     table,
 )
 from concerns.cli.lazy import lazy_import
-from concerns.workflows.machine import PARTS
+from concerns.workflows.machine import (
+    PARTS,
+    choice_label,
+    clock_label,
+    event_label,
+    label,
+    state_label,
+)
 
 # The services are loaded when a command first calls one: `concerns --help` loads none.
 if TYPE_CHECKING:
@@ -293,28 +300,52 @@ def case_show(
 
 
 def _render_case(d: dict[str, Any]) -> str:
+    """The case in words (labels from the lifecycle table); event names appear only as the
+    command to type."""
     lines = [
-        f"{d['reference']}  {d['state']}  received {d['received_at']}",
-        f"Respondent: {d['respondent']['name']}"
+        f"{d['reference']}  {state_label(d['state'])}  received {d['received_at'][:16]}",
+        f"Person: {d['respondent']['name']}"
         + (f" <{d['respondent']['email']}>" if d["respondent"]["email"] else ""),
     ]
     for child in d["children"]:
         rel = f" (also in {', '.join(child['related_cases'])})" if child["related_cases"] else ""
         lines.append(f"Child: {child['name']} {child['date_of_birth'] or ''}{rel}")
     if d["reviewer"]:
-        lines.append(f"Reviewer: {d['reviewer']}")
+        lines.append(f"Reviewer: {d.get('reviewer_name') or d['reviewer']}")
     lines.append(f"Contacts: {len(d['contacts'])}")
+    if d.get("returned"):
+        back = d["returned"]
+        lines.append(f"RETURNED FOR CHANGES by {back['by']} on {back['at'][:16]}:")
+        lines.extend(f"  {line}" for line in back["note"].splitlines())
+    if d.get("blocked"):
+        lines.append("BLOCKED: an open safeguarding escalation stops the outcome going on.")
+    if d.get("next_steps"):
+        lines.append("Next:")
+        for step in d["next_steps"]:
+            due = f", by {step['due']}" if step["due"] else ""
+            late = " (OVERDUE)" if step["status"] == "overdue" else ""
+            lines.append(f"  {step['task']}: {step['owner_label']}{due}{late}")
     lines.append("Deadlines:")
     for dl in d["deadlines"]:
+        if dl.get("superseded"):
+            continue
         ex = dl.get("explanation") or {}
-        how = f"\n{'':<20}{ex['text']}" if ex.get("text") else ""
-        lines.append(f"  {dl['clock']:<18} due {dl['due']}  {dl['status']}{how}")
+        how = f"\n{'':<6}{ex['text']}" if ex.get("text") else ""
+        lines.append(
+            f"  {clock_label(dl['clock'])}: due {dl['due']}, {choice_label(dl['status']).lower()}"
+            f"{how}"
+        )
+    earlier = [dl for dl in d["deadlines"] if dl.get("superseded")]
+    if earlier:
+        lines.append("Earlier deadlines:")
+        for dl in earlier:
+            lines.append(f"  {clock_label(dl['clock'])}: due {dl['due']}, {dl['status']}")
     if d["letters"]:
         lines.append("Letters:")
         for letter in d["letters"]:
             lines.append(
-                f"  {letter['kind']:<20} sha256 {letter['sha256'] or '-'}"
-                f"  signed {letter['signed_at'] or '-'}"
+                f"  {label(letter['kind'])}: sha256 {letter['sha256'] or '-'}"
+                f", signed {letter['signed_at'] or '-'}, sent {letter['sent_at'] or '-'}"
             )
     learning = d.get("learning") or {}
     if learning.get("findings"):
@@ -330,13 +361,32 @@ def _render_case(d: dict[str, Any]) -> str:
     hidden = [p for p in PARTS if p not in d.get("parts", PARTS)]
     if hidden:
         lines.append("Not shown to your role now: " + ", ".join(hidden).replace("_", " "))
+    if d.get("escalations"):
+        lines.append("Escalations:")
+        for e in d["escalations"]:
+            status = f"resolved {e['resolved_at'][:16]}" if e["resolved_at"] else "OPEN"
+            lines.append(
+                f"  {choice_label(e['severity'])} to {e['to']}, raised {e['raised_at'][:16]} "
+                f"by {e['raised_by']}: {status}"
+            )
+            if e.get("note"):
+                lines.extend(f"    {line}" for line in e["note"].splitlines())
     lines.append("History:")
     for h in d["history"]:
-        lines.append(
-            f"  {h['at'][:19]}  {h['event']:<26} {h['actor']:<10} "
-            f"{h['from'] or ''} -> {h['to'] or ''}"
-        )
-    lines.append("You may now: " + (", ".join(d["events_available"]) or "nothing"))
+        move = ""
+        if h["to"] and h["from"] != h["to"]:
+            move = f" ({state_label(h['from']) if h['from'] else 'new'} to {state_label(h['to'])})"
+        lines.append(f"  {h['at'][:16]}  {event_label(h['event'])}{move}, by "
+                     f"{h.get('actor_name') or h['actor']}")
+        kind = (h.get("data") or {}).get("kind") if h["event"] == "add_review_note" else None
+        if kind:
+            lines.append(f"    Kind: {choice_label(kind)}")
+        if h.get("note"):
+            lines.extend(f"    {line}" for line in h["note"].splitlines())
+    ref = d["reference"]
+    lines.append("You may now:" + ("" if d["events_available"] else " nothing"))
+    for event in d["events_available"]:
+        lines.append(f"  {event_label(event)}: concerns case act {ref} {event}")
     return "\n".join(lines)
 
 

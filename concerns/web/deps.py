@@ -54,6 +54,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
         "iat_officer", "iat_manager", "information_officer", "legal", "director",
         "executive_assistant",
     })),
+    ("/team", "Team", frozenset({"iat_manager"})),
     ("/log-contact", "Log a contact", frozenset({"intake", "iat_officer", "iat_manager"})),
     ("/queue/director", "Sign-off queue", frozenset({"director"})),
     ("/queue/assistant", "Letters queue", frozenset({"executive_assistant"})),

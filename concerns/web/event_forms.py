@@ -121,11 +121,13 @@ def build(
             else:
                 options = tuple((c, choice_label(c)) for c in field.choices)
             label, hint, _ = field_words(event, field.name)
+            # Pre-filled from the case and needed there: not optional, whatever the table says.
+            kept = (event, field.name) in PREFILL and event != "authorise"
             inputs.append(
                 InputSpec(
                     name=field.name,
                     input_id=input_id(event, field.name),
-                    label=label + ("" if field.required else " (optional)"),
+                    label=label + ("" if field.required or kept else " (optional)"),
                     hint=hint,
                     kind=kind,
                     choices=options,

@@ -60,6 +60,25 @@ def my_work(request: Request, user: Staff) -> Response:
     return render(request, "my_work.html", "My work", rows=rows)
 
 
+@router.get("/team")
+def team_page(
+    request: Request,
+    user: Staff,
+    owner: Annotated[str | None, Query(max_length=64)] = None,
+    state_: Annotated[str | None, Query(alias="state", max_length=40)] = None,
+    clock: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The IAT manager's view of every open case: who must act, by when, overdue first."""
+    view = queries.team_view(
+        state(request).ctx, user.username, owner=owner or None, state=state_ or None,
+        clock=clock or None,
+    )
+    return render(
+        request, "team.html", "Team's open cases", view=view, states=STATES,
+        filters={"owner": owner or "", "state": state_ or "", "clock": clock or ""},
+    )
+
+
 def _home_for(user: StaffUser) -> str:
     if "intake" in user.roles:
         return "/log-contact"

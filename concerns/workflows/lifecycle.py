@@ -48,6 +48,10 @@ from concerns.workflows.machine import (
 )
 
 MAX_NOTE = 20_000
+# Values an event may leave out when the case already holds them: field → case column.
+KEPT_ON_THE_CASE = {
+    "submit_outcome": {"summary": "outcome_summary", "wording": "outcome_wording"},
+}
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,10 @@ def _check(
         raise NotAllowed(f"case {case.reference}: anonymised; nothing more can happen to it")
     if expected_version is not None and case.version != expected_version:
         raise ConcurrentChange(case.reference)
+    for name, column in KEPT_ON_THE_CASE.get(event, {}).items():
+        # Left out, the case's own value stands (the reviewer's earlier outcome).
+        if name not in values and not getattr(case, column):
+            raise BadInput(name, field_words(event, name)[2])
     try:
         new_state = next_state(event, facts, actor, values)
     except PermissionError as exc:

@@ -770,7 +770,7 @@ EVENT_LABELS: dict[str, str] = {
     "submit_outcome": "Send the outcome to the director",
     "return_for_changes": "Return the outcome for changes",
     "authorise": "Authorise the outcome",
-    "prepare_letter": "Prepare the outcome letter",
+    "prepare_letter": "Prepare the letter",
     "return_letter": "Return the letter",
     "sign": "Sign the letter",
     "send": "Send the signed letter",

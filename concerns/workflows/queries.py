@@ -466,3 +466,67 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
                 ]
             out.append(row)
         return out
+
+
+TEAM_ROLES = frozenset({"iat_manager"})
+
+
+def team_view(
+    ctx: AppContext,
+    actor_name: str | None,
+    *,
+    owner: str | None = None,
+    state: str | None = None,
+    clock: str | None = None,
+) -> dict[str, Any]:
+    """The IAT manager's view of the team: every open case by its next step's due date, overdue
+    first, cases with no owner or no running clock flagged as stuck; filtered by who must act
+    (a role or a username), state and clock; with counts of each."""
+    if state is not None and state not in STATES:
+        raise BadInput("state", f"unknown state (one of {', '.join(STATES)})")
+    with ctx.uow() as uow:
+        s = uow.session
+        _, actor = load_actor(s, actor_name)
+        if not actor.roles & TEAM_ROLES:
+            raise NotAllowed("the team view needs the role IAT manager")
+        today = ctx.calendar.local_date(ctx.now())
+        cases = [
+            c
+            for c in s.scalars(select(Case).where(Case.state != "closed")).unique().all()
+            if not is_named_in(actor, c)
+        ]
+        deadlines = _deadlines_by_case(s, [c.id for c in cases])
+        all_facts = case_facts_many(s, cases, today=today)
+        names = full_names(s)
+        rows = []
+        for case in cases:
+            row = _summary(case, deadlines[case.id], today, all_facts[case.id], names)
+            steps = row["next_steps"]
+            row["stuck"] = not steps or any(step["due"] is None for step in steps)
+            row["late"] = any(step["status"] == "overdue" for step in steps)
+            row["clock"] = steps[0]["clock"] if steps else None
+            row["owners"] = sorted({str(step["owner"]) for step in steps if step["owner"]})
+            rows.append(row)
+        counts = {
+            "owner": _count(o for row in rows for o in row["owners"] or ["none"]),
+            "state": _count(row["state"] for row in rows),
+            "clock": _count(row["clock"] or "none" for row in rows),
+            "overdue": sum(1 for row in rows if row["late"]),
+            "stuck": sum(1 for row in rows if row["stuck"]),
+            "open": len(rows),
+        }
+        if owner:
+            rows = [row for row in rows if owner in row["owners"]]
+        if state:
+            rows = [row for row in rows if row["state"] == state]
+        if clock:
+            rows = [row for row in rows if any(st["clock"] == clock for st in row["next_steps"])]
+        rows.sort(key=lambda row: (not row["stuck"], not row["late"], row["due"] or "9999"))
+        return {"rows": rows, "counts": counts, "names": names}
+
+
+def _count(values: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -97,64 +97,6 @@ def test_the_public_form_lists_every_problem_then_accepts_the_corrected_concern(
         assert case.contacts[0].raw_submission_id is not None
 
 
-def test_an_officer_walks_a_case_through_triage_and_review(
-    new_page: Any, live: LiveServer
-) -> None:
-    reference = _new_case(live, concern="<b>bold?</b> The plan was never shared.")
-    officer = new_page()
-    sign_in(officer, "alex")
-    assert_accessible(officer)
-    screenshot(officer, "my-work")
-    officer.goto(f"/cases/{reference}")
-    # The concern's raw text is shown as text, never as markup.
-    assert officer.locator(".app-pre-wrap", has_text="<b>bold?</b>").count() == 1
-    assert_accessible(officer)
-    _fire(officer, "acknowledge")
-    assert "now triage" in officer.inner_text(".govuk-notification-banner")
-    assert _state(live, reference) == "triage"
-
-    information = new_page()
-    sign_in(information, "priya")
-    information.goto(f"/cases/{reference}")
-    form = information.locator("#event-record-complaints-triage")
-    form.get_by_label("No", exact=True).check()
-    form.get_by_label("Time limit passed", exact=True).check()
-    _fire(information, "record_complaints_triage")
-
-    legal = new_page()
-    sign_in(legal, "lee")
-    legal.goto(f"/cases/{reference}")
-    form = legal.locator("#event-record-legal-triage")
-    form.get_by_label("None", exact=True).check()
-    form.locator("#record-legal-triage-comment").fill("No proceedings on record.")
-    _fire(legal, "record_legal_triage")
-
-    manager = new_page()
-    sign_in(manager, "morgan")
-    manager.goto(f"/cases/{reference}")
-    manager.select_option("#assign-reviewer-reviewer", "alex")
-    _fire(manager, "assign_reviewer")
-
-    officer.goto(f"/cases/{reference}")
-    _fire(officer, "start_review")
-    assert _state(live, reference) == "in_review"
-    officer.locator("#event-add-review-note").get_by_label("Records examined", exact=True).check()
-    officer.fill("#add-review-note-note", "Read the case file from 2012 to 2015.")
-    _fire(officer, "add_review_note")
-    # Submitting without an outcome is refused, naming the field, and nothing changes.
-    _fire(officer, "submit_outcome")
-    assert officer.locator(".govuk-error-summary").count() == 1
-    assert _state(live, reference) == "in_review"
-    officer.fill("#submit-outcome-summary", "Records read; the plan was not shared in time.")
-    officer.fill("#submit-outcome-wording", "Thank you for raising this. We are sorry.")
-    officer.fill("#submit-outcome-finding-communication-with-families",
-                 "The plan was not shared with the family in time.")
-    _fire(officer, "submit_outcome")
-    assert _state(live, reference) == "awaiting_signoff"
-    assert_accessible(officer)
-    screenshot(officer, "case-page")
-
-
 def test_the_director_authorises_from_her_queue_with_edited_wording(
     new_page: Any, live: LiveServer
 ) -> None:
@@ -187,7 +129,7 @@ def test_the_director_returns_an_outcome_with_a_note(new_page: Any, live: LiveSe
     sign_in(director, "dana")
     director.goto(f"/queue/director/{reference}")
     _fire(director, "return_for_changes")
-    assert "required" in director.inner_text(".govuk-error-summary")
+    assert "Enter an internal note" in director.inner_text(".govuk-error-summary")
     director.fill("#return-for-changes-note", "Please say sorry plainly.")
     _fire(director, "return_for_changes")
     assert _state(live, reference) == "in_review"
@@ -205,6 +147,10 @@ def test_the_assistant_prepares_the_letter_and_sends_it_once_signed(
     assert_accessible(assistant)
     screenshot(assistant, "assistant-queue")
     assistant.get_by_role("button", name=f"Prepare the letter for case {reference}").click()
+    # She sees the outcome letter before it is made.
+    assert assistant.locator("iframe.app-letter-frame").count() == 1
+    assert_accessible(assistant)
+    assistant.locator("#confirm-step").click()
     assistant.wait_for_url("**/queue/assistant")
     assert _state(live, reference) == "letter_ready"
 
@@ -217,6 +163,8 @@ def test_the_assistant_prepares_the_letter_and_sends_it_once_signed(
 
     assistant.goto("/queue/assistant")
     assistant.get_by_role("button", name=f"Record as posted for case {reference}").click()
+    assert assistant.inner_text("h1") == "Are you sure?"
+    assistant.locator("#confirm-step").click()
     assistant.wait_for_url("**/queue/assistant")
     assert _state(live, reference) == "responded"
     with live.ctx.sessions() as session:

@@ -207,7 +207,7 @@ def test_the_outcome_letter_carries_the_wording_the_director_authorised(
     text = pdf_text(outcome.pdf or b"")
     assert "We are sorry. The move was not explained." in text
     assert "Thank you for writing to us. We are sorry for what happened." not in text
-    assert "Director of Children's Services" in text
+    assert "Director of Children's Services" in text and "Dana Whitfield" in text
     # Not sent before it is signed.
     assert outcome.sent_at is None
     assert [e.letter_id for e in letter_emails(staffed)] == [letters(staffed, ref)[0].id]

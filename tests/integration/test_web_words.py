@@ -1,0 +1,220 @@
+"""Plain English from the lifecycle table: no page, error message, letter or `case show` text
+carries one of the table's codes; a note never reaches a letter; every letter is seen by a
+member of staff before it goes."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from concerns.cli.main import _render_case
+from concerns.db.models import Case, Letter
+from concerns.workflows.context import AppContext
+from concerns.workflows.errors import BadInput
+from concerns.workflows.letters_service import LetterChanged, preview_event_letter
+from concerns.workflows.lifecycle import fire_event
+from concerns.workflows.machine import (
+    CHOICE_LABELS,
+    CLOCKS,
+    EVENTS,
+    FIELD_LABELS,
+    ROLE_LABELS,
+    STATES,
+    steps_for,
+)
+from concerns.workflows.queries import show_case
+from tests.factories import act, create_staff, log_concern
+from tests.integration.web_helpers import PASSWORD, client_for, fire, sign_in
+
+# Every identifier of the table that could only be a code (one word ones read as English).
+CODES = sorted(
+    {c for c in (*STATES, *EVENTS, *CLOCKS, *CHOICE_LABELS, *ROLE_LABELS,
+                 *(k.split(".")[-1] for k in FIELD_LABELS)) if "_" in c},
+    key=len, reverse=True,
+)
+CODE_RE = re.compile(r"\b(" + "|".join(map(re.escape, CODES)) + r")\b")
+
+
+def visible_text(page: str) -> str:
+    """What a reader sees: no tags, attributes, scripts or styles."""
+    page = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", page)
+    page = re.sub(r"(?s)<[^>]+>", " ", page)
+    return html.unescape(page)
+
+
+def codes_in(text: str) -> list[str]:
+    return sorted(set(CODE_RE.findall(text)))
+
+
+@pytest.fixture
+def web(sqlite_ctx: AppContext) -> Iterator[AppContext]:
+    create_staff(sqlite_ctx, PASSWORD)
+    yield sqlite_ctx
+
+
+WALK = [
+    ("acknowledge", "alex", {}),
+    ("record_complaints_triage", "priya", {"meets_criteria": "no", "reason": "time_limit_passed"}),
+    ("record_legal_triage", "lee", {"proceedings": "in_progress", "comment": "A hearing."}),
+    ("assign_reviewer", "morgan", {"reviewer": "sam"}),
+    ("start_review", "alex", {}),
+    ("add_review_note", "sam", {"kind": "interview_staff"}),
+    ("raise_escalation", "sam", {"severity": "safeguarding", "to": "morgan"}),
+    ("resolve_escalation", "morgan", {}),
+    ("submit_outcome", "sam", {"summary": "Found gaps.", "wording": "We are sorry."}),
+    ("return_for_changes", "dana", {}),
+    ("submit_outcome", "sam", {"summary": "Found gaps.", "wording": "We are sorry."}),
+    ("authorise", "dana", {}),
+    ("prepare_letter", "erin", {}),
+    ("return_letter", "dana", {}),
+    ("prepare_letter", "erin", {}),
+    ("sign", "dana", {}),
+    ("send", "erin", {"method": "email"}),
+    ("record_dissatisfaction", "alex", {}),
+    ("offer_meeting", "dana", {"wording": "We would like to meet you."}),
+    ("record_meeting", "dana", {"result": "declined"}),
+]
+ROLES_TO_LOOK = ("alex", "morgan", "priya", "lee", "sam", "dana", "erin")
+
+
+def test_no_page_error_letter_or_case_text_shows_a_code_of_the_table(web: AppContext) -> None:
+    ref = log_concern(web)
+    clients = {}
+    for username in ROLES_TO_LOOK:
+        clients[username] = client_for(web)
+        sign_in(clients[username], username)
+    found: dict[str, list[str]] = {}
+    tried: set[str] = set()
+
+    def look(where: str, text: str) -> None:
+        codes = codes_in(text)
+        if codes:
+            found[where] = codes
+
+    for event, actor, values in WALK:
+        for username, client in clients.items():
+            page = client.get(f"/cases/{ref}")
+            look(f"case page as {username} before {event}", visible_text(page.text))
+            for other in re.findall(r'href="/cases/[^/]+/events/([a-z_]+)"', page.text):
+                form = client.get(f"/cases/{ref}/events/{other}")
+                look(f"{other} page as {username}", visible_text(form.text))
+        first_time = event not in tried
+        tried.add(event)
+        if first_time and (values or any(s.note_required for s in steps_for(event))):
+            # A form sent with nothing in it: the errors are in words, by the field.
+            client = clients[actor]
+            token = re.search(r'name="csrf_token" value="([^"]+)"',
+                              client.get(f"/cases/{ref}/events/{event}").text)
+            assert token
+            empty = client.post(f"/cases/{ref}/events/{event}",
+                                data={"csrf_token": token.group(1)})
+            assert empty.status_code == 422, event
+            look(f"{event} sent empty", visible_text(empty.text))
+        act(web, ref, event, actor, "A note.", **values)
+        look(f"case show after {event}", _render_case(show_case(web, "morgan", ref)))
+    for path in ("/team", "/my-work", "/cases"):
+        look(path, visible_text(clients["morgan"].get(path).text))
+    with web.sessions() as session:
+        for letter in session.scalars(select(Letter)):
+            look(f"letter {letter.kind}", visible_text(letter.html))
+    assert found == {}
+
+
+SECRET = "NOTE-NEVER-PRINTED"
+LETTER_WALK = [
+    ("request_information", "alex", {"wording": "Which dates?"}),
+    ("information_received", "alex", {}),
+    ("acknowledge", "alex", {}),
+    ("record_complaints_triage", "priya", {"meets_criteria": "yes", "reason": "within_time_limit"}),
+    ("record_legal_triage", "lee", {"proceedings": "none", "comment": f"{SECRET} legal"}),
+    ("offer_complaints_route", "alex", {"wording": "You may complain formally."}),
+    ("assign_reviewer", "morgan", {"reviewer": "sam"}),
+    ("decline_complaints_route", "erin", {}),
+    ("add_review_note", "sam", {"kind": "records_examined"}),
+    ("submit_outcome", "sam", {"summary": f"{SECRET} summary", "wording": "We are sorry."}),
+    ("authorise", "dana", {}),
+    ("prepare_letter", "erin", {}),
+    ("sign", "dana", {}),
+    ("send", "erin", {"method": "email"}),
+    ("record_dissatisfaction", "alex", {}),
+    ("offer_meeting", "dana", {"wording": "We would like to meet."}),
+]
+
+
+def test_a_note_never_appears_in_any_letter(ctx: AppContext) -> None:
+    create_staff(ctx)
+    ref = log_concern(ctx)
+    answered = log_concern(ctx)
+    act(ctx, answered, "answer_query", "alex", f"{SECRET} answer", wording="Here is the answer.")
+    for event, actor, values in LETTER_WALK:
+        preview = preview_event_letter(ctx, actor, ref, event, values)
+        assert preview is None or SECRET not in preview.html
+        act(ctx, ref, event, actor, f"{SECRET} {event}", **values)
+    with ctx.sessions() as session:
+        letters = session.scalars(select(Letter)).all()
+        kinds = {letter.kind for letter in letters}
+        assert kinds == {"acknowledgement", "information_request", "answer", "complaints_offer",
+                         "outcome", "meeting_offer"}
+        for letter in letters:
+            assert SECRET not in letter.html, letter.kind
+            assert SECRET.encode() not in bytes(letter.pdf or b""), letter.kind
+
+
+def test_the_meeting_offer_prints_its_wording_field_and_not_its_note(ctx: AppContext) -> None:
+    create_staff(ctx)
+    ref = log_concern(ctx)
+    for event, actor, values in LETTER_WALK:
+        if event == "offer_meeting":
+            break
+        act(ctx, ref, event, actor, "A note.", **values)
+    with pytest.raises(BadInput, match="date: The meeting date must be after today"):
+        act(ctx, ref, "offer_meeting", "dana", date="2020-01-06")
+    act(ctx, ref, "offer_meeting", "dana", "Dana prefers mornings.",
+        wording="Please come to Plough Lane.")
+    with ctx.sessions() as session:
+        letter = session.scalars(select(Letter).where(Letter.kind == "meeting_offer")).one()
+        assert "Please come to Plough Lane." in letter.html
+        assert "prefers mornings" not in letter.html
+
+
+def test_a_letter_event_from_the_web_goes_only_after_its_letter_was_shown(
+    web: AppContext,
+) -> None:
+    ref = log_concern(web)
+    client = client_for(web)
+    token = sign_in(client, "alex")
+    shown = client.post(f"/cases/{ref}/events/acknowledge", data={"csrf_token": token})
+    assert shown.status_code == 200 and "Check the letter before it goes" in shown.text
+    with web.sessions() as session:
+        assert session.scalars(select(Case.state).where(Case.reference == ref)).one() == "logged"
+        assert session.scalars(select(Letter)).all() == []
+    # A letter other than the one shown is refused (as if the case changed in between).
+    forged = client.post(f"/cases/{ref}/events/acknowledge",
+                         data={"csrf_token": token, "letter_seen": "0" * 64})
+    assert forged.status_code == 200 and "Check the letter before it goes" in forged.text
+    with pytest.raises(LetterChanged):
+        fire_event(web, ref, "acknowledge", "alex", {}, None, letter_seen="0" * 64)
+    assert fire(client, token, ref, "acknowledge").status_code == 303
+    with web.sessions() as session:
+        assert [x.kind for x in session.scalars(select(Letter))] == ["acknowledgement"]
+
+
+def test_closing_events_ask_first_and_keep_what_was_typed(web: AppContext) -> None:
+    ref = log_concern(web)
+    client = client_for(web)
+    token = sign_in(client, "morgan")
+    data = {"csrf_token": token, "reason": "withdrawn", "note": "She wrote to withdraw."}
+    asked = client.post(f"/cases/{ref}/events/close_outside_framework", data=data)
+    assert asked.status_code == 200 and "Are you sure?" in asked.text
+    assert "Withdrawn by the person" in asked.text and "She wrote to withdraw." in asked.text
+    changed = client.post(f"/cases/{ref}/events/close_outside_framework",
+                          data={**data, "step": "change"})
+    assert "She wrote to withdraw." in changed.text
+    assert fire(client, token, ref, "close_outside_framework", reason="withdrawn",
+                note="She wrote to withdraw.").status_code == 303
+    with web.sessions() as session:
+        assert session.scalars(select(Case.state).where(Case.reference == ref)).one() == "closed"
