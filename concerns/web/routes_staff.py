@@ -254,6 +254,8 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
             # Every letter is seen before it goes: show it, with the answers kept.
             return _check_page(request, user, reference, event, posted, preview)
         if preview is None and event in CONFIRM_EVENTS and posted.get("confirmed") != "yes":
+            # The answers are checked before the question is asked.
+            lifecycle.check_values(event, values, note)
             return _check_page(request, user, reference, event, posted, None)
         result = lifecycle.fire_event(
             ctx, reference, event, user.username, values, note,

@@ -69,6 +69,20 @@ class EventResult:
 ATTEMPTS = 3
 
 
+def check_values(event: str, raw_values: Mapping[str, str], note: str | None) -> None:
+    """Refuse the event's values (and a missing note) as `fire_event` would, storing nothing:
+    what a confirmation page checks before it asks "are you sure"."""
+    try:
+        parse_values(event, raw_values)
+    except ValueError as exc:
+        key, _, problem = str(exc).partition(": ")
+        raise BadInput(key, problem) from None
+    if not (note or "").strip() and all(s.note_required for s in steps_for(event)):
+        raise BadInput("note", field_words(event, "note")[2])
+
+
+
+
 def fire_event(
     ctx: AppContext,
     reference: str,
