@@ -490,10 +490,11 @@ def team_view(
         if not actor.roles & TEAM_ROLES:
             raise NotAllowed("the team view needs the role IAT manager")
         today = ctx.calendar.local_date(ctx.now())
+        barred = barred_case_ids(s, actor.username) | restricted_case_ids(s, actor)
         cases = [
             c
             for c in s.scalars(select(Case).where(Case.state != "closed")).unique().all()
-            if not is_named_in(actor, c)
+            if c.id not in barred
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         all_facts = case_facts_many(s, cases, today=today)
