@@ -35,7 +35,7 @@ def test_the_reviewer_tags_themes_and_adds_an_action_on_the_outcome_form(web: Ap
         walk_to_review(web, ref)
         client = client_for(web)
         sign_in(client, "alex")
-        page = client.get(f"/cases/{ref}")
+        page = client.get(f"/cases/{ref}/events/submit_outcome")
         assert 'name="finding.record_keeping"' in page.text
         assert 'name="action.1.due"' in page.text
         form = {
