@@ -372,6 +372,24 @@ def _returned(case: Case, events: Sequence[Event], names: dict[str, str]) -> dic
     return None
 
 
+def _returns_of(
+    s: Session, cases: Sequence[Case], names: dict[str, str]
+) -> dict[int, dict[str, Any] | None]:
+    """_returned for many cases in one query (the reviewer's list marks returned work)."""
+    if not cases:
+        return {}
+    kinds = {e for pair in RETURNS.values() for e in pair[:2]}
+    by_case: dict[int, list[Event]] = {c.id: [] for c in cases}
+    for e in s.scalars(
+        select(Event)
+        .where(Event.case_id.in_(list(by_case)), Event.event.in_(kinds))
+        .order_by(Event.id)
+    ):
+        if e.case_id is not None:
+            by_case[e.case_id].append(e)
+    return {c.id: _returned(c, by_case[c.id], names) for c in cases}
+
+
 def events_for(ctx: AppContext, actor_name: str | None, reference: str) -> list[dict[str, Any]]:
     """The events the user may fire on the case now, with the values each takes."""
     with ctx.uow() as uow:
@@ -440,6 +458,7 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         all_facts = case_facts_many(s, cases, today=today)
         names = full_names(s)
+        returned = _returns_of(s, [c for c in cases if c.state in RETURNS], names)
         out = []
         for case in cases:
             facts = all_facts[case.id]
@@ -459,6 +478,7 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
             if not events and case.id not in to_post:
                 continue
             row["events"] = events
+            row["returned"] = returned.get(case.id)
             if which == "assistant":
                 row["letters_to_post"] = [
                     {"letter_id": x.id, "kind": x.kind, "made_at": x.created_at.isoformat()}

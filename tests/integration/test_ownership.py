@@ -216,3 +216,25 @@ def test_triage_complete_without_a_reviewer_is_on_the_managers_list(ctx: AppCont
 def test_each_walk_on_its_own_keeps_an_owner(ctx: AppContext, each: Walk) -> None:
     create_staff(ctx)
     each(ctx, set())
+
+
+def test_a_returned_outcome_is_marked_on_the_reviewers_list_with_the_note(ctx: AppContext) -> None:
+    from concerns.workflows.queries import queue, show_case
+
+    create_staff(ctx)
+    ref = walk(ctx, set(), [
+        ("acknowledge", "alex", {}),
+        ("record_complaints_triage", "priya", NOT_MET),
+        ("record_legal_triage", "lee", {"proceedings": "none"}),
+        ("assign_reviewer", "morgan", {"reviewer": "sam"}),
+        ("start_review", "alex", {}),
+        ("submit_outcome", "sam", {"summary": "Read.", "wording": "We are sorry.",
+                                   "finding.record_keeping": "Notes were missing."}),
+    ])
+    act(ctx, ref, "return_for_changes", "dana", "Say sorry for the delay too.")
+    [row] = [r for r in queue(ctx, "sam", "mine") if r["reference"] == ref]
+    assert row["returned"]["note"] == "Say sorry for the delay too."
+    assert row["returned"]["by"] == "Dana Whitfield"
+    assert show_case(ctx, "sam", ref)["returned"]["what"] == "outcome"
+    act(ctx, ref, "submit_outcome", "sam", None)
+    assert show_case(ctx, "sam", ref)["returned"] is None
