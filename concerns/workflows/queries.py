@@ -427,7 +427,7 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
         user, actor = load_actor(s, actor_name)
         _require_reader(actor)
         if which != "mine" and QUEUE_ROLES[which] not in actor.roles:
-            raise NotAllowed(f"the {which} queue needs the role {QUEUE_ROLES[which]}")
+            raise NotAllowed(f"the {which} queue needs the role {role_label(QUEUE_ROLES[which])}")
         today = ctx.calendar.local_date(ctx.now())
         # Letters the assistant has to post, by case: such a case waits on her in any state.
         to_post: dict[int, list[Letter]] = {}
