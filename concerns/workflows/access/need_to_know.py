@@ -19,7 +19,9 @@ PART_KEYS: dict[str, tuple[str, ...]] = {
     "concern": ("contacts", "staff_named", "involvement"),
     "children": ("children",),
     "triage_summary": ("triage",),
-    "outcome": ("outcome_summary", "outcome_wording", "learning"),
+    # The director's note when she returned the outcome or its letter is about the outcome.
+    "outcome": ("outcome_summary", "outcome_wording", "learning", "returned"),
+    "escalations": ("escalations", "blocked"),
     "letters": ("letters",),
     "history": ("history",),
 }
