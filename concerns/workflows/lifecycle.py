@@ -33,6 +33,7 @@ from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, di
 from concerns.workflows.hooks import EventContext, needs_preparing, run_hooks, run_preparers
 from concerns.workflows.machine import (
     CASE_READERS,
+    ESCALATION_RECIPIENTS,
     IAT,
     SITUATION_CLOCKS,
     STEPS,
@@ -327,17 +328,7 @@ def _assign_reviewer(ec: EventContext) -> None:
             deadline.owner_user_id = reviewer.id
 
 
-def _staff_member(ec: EventContext, field: str, roles: frozenset[str]) -> User:
-    """The active member of staff a field names (by username), with one of ROLES."""
-    username = ec.values[field]
-    person = ec.session.scalars(select(User).where(User.username == username)).first()
-    if person is None or not person.active or not person.role_names & roles:
-        raise BadInput(field, field_words(ec.step.event, field)[2] + " from the list")
-    return person
-
-
 def _raise_escalation(ec: EventContext) -> None:
-    _staff_member(ec, "to", CASE_READERS)
     escalation = Escalation(
         case_id=ec.case.id,
         severity=ec.values["severity"],
@@ -479,9 +470,10 @@ def form_choices(
         return {
             "reviewer": [(u.username, u.full_name or u.username) for u in free
                          if u.role_names & IAT],
-            "to": [
-                (u.username, f"{u.full_name or u.username} ({who(frozenset(u.role_names))})")
+            "to": [(r, r) for r in ESCALATION_RECIPIENTS] + [
+                (name, name)
                 for u in free
+                for name in [f"{u.full_name or u.username} ({who(frozenset(u.role_names))})"]
             ],
             "clock": [(c, clock_label(c)) for c in dict.fromkeys(running)],
         }

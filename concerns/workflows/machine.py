@@ -146,6 +146,13 @@ REVIEW_NOTE_KINDS = (
     "other",
 )
 SEVERITIES = ("safeguarding", "practice")
+# Whom an escalation goes to besides staff (the page offers these and the staff by name; the
+# command line takes any recipient as written).
+ESCALATION_RECIPIENTS = (
+    "LADO (Local Authority Designated Officer)",
+    "MASH (Multi-Agency Safeguarding Hub)",
+    "Children's services front door",
+)
 # Every clock a case can run, in the order a case meets them (their targets are in config.toml).
 CLOCKS = (
     "acknowledge",
@@ -472,7 +479,7 @@ STEPS: tuple[Step, ...] = (
         None,
         _REVIEWER_MANAGER,
         "Escalate a concern arising from the review.",
-        fields=(Field("severity", "choice", SEVERITIES), Field("to", "user")),
+        fields=(Field("severity", "choice", SEVERITIES), Field("to", "text")),
     ),
     Step(
         "resolve_escalation",
