@@ -123,7 +123,8 @@ def test_a_case_walked_from_intake_to_closed_through_the_command(
     cli.ok("case", "act", ref, "authorise", as_user="dana")
     cli.ok("case", "act", ref, "prepare_letter", as_user="erin")
     queue = cli.ok("queue", "director", "--json", as_user="dana").json()
-    assert [q["reference"] for q in queue] == [ref] and queue[0]["events"] == ["sign"]
+    assert [q["reference"] for q in queue] == [ref]
+    assert queue[0]["events"] == ["sign", "return_letter"]
     cli.ok("case", "act", ref, "sign", as_user="dana")
     cli.ok("case", "act", ref, "send", "--set", "method=post", as_user="erin")
     refused(cli, ref, "close", as_user="alex", match="reply window is still running")
