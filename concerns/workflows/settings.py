@@ -87,7 +87,8 @@ class Council:
     email: str = "concernsaboutcare@example.gov.uk"
     phone: str = "01432 260000"
     logo: str = ""
-    director_name: str = "Director of Children's Services"
+    # The demo's director; a council sets its own (printed above the title when signing).
+    director_name: str = "Dana Whitfield"
     director_title: str = "Director of Children's Services"
     reference_prefix: str = "CAC"
     # Folder of edited letter templates (relative to config.toml); empty: the built-in ones.
