@@ -176,6 +176,8 @@ async def public(base: str, until: float, stats: Stats, who: int) -> None:
                     "from-year": "2015", "to-year": "2020",
                     "concern": f"Nobody returned my calls for months ({marker}).",
                     "consent": "yes",
+                    # Sent from the check-your-answers page, the form's last step.
+                    "action": "send",
                 }
                 response = await client.post("/concern", data=form)
                 if response.status_code != 303:
@@ -244,6 +246,8 @@ def main() -> int:
                 f'[web]\nsecret_key = "load-test-secret-key-not-for-use"\nport = {port}\n'
                 # Every client is 127.0.0.1 here: the per-address limit would stop the test.
                 "public_form_per_hour = 1000000\n"
+                # The clients sign in with a password alone (no authenticator app here).
+                "second_factor = false\n"
             )
             env = dict(os.environ, CONCERNS_CONFIG=str(config))
             env.pop("CONCERNS_DATABASE_URL", None)
