@@ -291,6 +291,8 @@ def main() -> None:
         config = base / "config.toml"
         config.write_text(
             f'[database]\nurl = "{url}"\n[web]\nsecret_key = "bench-secret-key-not-for-use"\n'
+            # The client signs in with a password alone (no authenticator app here).
+            "second_factor = false\n"
         )
         port = _free_port()
         server = _serve(config, port)
