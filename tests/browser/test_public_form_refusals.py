@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from concerns.workflows.context import AppContext
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, _missing, assert_accessible
+from tests.browser.conftest import LiveServer, _missing, assert_accessible
 from tests.conftest import _sqlite_ctx
 from tests.services import unavailable
 
@@ -48,13 +48,9 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def chromium(limited: LiveServer) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def chromium(browser: Any, limited: LiveServer) -> Any:
+    """The run's one Chromium (a second Playwright in the same thread cannot start)."""
+    return browser
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ import pytest
 
 from concerns.workflows.context import AppContext
 from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LiveServer,
     _missing,
     assert_accessible,
@@ -45,13 +43,9 @@ def live_2fa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def chromium(live_2fa: LiveServer) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def chromium(browser: Any, live_2fa: LiveServer) -> Any:
+    """The run's one Chromium (a second Playwright in the same thread cannot start)."""
+    return browser
 
 
 def _page(chromium: Any, live: LiveServer, width: int = 1024) -> Any:
