@@ -73,6 +73,9 @@ VALID = [
     {"respondent": {"name": "Bo", "phone": "01432 555 111"}, "concern": "No reply."},
     {"respondent": {"name": "Cy", "address": "2 Lane, Hereford"}, "concern": "x",
      "children": [], "staff_named": ["Jo Bloggs"], "consent_to_contact": False},
+    # A child whose birth date the person does not know (the public form sends null).
+    {"respondent": {"name": "Gil", "email": "gil@example.com"}, "concern": "x",
+     "children": [{"name": "Hal", "date_of_birth": None}, {"name": "Ivy"}]},
 ]
 REFUSED = [
     ({"concern": "x"}, "respondent"),
