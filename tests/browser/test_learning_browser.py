@@ -39,6 +39,8 @@ def test_themes_and_an_action_reach_the_report_its_drill_down_and_the_published_
     officer = new_page()
     sign_in(officer, "alex")
     officer.goto(f"/cases/{reference}")
+    officer.goto(f"/cases/{reference}/events/submit_outcome")  # the step has a page of its own
+    officer.wait_for_load_state()
     officer.fill("#submit-outcome-summary", "The records were read and staff interviewed.")
     officer.fill("#submit-outcome-wording", "Thank you for raising this. We are sorry.")
     officer.get_by_label("Consent", exact=True).fill(
@@ -50,7 +52,7 @@ def test_themes_and_an_action_reach_the_report_its_drill_down_and_the_published_
     officer.fill("#submit-outcome-action-1-due", due)
     officer.locator("#event-submit-outcome button[type=submit]").click()
     officer.wait_for_load_state()
-    assert "now awaiting signoff" in officer.inner_text(".govuk-notification-banner")
+    assert "now waiting for sign-off" in officer.inner_text(".govuk-notification-banner")
     assert officer.locator("#action-1, [id^=action-]").first.is_visible()
     assert "Check consent at every first visit." in officer.inner_text("main")
     assert_accessible(officer)
