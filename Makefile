@@ -27,7 +27,8 @@ run: install ## Set up the database with demo data and start the web app on 127.
 	@echo "Try: $(BIN)/concerns case list --as alex"
 	@echo "     $(BIN)/concerns case show CAC-$$(date +%Y)-0003 --as alex"
 	@echo "     open http://127.0.0.1:8000/login (user dana, alex or erin; password concerns-demo)"
-	$(BIN)/concerns serve --with-scheduler
+	@echo "     (the demo server asks no second factor; a real install does: [web] second_factor)"
+	CONCERNS_SECOND_FACTOR=off $(BIN)/concerns serve --with-scheduler
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check concerns tests bench

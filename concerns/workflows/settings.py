@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -366,11 +366,23 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         smtp=SmtpSettings(**_typed(SmtpSettings, "smtp", _section(data, "smtp"))),
         mailbox=MailboxSettings(**_typed(MailboxSettings, "mailbox", _section(data, "mailbox"))),
         intake=IntakeSettings(**_typed(IntakeSettings, "intake", _section(data, "intake"))),
-        web=WebSettings(**_typed(WebSettings, "web", _section(data, "web"))),
+        web=_web(_section(data, "web")),
         records=RecordsSettings(**_typed(RecordsSettings, "records", _section(data, "records"))),
         learning=_learning(_section(data, "learning")),
         base_dir=base_dir,
     )
+
+
+def _web(values: dict[str, Any]) -> WebSettings:
+    web = WebSettings(**_typed(WebSettings, "web", values))
+    # `make run` serves the demo register, whose staff have no authenticator app: it turns the
+    # second factor off for that one process, leaving config.toml's setting for every real install.
+    switch = os.environ.get("CONCERNS_SECOND_FACTOR")
+    if switch is None:
+        return web
+    if switch not in ("on", "off"):
+        raise SettingsError("$CONCERNS_SECOND_FACTOR: expected on or off")
+    return replace(web, second_factor=switch == "on")
 
 
 _THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,59}")
