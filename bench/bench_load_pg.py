@@ -135,7 +135,7 @@ async def actor(base: str, references: list[str], until: float, stats: Stats) ->
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         csrf = await _sign_in(client, "alex")
         headers = {"x-csrf-token": csrf}
-        events = (("request_information", {"values": {}, "note": "Please send the dates."}),
+        events = (("request_information", {"values": {"wording": "Please send the dates."}}),
                   ("information_received", {"values": {}}))
         turn = 0
         while time.perf_counter() < until:

@@ -26,7 +26,7 @@ def _due_for_review(live: LiveServer, days_ago: int) -> str:
     """A closed case whose retention review date was DAYS_AGO."""
     ctx = live.ctx
     reference = log_concern(ctx)
-    act(ctx, reference, "answer_query", "alex", "Our answer.")
+    act(ctx, reference, "answer_query", "alex", wording="Our answer.")
     today = ctx.calendar.local_date(ctx.now())
     with ctx.uow() as uow:
         uow.session.execute(update(Case).where(Case.reference == reference).values(

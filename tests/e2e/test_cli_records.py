@@ -15,7 +15,8 @@ def test_the_information_officer_keeps_anonymises_and_the_register_is_backed_up_
     kept = log(cli, tmp_path, {"email": "rowan.hale@example.org"})
     erased = log(cli, tmp_path, {"name": "Isolde Pennywhistle", "email": "isolde@example.org"})
     for ref in (kept, erased):
-        cli.ok("case", "act", ref, "answer_query", "--note", "Our answer.", as_user="alex")
+        cli.ok("case", "act", ref, "answer_query", "--set", "wording=Our answer.",
+               as_user="alex")
     schedule = cli.ok("retention", "list", "--all", "--json", as_user="priya").json()
     assert {(r["reference"], r["state"]) for r in schedule} == {
         (kept, "review"), (erased, "review")}

@@ -86,7 +86,8 @@ def build_register(ctx: AppContext, base: Path) -> Register:
     [result] = poll_mailbox(ctx, "ian")
     assert result.status == "new_case" and result.reference, result
     second = result.reference
-    act(ctx, second, "answer_query", "alex", "Zebedee, we have looked into the Tuesday placement.")
+    act(ctx, second, "answer_query", "alex",
+        wording="Zebedee, we have looked into the Tuesday placement.")
     return Register(first, second, other, box)
 
 

@@ -31,7 +31,7 @@ def staffed(ctx: AppContext) -> AppContext:
 
 def answered(ctx: AppContext, **kwargs: object) -> str:
     ref = log_concern(ctx, **kwargs)  # type: ignore[arg-type]
-    act(ctx, ref, "answer_query", "alex", "Here is our answer.")
+    act(ctx, ref, "answer_query", "alex", wording="Here is our answer.")
     return ref
 
 

@@ -63,8 +63,9 @@ def register(ctx: AppContext) -> tuple[str, str, str]:
     log_concern(ctx, name="Crispin Wolstenholme", email="crispin.w@example.net",
                 phone="01905 776655", address="4 Mulberry Court, Ledbury", children=[TOBIAS],
                 concern="I am Tobias's uncle and I worry about him.")
-    act(ctx, first, "answer_query", "alex",
-        "We also heard from Crispin Wolstenholme (01905 776655) about Tobias. Our answer follows.")
+    act(ctx, first, "answer_query", "alex", "Crispin Wolstenholme rang about Tobias as well.",
+        wording="We also heard from Crispin Wolstenholme (01905 776655) about Tobias. "
+        "Our answer follows.")
     second = log_concern(
         ctx, name="Rosalind Featherstonehaugh", email="rosalind@example.org",
         children=[TOBIAS], concern="Nobody told me Tobias's new social worker's name.")
