@@ -8,6 +8,7 @@ value), and nothing is evaluated.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -23,6 +24,8 @@ from concerns.triage.submission import SubmissionError
 MAX_ROWS = 100_000
 # Fills Excel writes for "no colour": not a status.
 _NO_COLOUR = {"000000", "FFFFFF"}
+# More NULs than this (or than 1% of the text) and the file is binary, not a register.
+_STRAY_NULS = 16
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,15 @@ def _limit(rows: Iterator[SheetRow]) -> list[SheetRow]:
     return out
 
 
-def _csv_rows(data: bytes) -> Iterator[SheetRow]:
+def _csv_text(data: bytes) -> str:
+    """The CSV's text. Excel's "Unicode text" is UTF-16 with a byte-order mark; a stray NUL in a
+    text register is dropped (the stored raw bytes keep it), but a file that is mostly NULs is
+    not a text register at all."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SubmissionError("(file)", "not a readable UTF-16 CSV file") from None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = data.decode(encoding)
@@ -74,8 +85,13 @@ def _csv_rows(data: bytes) -> Iterator[SheetRow]:
             continue
     else:  # pragma: no cover - cp1252 decodes all but five bytes
         text = data.decode("utf-8", "replace")
-    if "\x00" in text:
-        raise SubmissionError("(file)", "not a text CSV file (contains NUL bytes)")
+    if text.count("\x00") > max(_STRAY_NULS, len(text) // 100):
+        raise SubmissionError("(file)", "not a text CSV file (it is mostly NUL bytes)")
+    return text.replace("\x00", "")
+
+
+def _csv_rows(data: bytes) -> Iterator[SheetRow]:
+    text = _csv_text(data)
     try:
         # Only the delimiter is sniffed: the sniffer's guesses at quoting are unreliable, and
         # registers saved by Excel quote as Excel does.
