@@ -109,7 +109,7 @@ def _users_page(request: Request, user: StaffUser, errors: list[tuple[str, str]]
 @router.get("/users")
 def users_page(request: Request, user: Staff) -> Response:
     """Staff accounts, roles and last sign-in; an admin also manages them here (the same
-    services as `concerns user disable|enable|roles|unlock|reset-second-factor`)."""
+    services as `concerns user disable|enable|roles|reset-password|unlock|reset-second-factor`)."""
     return _users_page(request, user)
 
 
@@ -125,6 +125,10 @@ async def users_manage(request: Request, user: Staff) -> Response:
     try:
         if action == "roles":
             done = users.set_roles(ctx, user.username, username, picked, reason)
+        elif action == "reset-password":
+            # The new password is never echoed back onto the page, refused or not.
+            password = str(form.get("password") or "")
+            done = users.reset_password(ctx, user.username, username, password, reason)
         elif action in ACCOUNT_ACTIONS:
             done = ACCOUNT_ACTIONS[action][1](ctx, user.username, username, reason)
         else:

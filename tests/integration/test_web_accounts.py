@@ -59,3 +59,36 @@ def test_only_an_admin_changes_accounts(web: AppContext) -> None:
     refused = manager.post("/users", data={"csrf_token": csrf, "username": "sam",
                                            "action": "disable", "reason": "I would like to"})
     assert refused.status_code == 403
+
+
+def test_the_admin_sets_a_new_password_and_the_old_sessions_end(web: AppContext) -> None:
+    sam = client_for(web)
+    sign_in(sam, "sam")
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    new = "the river bank in october"
+    done = admin.post("/users", data={"csrf_token": csrf, "username": "sam",
+                                      "action": "reset-password", "password": new,
+                                      "reason": "Forgot it after leave"})
+    assert done.status_code == 303
+    assert sam.get("/api/me").status_code == 401  # the session from before ends
+    sign_in(client_for(web), "sam", new)
+    with web.sessions() as s:
+        audited = [(e.event, e.actor, e.note) for e in s.scalars(
+            select(Event).where(Event.event == "password_reset"))]
+    assert audited == [("password_reset", "admin", "Forgot it after leave")]
+
+
+def test_a_new_password_that_breaks_a_rule_is_refused_by_the_field_and_never_echoed(
+    web: AppContext,
+) -> None:
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    refused = admin.post("/users", data={"csrf_token": csrf, "username": "sam",
+                                         "action": "reset-password", "password": "short1",
+                                         "reason": "Forgot it"})
+    assert refused.status_code == 400
+    assert 'id="account-password-error"' in refused.text and "12 characters" in refused.text
+    assert "short1" not in refused.text
+    assert 'value="reset-password" checked' in refused.text
+    sign_in(client_for(web), "sam")  # the old password still works: nothing changed
