@@ -7,11 +7,17 @@ from datetime import date
 
 from concerns.workflows.admin import init_database
 from concerns.workflows.context import AppContext
-from concerns.workflows.machine import STEPS
+from concerns.workflows.machine import DUTIES, STEPS
 from concerns.workflows.queries import show_case
 
-# The event that meets each clock.
-MEETS = {clock: {s.event for s in STEPS if clock in s.stops} for s in STEPS for clock in s.stops}
+# The events that meet each clock: those that stop it, and for a clock that dates a situation
+# ("triage complete, no reviewer") the events that end the situation.
+MEETS: dict[str, set[str]] = {}
+for step in STEPS:
+    for clock in step.stops:
+        MEETS.setdefault(clock, set()).add(step.event)
+for duty in DUTIES:
+    MEETS.setdefault(duty.clock, set()).update(duty.events)
 
 
 def test_the_demo_cases_have_fixed_references_and_consistent_histories(
