@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from concerns.db.engine import alembic_config, make_engine
+from concerns.db.engine import alembic_config, create_database_if_missing, make_engine
 from concerns.workflows.audit import verify_chain
 from concerns.workflows.context import AppContext
 from tests.conftest import make_settings
@@ -26,6 +26,7 @@ def _old_hash(prev: str, row: dict[str, object]) -> str:
 def _old_register(path: Path, *, tamper: bool) -> str:
     url = f"sqlite:///{path}"
     engine = make_engine(url)
+    create_database_if_missing(engine)  # as `concerns init` does: connecting alone makes no file
     command.upgrade(alembic_config(engine), "0001")
     prev = "0" * 64
     with engine.begin() as conn:
