@@ -147,9 +147,16 @@ def test_the_assistant_prepares_the_letter_and_sends_it_once_signed(
     assert_accessible(assistant)
     screenshot(assistant, "assistant-queue")
     assistant.get_by_role("button", name=f"Prepare the letter for case {reference}").click()
-    # She sees the outcome letter before it is made.
+    # She sees the outcome letter before it is made: its frame has loaded before she confirms (a
+    # click while the frame is still loading can land on a page that is still moving).
     assert assistant.locator("iframe.app-letter-frame").count() == 1
+    letter = assistant.frame_locator("iframe.app-letter-frame").locator("body")
+    letter.wait_for()
+    assert "Test Person" in letter.inner_text()
     assert_accessible(assistant)
+    # Scrolled to first, as she would: below the letter's frame, a click that has to scroll the
+    # page itself was seen to land nowhere in Chromium when other tests had run before.
+    assistant.locator("#confirm-step").scroll_into_view_if_needed()
     assistant.locator("#confirm-step").click()
     assistant.wait_for_url("**/queue/assistant")
     assert _state(live, reference) == "letter_ready"
