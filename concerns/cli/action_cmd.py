@@ -8,13 +8,13 @@ import typer
 
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
 from concerns.cli.lazy import lazy_import
+from concerns.workflows.errors import day_field
 from concerns.workflows.learning.action_statuses import STATUSES
 
 if TYPE_CHECKING:
-    from concerns.workflows.learning import actions, scrutiny_service
+    from concerns.workflows.learning import actions
 else:
     actions = lazy_import("concerns.workflows.learning.actions")
-    scrutiny_service = lazy_import("concerns.workflows.learning.scrutiny_service")
 
 app = typer.Typer(help="Actions arising from learning reviews: list, extend, complete.")
 
@@ -65,7 +65,7 @@ def action_extend(
 ) -> None:
     """Move an open action's due date later, with a reason (the IAT manager)."""
     c = call(json_out, as_user, config)
-    new_due = scrutiny_service.parse_day(due, "due")
-    assert new_due is not None
+    new_due = day_field(due, "--due", required=True)
+    assert new_due is not None  # required=True: a blank --due is refused above
     done = actions.extend_action(c.ctx, c.user, action_id, new_due, reason)
     emit(c, done, f"Action {done['id']} on {done['reference']}: now due {done['due']}.")

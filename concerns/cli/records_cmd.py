@@ -14,7 +14,7 @@ import typer
 from concerns.cli import people_cmd
 from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, handled, table
 from concerns.cli.lazy import lazy_import
-from concerns.workflows.errors import BadInput
+from concerns.workflows.errors import BadInput, day_field
 from concerns.workflows.records.decisions import DECISIONS
 
 if TYPE_CHECKING:
@@ -49,12 +49,7 @@ def _schedule_rows(rows: list[dict[str, Any]]) -> str:
 
 
 def _until(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise BadInput("until", "expected a date as YYYY-MM-DD") from None
+    return day_field(value, "--until")
 
 
 @app.command("list")

@@ -58,7 +58,8 @@ def scrutiny(
         fail("--format: expected one of html, pdf, csv, json", 2)
     if kind == "pdf" and out is None and sys.stdout.isatty():
         fail("--out: a PDF needs a file to go to", 2)
-    parse_day = scrutiny_service.parse_day
+    from concerns.workflows.errors import day_field as parse_day
+
     report = scrutiny_service.scrutiny_report(
         c.ctx, c.user, parse_day(date_from, "--from"), parse_day(date_to, "--to"),
         publish=publish, overdue_since=parse_day(overdue_since, "--overdue-since"))

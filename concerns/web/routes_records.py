@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from concerns.web.deps import StaffUser, render, signed_in, state
 from concerns.web.security import require_csrf
-from concerns.workflows.errors import BadInput, NotAllowed, NotFound
+from concerns.workflows.errors import BadInput, NotAllowed, NotFound, day_field
 from concerns.workflows.records import subject_access as sar
 from concerns.workflows.records.decisions import DECISIONS
 from concerns.workflows.records.retention import anonymise_due, decide, list_schedule
@@ -45,12 +45,7 @@ def retention_page(request: Request, user: Staff) -> Response:
 
 
 def _day(value: str) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise BadInput("until", "enter the date as YYYY-MM-DD") from None
+    return day_field(value, "until")
 
 
 @router.post(f"{QUEUE}/decide", dependencies=[Depends(require_csrf)])

@@ -20,11 +20,11 @@ from concerns.web.routes_staff import _case_page as case_page_response
 from concerns.web.security import require_csrf
 from concerns.workflows import intake
 from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.errors import day_field as parse_day
 from concerns.workflows.learning import actions
 from concerns.workflows.learning.scrutiny_service import (
     DRILL_ROLES,
     figure_cases,
-    parse_day,
     scrutiny_report,
 )
 from concerns.workflows.reminders import clock_label

@@ -71,3 +71,16 @@ def parse_day(text: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError("not a real date") from None
+
+
+def day_field(value: str | None, field: str, *, required: bool = False) -> date | None:
+    """A date typed into FIELD (a command's option or a page's input), read by parse_day: one
+    wording for every date everywhere. Blank is None, or refused when REQUIRED."""
+    if value is None or not value.strip():
+        if required:
+            raise BadInput(field, "required: a date as YYYY-MM-DD")
+        return None
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise BadInput(field, str(exc)) from None

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from concerns.db.models import Deadline, LearningAction, ReviewFinding
 from concerns.workflows import clocks
-from concerns.workflows.errors import BadInput
+from concerns.workflows.errors import BadInput, day_field
 from concerns.workflows.hooks import EventContext, on_event
 from concerns.workflows.machine import ACTION_PARTS
 
@@ -47,11 +47,8 @@ def _actions(ec: EventContext, labels: dict[str, str]) -> list[dict[str, Any]]:
                 raise BadInput(f"action.{number}.{part}", "required for every action")
         if parts["theme"] not in labels:
             raise BadInput(f"action.{number}.theme", _themes_message(labels))
-        due_text = parts["due"]
-        try:
-            due = date.fromisoformat(due_text)
-        except ValueError:
-            raise BadInput(f"action.{number}.due", "expected a date as YYYY-MM-DD") from None
+        due = day_field(parts["due"], f"action.{number}.due", required=True)
+        assert due is not None  # required=True
         if due <= today:
             raise BadInput(f"action.{number}.due", "must be after today")
         if not calendar.is_working_day(due):

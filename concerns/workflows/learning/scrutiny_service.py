@@ -28,15 +28,6 @@ REPORT_ROLES = frozenset({"auditor", "iat_officer", "iat_manager", "director"})
 DRILL_ROLES = REPORT_ROLES & CASE_READERS
 
 
-def parse_day(value: str | None, field: str) -> date | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise BadInput(field, "expected a date as YYYY-MM-DD") from None
-
-
 def _check_period(start: date | None, end: date | None) -> None:
     if start and end and start > end:
         raise BadInput("from", "is after --to")
