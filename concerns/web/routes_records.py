@@ -116,12 +116,12 @@ async def sar_open(request: Request, user: Staff) -> Response:
     return RedirectResponse(f"{SAR}/{opened['request']}", status_code=303)
 
 
-@router.get(SAR + "/{request_id:int}")
+@router.get(SAR + "/{request_id:id}")
 def sar_review(request: Request, user: Staff, request_id: int) -> Response:
     return _sar_page(request, user, request_id)
 
 
-@router.post(SAR + "/{request_id:int}/redactions", dependencies=[Depends(require_csrf)])
+@router.post(SAR + "/{request_id:id}/redactions", dependencies=[Depends(require_csrf)])
 async def sar_redact(request: Request, user: Staff, request_id: int) -> Response:
     form = await request.form()
     ctx = state(request).ctx
@@ -139,7 +139,7 @@ async def sar_redact(request: Request, user: Staff, request_id: int) -> Response
     return RedirectResponse(f"{SAR}/{request_id}", status_code=303)
 
 
-@router.post(SAR + "/{request_id:int}/release", dependencies=[Depends(require_csrf)])
+@router.post(SAR + "/{request_id:id}/release", dependencies=[Depends(require_csrf)])
 async def sar_release(request: Request, user: Staff, request_id: int) -> Response:
     try:
         done = sar.release(state(request).ctx, user.username, request_id)

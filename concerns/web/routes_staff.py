@@ -390,7 +390,7 @@ def _letter_response(letter: letters_service.LetterFile) -> Response:
     )
 
 
-@router.get("/cases/{reference}/attachments/{attachment_id}")
+@router.get("/cases/{reference}/attachments/{attachment_id:id}")
 def attachment_file(request: Request, user: Staff, reference: str, attachment_id: int) -> Response:
     """A file that came with a contact, downloaded as it was received (an attached message as
     .eml); never shown inline, so nothing in it runs on this site."""

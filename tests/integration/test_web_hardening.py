@@ -77,3 +77,19 @@ def test_the_database_and_the_secret_key_are_the_owners_alone(tmp_path: Path) ->
     assert _mode(tmp_path / "var" / "concerns.db") == 0o600
     assert _mode(tmp_path / "keys") == 0o700
     assert _mode(tmp_path / "keys" / "secret_key") == 0o600
+
+
+@pytest.mark.parametrize("huge", [2**63, 10**30])
+def test_an_attachment_or_a_subject_access_request_beyond_the_database_answers_404(
+    web: AppContext, huge: int
+) -> None:
+    reference = log_concern(web)
+    officer = client_for(web)
+    sign_in(officer, "alex")
+    assert officer.get(f"/cases/{reference}/attachments/{huge}").status_code == 404
+    information = client_for(web)
+    csrf = sign_in(information, "priya")
+    assert information.get(f"/records/subject-access/{huge}").status_code == 404
+    released = information.post(f"/records/subject-access/{huge}/release",
+                                data={"csrf_token": csrf})
+    assert released.status_code == 404
