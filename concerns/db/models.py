@@ -421,6 +421,23 @@ class Letter(Base):
     sent_method: Mapped[str | None] = mapped_column(String(10))
 
 
+class LetterPreview(Base):
+    """A letter being checked before it goes, held for the check page's frame so that whichever
+    web worker serves the frame finds it. Keyed by the SHA-256 of an unguessable token (a copy of
+    the database hands out no previews); only for the member of staff and case it was made for;
+    deleted when its event fires and, once expired, by the scheduler's cycle."""
+
+    __tablename__ = "letter_previews"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class ReferenceCounter(Base):
     """Last case number used per year, for references like CAC-2026-0001."""
 

@@ -16,10 +16,10 @@ from starlette.responses import RedirectResponse, Response
 
 from concerns.web import concern_form, event_forms
 from concerns.web.deps import StaffUser, render, require_role, signed_in, state
-from concerns.web.previews import PREVIEWS
 from concerns.web.security import require_csrf
 from concerns.workflows import (
     intake,
+    letter_previews,
     letters_service,
     lifecycle,
     person_details,
@@ -309,7 +309,8 @@ def _check_page(
     answers carried in hidden fields so nothing typed is lost."""
     case = queries.show_case(state(request).ctx, user.username, reference)
     (form,) = event_forms.build([event], case, None, {event: posted})
-    token = PREVIEWS.put(user.username, case["reference"], preview.html) if preview else ""
+    token = (letter_previews.hold(state(request).ctx, user.username, case["reference"], event,
+                                  preview.html) if preview else "")
     carried = {k: v for k, v in posted.items() if k not in ("csrf_token", "step", "confirmed",
                                                              "letter_seen")}
     return render(
@@ -323,8 +324,8 @@ def _check_page(
 @router.get("/cases/{reference}/previews/{token}.html")
 def letter_preview_file(request: Request, user: Staff, reference: str, token: str) -> Response:
     """A letter being checked before it goes, shown in the check page's frame (only to the
-    member of staff it was made for, for a short while)."""
-    html = PREVIEWS.get(token, user.username, reference.upper())
+    member of staff it was made for, for a short while; held where every worker finds it)."""
+    html = letter_previews.held(state(request).ctx, user.username, reference, token)
     if html is None:
         return render(request, "message.html", "Page not found", status_code=404,
                       heading="Page not found", message="That preview has expired.")

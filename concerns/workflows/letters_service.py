@@ -41,7 +41,7 @@ from concerns.letters import (
 )
 from concerns.letters.content import SUBJECTS
 from concerns.letters.render import html_to_docx
-from concerns.workflows import clocks
+from concerns.workflows import clocks, letter_previews
 from concerns.workflows.access.need_to_know import may_read
 from concerns.workflows.access.users import readable_case
 from concerns.workflows.audit import append_event
@@ -256,6 +256,7 @@ def make_letter(ec: EventContext) -> None:
     email it now unless it awaits a signature."""
     kind = LETTER_EVENTS[ec.step.event]
     case = ec.case
+    letter_previews.forget_answered(ec.session, case.id, ec.user.id, ec.step.event)
     if _by_phone(ec, kind):
         ec.data["letter"] = "none: no postal or email address, reply by phone"
         return

@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from concerns.workflows import outbox, reminders
+from concerns.workflows import letter_previews, outbox, reminders
 from concerns.workflows.access import sessions as staff_sessions
 from concerns.workflows.context import AppContext
 from concerns.workflows.doctor import write_heartbeat
@@ -35,18 +35,21 @@ class CycleResult:
     sweep: reminders.SweepResult = field(default_factory=reminders.SweepResult)
     delivery: outbox.DeliveryResult = field(default_factory=outbox.DeliveryResult)
     sessions_forgotten: int = 0
+    previews_forgotten: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {**self.sweep.to_dict(), "delivery": self.delivery.to_dict(),
-                "sessions_forgotten": self.sessions_forgotten}
+                "sessions_forgotten": self.sessions_forgotten,
+                "previews_forgotten": self.previews_forgotten}
 
 
 def run_cycle(ctx: AppContext, now: datetime | None = None, *, deliver: bool = True) -> CycleResult:
     """One sweep, then one delivery run of the outbox, both at NOW; sign-in sessions long over
-    are deleted on the way (the table would only grow otherwise)."""
+    and expired letter previews are deleted on the way (the tables would only grow otherwise)."""
     now = now or ctx.now()
     result = CycleResult(sweep=reminders.sweep(ctx, now))
     result.sessions_forgotten = staff_sessions.forget_old(ctx.sessions, ctx.settings.web, now)
+    result.previews_forgotten = letter_previews.forget_expired(ctx.sessions, now)
     if deliver:
         result.delivery = outbox.deliver(ctx, now)
     return result

@@ -49,7 +49,7 @@ from concerns.db.models import (
     Respondent,
     SubjectAccessRequest,
 )
-from concerns.workflows import clocks
+from concerns.workflows import clocks, letter_previews
 from concerns.workflows.audit import append_event, erase_payload
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
@@ -161,6 +161,7 @@ def erase_case(session: Session, case: Case, at: datetime, actor: str) -> Erased
         erase_payload(row, at)
         done.audit_rows += 1
     clocks.stop_clocks(session, case, ("*",), at)
+    letter_previews.forget_case(session, case.id)
     case.staff_named = []
     case.staff_named_keys = []
     case.legal_comment = None
