@@ -175,7 +175,7 @@ def escalations() -> Iterator[dict[str, Any]]:
 def users() -> Iterator[dict[str, Any]]:
     for i, name in ((1, "audrey"), (2, "alex")):
         yield {"id": i, "username": name, "full_name": name, "email": f"{name}@example.gov.uk",
-               "name_key": name, "active": True, "failed_logins": 0, "created_at": NOW}
+               "name_key": name, "active": True, "created_at": NOW}
 
 
 def user_roles() -> Iterator[dict[str, Any]]:

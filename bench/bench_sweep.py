@@ -129,8 +129,8 @@ def _deadline_row(case_id: int, i: int, due_ones: int) -> tuple[Any, ...]:
 def load_staff(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text(
-            "INSERT INTO users (id, username, full_name, email, name_key, active, failed_logins,"
-            " created_at) VALUES (:id, :u, :u, :e, :u, :t, 0, :c)"),
+            "INSERT INTO users (id, username, full_name, email, name_key, active, created_at)"
+            " VALUES (:id, :u, :u, :e, :u, :t, :c)"),
             [{"id": i, "u": u, "e": f"{u}@example.gov.uk", "t": True, "c": NOW}
              for i, u in ((1, "morgan"), (2, "dana"), (3, "alex"))])
         conn.execute(text("INSERT INTO user_roles (user_id, role) VALUES (:i, :r)"),

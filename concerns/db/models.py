@@ -77,8 +77,6 @@ class User(Base):
     name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
     # The second factor (access.second_factor): the TOTP key, the last time step accepted (a code

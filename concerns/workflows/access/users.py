@@ -305,7 +305,6 @@ def unlock_user(ctx: AppContext, actor_name: str | None, username: str, reason: 
         s = uow.session
         actor, user = _managed(s, actor_name, username, "unlock accounts")
         cleared = forget_failures(s, user.username)
-        user.failed_logins, user.locked_until = 0, None
         append_event(s, event="user_unlocked", actor=actor.username, at=ctx.now(),
                      data={"username": username, "failures_forgotten": cleared}, note=why)
         info = _info(user)
