@@ -18,6 +18,7 @@ Environment:
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import sqlite3
 import statistics
@@ -84,6 +85,7 @@ def cases() -> Iterator[dict[str, Any]]:
                "version": 1, "respondent_id": i, "received_at": _moment(i), "channel": "web",
                "staff_named": "[]", "staff_named_keys": "[]",
                "learning_review_completed": outcome == "responded", "outcome": outcome,
+               "retention_state": "not_set",
                "created_at": NOW, "updated_at": NOW}
 
 
@@ -190,6 +192,8 @@ TABLES = (("users", users), ("user_roles", user_roles), ("respondents", responde
 
 
 def _plain(value: Any, sqlite_style: bool) -> Any:
+    if isinstance(value, (dict, list)):  # JSON columns (COPY takes the text too)
+        return json.dumps(value)
     if sqlite_style and isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
     if sqlite_style and isinstance(value, date):
