@@ -5,7 +5,7 @@ every case (both columns hold one value for most rows). The partial index holds 
 waiting to be scheduled, so the look-up costs the same at 10,000 cases as at 1,000,000.
 
 Revision ID: i15_sweep_index
-Revises: i11_second_factor
+Revises: i11_drop_lockout_columns
 Create Date: 2026-11-29
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i15_sweep_index"
-down_revision: str | None = "i11_second_factor"
+down_revision: str | None = "i11_drop_lockout_columns"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
