@@ -167,9 +167,9 @@ def configuration_markdown() -> str:
         "setting is refused with its name and the closest known one (\"did you mean\"), and a "
         "value of the wrong kind names its setting: `concerns` exits 2.\n",
         "**Relative paths** (the SQLite file in `database.url`, `mailbox.path`, `council.logo`, "
-        "`council.letter_templates` and the `var/` folder) are read from the folder that holds "
-        "`config.toml`, not from the folder the command runs in. With no config file they are "
-        "read from the working directory.\n",
+        "`council.director_signature`, `council.letter_templates` and the `var/` folder) are "
+        "read from the folder that holds `config.toml`, not from the folder the command runs "
+        "in. With no config file they are read from the working directory.\n",
         "`$CONCERNS_DATABASE_URL`, when set, replaces `database.url`.\n",
         "## [database]\n",
         "| setting | default | meaning |",

@@ -91,6 +91,8 @@ class CouncilDetails(Protocol):
     def director_name(self) -> str: ...
     @property
     def director_title(self) -> str: ...
+    @property
+    def director_signature(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -105,14 +107,24 @@ class Logo:
         return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
     @classmethod
-    def from_file(cls, path: Path) -> Logo:
+    def from_file(cls, path: Path, setting: str = "council.logo") -> Logo:
         media_type = mimetypes.guess_type(path.name)[0]
         if media_type not in ("image/png", "image/jpeg", "image/svg+xml"):
-            raise LetterError("council.logo", "must be a PNG, JPEG or SVG file")
+            raise LetterError(setting, "must be a PNG, JPEG or SVG file")
         try:
             return cls(media_type, path.read_bytes())
         except OSError:
-            raise LetterError("council.logo", "the file cannot be read") from None
+            raise LetterError(setting, "the file cannot be read") from None
+
+    @classmethod
+    def from_setting(cls, value: str, base_dir: Path | None, setting: str) -> Logo | None:
+        """The image a setting names (relative to base_dir), or None when it names none."""
+        if not value:
+            return None
+        path = Path(value)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return cls.from_file(path, setting)
 
 
 @dataclass(frozen=True)
@@ -126,16 +138,12 @@ class Letterhead:
     logo: Logo | None = None
     director_name: str = ""
     director_title: str = ""
+    # Printed in the signature block of a letter the director has signed, and only then.
+    director_signature: Logo | None = None
 
     @classmethod
     def from_council(cls, council: CouncilDetails, base_dir: Path | None = None) -> Letterhead:
-        """The letterhead from `settings.council`; a relative logo path is under base_dir."""
-        logo = None
-        if council.logo:
-            path = Path(council.logo)
-            if not path.is_absolute() and base_dir is not None:
-                path = base_dir / path
-            logo = Logo.from_file(path)
+        """The letterhead from `settings.council`; relative image paths are under base_dir."""
         return cls(
             council_name=council.name,
             department=council.department,
@@ -143,9 +151,11 @@ class Letterhead:
             address=tuple(council.address),
             email=council.email,
             phone=council.phone,
-            logo=logo,
+            logo=Logo.from_setting(council.logo, base_dir, "council.logo"),
             director_name=council.director_name,
             director_title=council.director_title,
+            director_signature=Logo.from_setting(
+                council.director_signature, base_dir, "council.director_signature"),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from concerns.letters.content import LetterContent, LetterError, Letterhead
@@ -54,6 +55,12 @@ class RenderedLetter:
     sha256: str
 
 
+# Where the built-in layout's signature block takes the director's signature once she has signed.
+# An HTML comment: invisible until then, and nothing typed into a letter can make one (text is
+# escaped). An edited _layout.html without it prints no signature image.
+SIGNATURE_MARK = "<!-- signature -->"
+
+
 def html_to_docx(html: str) -> bytes:
     """The Word file of a rendered letter (python-docx loaded only when one is asked for)."""
     from concerns.letters.word import html_to_docx as convert
@@ -90,3 +97,17 @@ class LetterRenderer:
         html = self.html(content)
         pdf = html_to_pdf(html, content.reference)
         return RenderedLetter(content.kind, html, pdf, sha256_hex(pdf))
+
+    def signed(self, kind: str, html: str, reference: str) -> RenderedLetter | None:
+        """The stored letter HTML with the director's signature in its signature block, and its
+        PDF; None when no signature image is configured (or the layout has no place for one).
+        Nothing else in the letter changes: it is the one she read, signed."""
+        image = self.letterhead.director_signature
+        if image is None or SIGNATURE_MARK not in html:
+            return None
+        before, _, after = html.rpartition(SIGNATURE_MARK)
+        name = escape(self.letterhead.director_name or "the director")
+        signed_html = (f'{before}<img class="signature-image" src="{image.data_uri}" '
+                       f'alt="Signed by {name}">{after}')
+        pdf = html_to_pdf(signed_html, reference)
+        return RenderedLetter(kind, signed_html, pdf, sha256_hex(pdf))

@@ -289,9 +289,26 @@ def make_letter(ec: EventContext) -> None:
         ec.data["letter_sent"] = "email"
 
 
+def _signed(ec: EventContext, letter: Letter) -> RenderedLetter | None:
+    try:
+        return renderer(ec.ctx).signed(letter.kind, letter.html, ec.case.reference)
+    except LetterError as exc:
+        raise _refused(exc, letter.kind) from None
+
+
+@prepares("sign")
+def sign_letter_first(ec: EventContext) -> None:
+    """With a signature image configured, make the signed PDF before the write transaction."""
+    letter = _latest(ec.session, ec.case, signed=False)
+    if letter is not None:
+        ec.prepared["signed"] = (letter.id, letter.sha256, _signed(ec, letter))
+
+
 @on_event("sign")
 def sign_letter(ec: EventContext) -> None:
-    """Record the director's signature against the exact bytes of the prepared outcome letter."""
+    """Record the director's signature against the exact bytes of the prepared outcome letter;
+    with a signature image configured, those bytes are the letter she read with her signature
+    in its signature block (the PDF she read is named in the audit row too)."""
     letter = _latest(ec.session, ec.case, signed=False)
     if letter is None:
         raise NotAllowed(
@@ -305,6 +322,15 @@ def sign_letter(ec: EventContext) -> None:
             f"case {ec.case.reference}: letter {letter.id} does not match the SHA-256 stored "
             "when it was made; it was not signed"
         )
+    prepared = ec.prepared.get("signed")
+    if prepared is not None and prepared[:2] == (letter.id, letter.sha256):
+        made: RenderedLetter | None = prepared[2]
+    else:
+        made = _signed(ec, letter)
+    if made is not None:
+        ec.data["read_sha256"] = digest
+        letter.html, letter.pdf, letter.sha256 = made.html, made.pdf, made.sha256
+        digest = made.sha256
     letter.signed_by_id = ec.user.id
     letter.signed_at = ec.at
     letter.signed_sha256 = digest

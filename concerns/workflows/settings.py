@@ -90,6 +90,8 @@ class Council:
     # The demo's director; a council sets its own (printed above the title when signing).
     director_name: str = "Dana Whitfield"
     director_title: str = "Director of Children's Services"
+    # Image of the director's signature (relative to config.toml), printed once she has signed.
+    director_signature: str = ""
     reference_prefix: str = "CAC"
     # Folder of edited letter templates (relative to config.toml); empty: the built-in ones.
     letter_templates: str = ""
