@@ -47,5 +47,16 @@ class ReadOnlyWork(UnitOfWork):
     write lock, always rolled back. Slow preparation (rendering a letter) happens in one of these
     so that the write transaction that follows stays short."""
 
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Closing ends the transaction (nothing to undo) and detaches what was read as it was
+        # read; a rollback would first expire every object loaded, which costs a queue more
+        # than its reads.
+        self.session.close()
+
     def commit(self) -> None:
         raise RuntimeError("a read-only unit of work cannot commit")

@@ -151,4 +151,5 @@ def fire_event(
 def queue(
     request: Request, user: Staff, which: Literal["director", "assistant", "mine"]
 ) -> list[dict[str, Any]]:
-    return queries.queue(state(request).ctx, user.username, which)
+    return queries.queue(state(request).ctx, user.username, which, actor=user.actor,
+                         user_id=user.id)

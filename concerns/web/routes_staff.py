@@ -54,7 +54,8 @@ def my_work(request: Request, user: Staff) -> Response:
     if not user.roles & {"iat_officer", "iat_manager", "information_officer", "legal",
                          "director", "executive_assistant"}:
         return RedirectResponse(_home_for(user), status_code=303)
-    rows = queries.queue(state(request).ctx, user.username, "mine")
+    rows = queries.queue(state(request).ctx, user.username, "mine", actor=user.actor,
+                         user_id=user.id)
     # The earliest deadline first; work without a running clock last.
     rows.sort(key=lambda row: (row.get("due") is None, row.get("due") or ""))
     return render(request, "my_work.html", "My work", rows=rows)
@@ -432,7 +433,8 @@ def _queue_page(
     errors: list[tuple[str, str]] | None = None,
     status_code: int = 200,
 ) -> Response:
-    rows = queries.queue(state(request).ctx, user.username, which)
+    rows = queries.queue(state(request).ctx, user.username, which, actor=user.actor,
+                         user_id=user.id)
     forms = {
         row["reference"]: event_forms.build(row.get("events", []))
         for row in rows

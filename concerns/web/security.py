@@ -4,6 +4,7 @@ the public form's rate limit, the session secret, and an access log without pers
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -256,7 +257,8 @@ class ServerSessions:
         loaded = None
         if token:
             loaded = await to_thread.run_sync(
-                staff_sessions.load, self.ctx.sessions, self.web, token, self.ctx.now())
+                functools.partial(staff_sessions.load, read_sessions=self.ctx.read_sessions),
+                self.ctx.sessions, self.web, token, self.ctx.now())
         if loaded is None:
             token = None
         data: dict[str, Any] = dict(loaded.data) if loaded else {}

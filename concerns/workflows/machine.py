@@ -8,6 +8,7 @@ nothing can jump to a state); callbacks do no I/O: the service layer stores afte
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -1095,7 +1096,14 @@ _EVENTS_FROM: dict[str, tuple[str, ...]] = {
 
 def available_events(facts: CaseFacts, actor: Actor) -> list[str]:
     """The events ACTOR may fire now (the transitions idiom `may_<event>`)."""
-    return [e for e in _EVENTS_FROM.get(facts.state, ()) if refusal(e, facts, actor) is None]
+    return list(_available(facts, actor))
+
+
+@functools.lru_cache(maxsize=4096)
+def _available(facts: CaseFacts, actor: Actor) -> tuple[str, ...]:
+    # The guards read nothing but the facts and the actor (both frozen): a queue of many cases
+    # in the same situation asks the table once.
+    return tuple(e for e in _EVENTS_FROM.get(facts.state, ()) if refusal(e, facts, actor) is None)
 
 
 def parse_values(event: str, raw: Mapping[str, str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, load_only
 
 from concerns.db.models import Case, Child, Deadline, Escalation, Event, Letter, Respondent, User
 from concerns.workflows.access.conflicts import barred_case_ids
@@ -32,7 +32,7 @@ from concerns.workflows.machine import (
     steps_for,
 )
 from concerns.workflows.posting import waiting_to_post
-from concerns.workflows.records.restriction import restricted_case_ids
+from concerns.workflows.records.restriction import hidden_by_restriction
 
 # Which states wait on which queue (the director's and the executive assistant's).
 QUEUES: dict[str, tuple[str, ...]] = {
@@ -101,7 +101,12 @@ def _deadlines_by_case(session: Session, case_ids: list[int]) -> dict[int, list[
     out: dict[int, list[Deadline]] = {cid: [] for cid in case_ids}
     if not case_ids:
         return out
-    for d in session.scalars(select(Deadline).where(Deadline.case_id.in_(case_ids))):
+    # What a list row shows of a clock; the working-out (JSON) is the case page's alone.
+    shown = load_only(Deadline.id, Deadline.case_id, Deadline.clock, Deadline.status,
+                      Deadline.due_date)
+    for d in session.scalars(
+        select(Deadline).options(shown).where(Deadline.case_id.in_(case_ids))
+    ):
         out[d.case_id].append(d)
     return out
 
@@ -123,8 +128,8 @@ def list_cases(
 ) -> list[dict[str, Any]]:
     if state is not None and state not in STATES:
         raise BadInput("state", f"unknown state (one of {', '.join(STATES)})")
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _, actor = load_actor(s, actor_name)
         _require_reader(actor)
         today = ctx.calendar.local_date(ctx.now())
@@ -145,8 +150,8 @@ def list_cases(
                 (Case.reference == term.upper()) | Respondent.name.ilike(f"%{term}%")
             )
         cases = s.scalars(query.order_by(Case.received_at.desc()).limit(limit)).unique().all()
-        barred = barred_case_ids(s, actor.username) | restricted_case_ids(s, actor)
-        cases = [c for c in cases if c.id not in barred]
+        barred = barred_case_ids(s, actor.username)
+        cases = [c for c in cases if c.id not in barred and not hidden_by_restriction(actor, c)]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         all_facts = case_facts_many(s, cases, today=today)
         names = full_names(s)
@@ -418,13 +423,21 @@ def events_for(ctx: AppContext, actor_name: str | None, reference: str) -> list[
         return out
 
 
-def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str, Any]]:
-    """Work waiting for the director, the assistant, or (mine) for the acting user."""
+def queue(
+    ctx: AppContext, actor_name: str | None, which: str, *,
+    actor: Actor | None = None, user_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Work waiting for the director, the assistant, or (mine) for the acting user.
+
+    ACTOR and USER_ID, when given, are the acting user already checked in this request (the
+    web's session check): not loaded again. Only reads: no write lock."""
     if which not in ("director", "assistant", "mine"):
         raise BadInput("queue", "one of director, assistant, mine")
-    with ctx.uow() as uow:
-        s = uow.session
-        user, actor = load_actor(s, actor_name)
+    with ctx.read() as read:
+        s = read.session
+        if actor is None or user_id is None:
+            user, actor = load_actor(s, actor_name)
+            user_id = user.id
         _require_reader(actor)
         if which != "mine" and QUEUE_ROLES[which] not in actor.roles:
             raise NotAllowed(f"the {which} queue needs the role {role_label(QUEUE_ROLES[which])}")
@@ -439,21 +452,21 @@ def queue(ctx: AppContext, actor_name: str | None, which: str) -> list[dict[str,
             owns = exists().where(
                 Deadline.case_id == Case.id,
                 Deadline.status == "running",
-                (Deadline.owner_user_id == user.id)
+                (Deadline.owner_user_id == user_id)
                 | (Deadline.owner_user_id.is_(None) & Deadline.owner_role.in_(actor.roles)),
             )
-            query = select(Case).where(Case.state != "closed", owns | (Case.reviewer_id == user.id))
+            query = select(Case).where(Case.state != "closed", owns | (Case.reviewer_id == user_id))
         else:
             waiting = Case.state.in_(QUEUES[which])
             if to_post:
                 query = select(Case).where(waiting | Case.id.in_(sorted(to_post)))
             else:
                 query = select(Case).where(waiting)
-        barred = barred_case_ids(s, actor.username) | restricted_case_ids(s, actor)
+        barred = barred_case_ids(s, actor.username)
         cases = [
             c
             for c in s.scalars(query.order_by(Case.received_at)).unique().all()
-            if c.id not in barred
+            if c.id not in barred and not hidden_by_restriction(actor, c)
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         all_facts = case_facts_many(s, cases, today=today)
@@ -504,17 +517,17 @@ def team_view(
     (a role or a username), state and clock; with counts of each."""
     if state is not None and state not in STATES:
         raise BadInput("state", f"unknown state (one of {', '.join(STATES)})")
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _, actor = load_actor(s, actor_name)
         if not actor.roles & TEAM_ROLES:
             raise NotAllowed("the team view needs the role IAT manager")
         today = ctx.calendar.local_date(ctx.now())
-        barred = barred_case_ids(s, actor.username) | restricted_case_ids(s, actor)
+        barred = barred_case_ids(s, actor.username)
         cases = [
             c
             for c in s.scalars(select(Case).where(Case.state != "closed")).unique().all()
-            if c.id not in barred
+            if c.id not in barred and not hidden_by_restriction(actor, c)
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         all_facts = case_facts_many(s, cases, today=today)

@@ -35,26 +35,34 @@ class Loaded:
 
 
 def load(
-    sessions: sessionmaker[Session], web: WebSettings, token: str, at: datetime
+    sessions: sessionmaker[Session], web: WebSettings, token: str, at: datetime,
+    *, read_sessions: sessionmaker[Session] | None = None,
 ) -> Loaded | None:
-    """The live session for TOKEN, or None if unknown, ended, idle too long or too old."""
+    """The live session for TOKEN, or None if unknown, ended, idle too long or too old.
+
+    With READ_SESSIONS (sessions that only read) the row is read without SQLite's write lock;
+    the lock is taken only when the row must be written (touched, or ended for idleness), at
+    most once a minute per session."""
     if not token or len(token) > 200:
         return None
-    with sessions() as s:
-        row = s.get(StaffSession, _key(token))
+    key = _key(token)
+    with (read_sessions or sessions)() as s:
+        row = s.get(StaffSession, key)
         if row is None or row.ended_at is not None:
             return None
-        if (
+        expired = (
             at - row.last_seen_at > timedelta(minutes=web.session_idle_minutes)
             or at - row.created_at > timedelta(minutes=web.session_minutes)
-        ):
-            row.ended_at = at
+        )
+        touch = not expired and at - row.last_seen_at >= TOUCH_EVERY
+        loaded = Loaded(dict(row.data or {}), row.user_id)
+    if expired or touch:
+        with sessions() as s:
+            live = (StaffSession.id == key) & StaffSession.ended_at.is_(None)
+            values = {"ended_at": at} if expired else {"last_seen_at": at}
+            s.execute(update(StaffSession).where(live).values(**values))
             s.commit()
-            return None
-        if at - row.last_seen_at >= TOUCH_EVERY:
-            row.last_seen_at = at
-            s.commit()
-        return Loaded(dict(row.data or {}), row.user_id)
+    return None if expired else loaded
 
 
 def start(

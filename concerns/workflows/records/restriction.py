@@ -3,7 +3,7 @@ kept but not used or shown beyond the information officer and the IAT manager
 (RECORDS_OFFICERS) until the restriction is lifted.
 
 `access.users.ensure_may_read` refuses every other member of staff the person's cases (so no
-event can be fired on them either), and the case lists leave them out (`restricted_case_ids`).
+event can be fired on them either), and the case lists leave them out (`hidden_by_restriction`).
 Restricting and lifting are audited on each of the person's cases, the reason as the note (so
 anonymising a case erases it with the rest of its trail).
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Respondent
 from concerns.workflows.audit import append_event
@@ -23,14 +22,11 @@ from concerns.workflows.machine import RECORDS_OFFICERS, Actor
 from concerns.workflows.records.common import checked_reason, records_officer
 
 
-def restricted_case_ids(session: Session, actor: Actor) -> set[int]:
-    """The cases ACTOR may not see because their person's record is restricted."""
-    if actor.roles & RECORDS_OFFICERS:
-        return set()
-    return set(session.scalars(
-        select(Case.id).join(Respondent, Respondent.id == Case.respondent_id)
-        .where(Respondent.restricted_at.is_not(None))
-    ))
+def hidden_by_restriction(actor: Actor, case: Case) -> bool:
+    """Whether ACTOR may not see CASE because its person's record is restricted: for lists that
+    loaded the case with its person (no query; a scan of every case for the few restricted ones
+    costs more than the rest of a queue)."""
+    return case.respondent.restricted_at is not None and not actor.roles & RECORDS_OFFICERS
 
 
 def set_restriction(
