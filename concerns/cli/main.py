@@ -272,13 +272,19 @@ def case_list(
     owner: Annotated[
         str | None, typer.Option("--owner", help="Only cases waiting on this user or role.")
     ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", help="Only the case with this reference, or people whose name "
+                     "contains this text."),
+    ] = None,
     json_out: JsonOpt = False,
     as_user: AsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Cases you may see, newest first."""
+    """Cases you may see in a list now (your role's need to know), newest first."""
     c = call(json_out, as_user, config)
-    rows = queries.list_cases(c.ctx, c.user, state=state, overdue=overdue, owner=owner)
+    rows = queries.list_cases(c.ctx, c.user, state=state, overdue=overdue, owner=owner,
+                              search=search or None)
     emit(
         c,
         rows,
@@ -304,7 +310,7 @@ def _render_case(d: dict[str, Any]) -> str:
     command to type."""
     lines = [
         f"{d['reference']}  {state_label(d['state'])}  received {d['received_at'][:16]}",
-        f"Person: {d['respondent']['name']}"
+        f"Person: {d['respondent']['name'] or '–'}"
         + (f" <{d['respondent']['email']}>" if d["respondent"]["email"] else ""),
     ]
     for child in d["children"]:

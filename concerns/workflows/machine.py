@@ -65,11 +65,12 @@ CASE_READERS = frozenset(
 RECORDS_OFFICERS = frozenset({"information_officer", "iat_manager"})
 
 # --- need to know: which parts of a case each role may read, per state ----------------------
-# Every reader sees the case's reference, state, dates, clocks and the person's name (lists and
-# queues need them); the parts below are shown only to the roles and states declared here. The
-# services (queries.show_case, letters, contact corrections) enforce it, so the CLI, the pages,
-# the JSON API and the exports agree.
+# Every reader who may open a case sees its reference, state, dates and clocks; the parts below
+# are shown only to the roles and states declared here. The services (queries.show_case and the
+# lists, letters, contact corrections) enforce it, so the CLI, the pages, the JSON API, search
+# and the exports agree.
 PARTS = (
+    "listing",  # the person's name, and the case in lists, queues and search (by name or reference)
     "concern",  # what the person wrote: the contacts' text, staff named, years involved
     "contact_details",  # email, phone, address, postcode, relationship
     "children",  # children's names and dates of birth
@@ -85,7 +86,7 @@ _SIGNOFF_ON = ("awaiting_signoff", "authorised", "letter_ready", "signed", "resp
                "dissatisfied", "meeting_offered", "closed")
 _TRIAGE_OPEN = ("triage", "awaiting_information")
 _LEGAL_OPEN = ("triage", "awaiting_information", "in_review")
-_TRIAGE_WORK = frozenset({"concern", "children", "triage_summary", "history"})
+_TRIAGE_WORK = frozenset({"listing", "concern", "children", "triage_summary", "history"})
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,17 @@ def _others(states: tuple[str, ...]) -> tuple[str, ...]:
 READS: tuple[Reading, ...] = (
     Reading("iat_officer", STATES, ALL_PARTS),
     Reading("iat_manager", STATES, ALL_PARTS),
-    # Triage needs the concern and the children while it is open; afterwards the summary only.
+    # Triage needs the concern and the children while it is open; afterwards the summary only,
+    # by reference: the case leaves their lists and search.
     Reading("information_officer", _TRIAGE_OPEN, _TRIAGE_WORK),
     Reading("information_officer", _others(_TRIAGE_OPEN), frozenset({"triage_summary"})),
     Reading("legal", _LEGAL_OPEN, _TRIAGE_WORK),
     Reading("legal", _others(_LEGAL_OPEN), frozenset({"triage_summary"})),
     # Letters, names and addresses; never the review's notes or escalations.
     Reading("executive_assistant", STATES,
-            frozenset({"contact_details", "outcome", "letters", "history"})),
-    # Everything she signs off, from sign-off on; before that, the triage summary.
+            frozenset({"listing", "contact_details", "outcome", "letters", "history"})),
+    # Everything she signs off, from sign-off on; before that, the triage summary (by reference:
+    # the case is in none of her lists until it reaches her).
     Reading("director", _SIGNOFF_ON, ALL_PARTS),
     Reading("director", _others(_SIGNOFF_ON), frozenset({"triage_summary"})),
 )
@@ -129,6 +132,12 @@ def readable_parts(roles: frozenset[str], state: str) -> frozenset[str]:
     for role in roles:
         out |= _READS_BY_ROLE_STATE.get((role, state), frozenset())
     return out
+
+
+def states_readable(roles: frozenset[str], part: str) -> tuple[str, ...]:
+    """The states in which someone holding ROLES may read PART (for "listing": the states of the
+    cases their lists and search show)."""
+    return tuple(s for s in STATES if part in readable_parts(roles, s))
 
 
 COMPLAINTS_REASONS = (

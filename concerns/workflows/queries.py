@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, defer, load_only
 
 from concerns.db.models import Case, Child, Deadline, Escalation, Event, Letter, Respondent, User
 from concerns.workflows.access.conflicts import barred_case_ids
-from concerns.workflows.access.need_to_know import filter_case
+from concerns.workflows.access.need_to_know import filter_case, listed_states
 from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
@@ -133,7 +133,9 @@ def list_cases(
         _, actor = load_actor(s, actor_name)
         _require_reader(actor)
         today = ctx.calendar.local_date(ctx.now())
-        query = select(Case).join(Respondent, Case.respondent_id == Respondent.id)
+        # Need to know: only the cases whose name and state this reader may see now.
+        query = (select(Case).join(Respondent, Case.respondent_id == Respondent.id)
+                 .where(Case.state.in_(listed_states(actor))))
         if state:
             query = query.where(Case.state == state)
         if overdue:
@@ -463,6 +465,7 @@ def queue(
             else:
                 query = select(Case).where(waiting)
         barred = barred_case_ids(s, actor.username)
+        query = query.where(Case.state.in_(listed_states(actor)))
         cases = [
             c
             for c in s.scalars(query.order_by(Case.received_at)).unique().all()
@@ -526,7 +529,8 @@ def team_view(
         barred = barred_case_ids(s, actor.username)
         cases = [
             c
-            for c in s.scalars(select(Case).where(Case.state != "closed")).unique().all()
+            for c in s.scalars(select(Case).where(
+                Case.state != "closed", Case.state.in_(listed_states(actor)))).unique().all()
             if c.id not in barred and not hidden_by_restriction(actor, c)
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])

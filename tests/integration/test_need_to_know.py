@@ -1,6 +1,8 @@
 """Need to know: every role x every state x every part of a case, through the service the CLI
 and pages use (show_case) and through the JSON API, against a table written out here (not read
-from the lifecycle table, so a change there has to change this too)."""
+from the lifecycle table, so a change there has to change this too); and the same table for the
+lists: a case is in a reader's lists, queues and search (by name or reference) only with the
+"listing" part."""
 
 from __future__ import annotations
 
@@ -16,12 +18,12 @@ from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 from concerns.workflows.letters_service import render_case_letter
 from concerns.workflows.machine import PARTS, STATES
-from concerns.workflows.queries import show_case
+from concerns.workflows.queries import list_cases, queue, show_case, team_view
 from tests.factories import act, create_staff, log_concern
 from tests.integration.web_helpers import PASSWORD, client_for, sign_in
 
 EVERYTHING = set(PARTS)
-TRIAGE = {"concern", "children", "triage_summary", "history"}
+TRIAGE = {"listing", "concern", "children", "triage_summary", "history"}
 SIGNOFF_ON = {"awaiting_signoff", "authorised", "letter_ready", "signed", "responded",
               "dissatisfied", "meeting_offered", "closed"}
 
@@ -36,16 +38,18 @@ def expected(username: str, state: str) -> set[str] | None:
         return (TRIAGE if state in ("triage", "awaiting_information", "in_review")
                 else {"triage_summary"})
     if username == "erin":
-        return {"contact_details", "outcome", "letters", "history"}
+        return {"listing", "contact_details", "outcome", "letters", "history"}
     if username == "dana":
         return EVERYTHING if state in SIGNOFF_ON else {"triage_summary"}
     return None
 
 
+NAME = "Robin Quill-Hartley"
 READERS = ("alex", "morgan", "priya", "lee", "erin", "dana", "audrey", "ian", "admin")
 
 # How each part shows in the case as a reader gets it.
 SEEN: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "listing": lambda c: c["respondent"]["name"] is not None,
     "concern": lambda c: bool(c["contacts"]) and bool(c["staff_named"]),
     "contact_details": lambda c: c["respondent"]["email"] is not None,
     "children": lambda c: bool(c["children"]),
@@ -65,7 +69,7 @@ def full_case(sqlite_ctx: AppContext) -> Iterator[tuple[AppContext, str]]:
     ctx = sqlite_ctx
     create_staff(ctx, PASSWORD)
     ref = log_concern(ctx, children=[{"name": "Kim Child", "date_of_birth": "2012-04-03"}],
-                      staff_named=["Chris Worker"])
+                      staff_named=["Chris Worker"], name=NAME)
     act(ctx, ref, "acknowledge", "alex")
     act(ctx, ref, "record_complaints_triage", "priya", meets_criteria="no",
         reason="time_limit_passed")
@@ -119,8 +123,9 @@ def test_every_role_state_and_part_through_the_service_and_the_api(
                 assert (part in _seen(through_api)) is shown, (username, state, part, "api")
                 assert (part in through_service["parts"]) is shown
                 checked += 1
-            # The person's name is on every reader's view; nothing else of a hidden part.
-            assert through_service["respondent"]["name"]
+            # Nothing of a hidden part: not the person's name without the listing.
+            if "listing" not in want:
+                assert NAME not in str(through_service) and NAME not in response.text
             if "children" not in want:
                 assert "2012-04-03" not in str(through_service)
             if "escalations" not in want:
@@ -138,3 +143,59 @@ def test_a_role_without_the_letters_part_cannot_fetch_a_letter(
     with pytest.raises(NotAllowed, match="part of the case"):
         render_case_letter(ctx, "priya", ref, "acknowledgement", "pdf")
     assert render_case_letter(ctx, "erin", ref, "acknowledgement", "pdf").data
+
+
+def _refs(rows: list[dict[str, Any]]) -> set[str]:
+    return {str(row["reference"]) for row in rows}
+
+
+def test_every_role_and_state_in_the_lists_and_search_through_the_service_and_the_api(
+    full_case: tuple[AppContext, str],
+) -> None:
+    """A case is in a reader's lists, and found by the person's name or its reference, exactly
+    when the table gives them its listing; the rows then carry the name. The same through the
+    service (the CLI's `case list [--search]`), the JSON API and the case list page."""
+    ctx, ref = full_case
+    clients: dict[str, TestClient] = {}
+    for username in READERS:
+        clients[username] = client_for(ctx)
+        sign_in(clients[username], username)
+    checked = 0
+    for state in STATES:
+        _put_in(ctx, ref, state)
+        for username in READERS:
+            want = expected(username, state)
+            api = clients[username]
+            if want is None:
+                with pytest.raises(NotAllowed):
+                    list_cases(ctx, username, search="Quill")
+                assert api.get("/api/cases", params={"q": "Quill"}).status_code == 403
+                continue
+            listed = "listing" in want
+            searches = {
+                "list": list_cases(ctx, username),
+                "by name": list_cases(ctx, username, search="quill-hart"),
+                "by reference": list_cases(ctx, username, search=ref),
+                "in its state": list_cases(ctx, username, state=state),
+            }
+            for how, rows in searches.items():
+                assert (ref in _refs(rows)) is listed, (username, state, how)
+                assert all(row["respondent_name"] == NAME for row in rows)
+            for params in ({}, {"q": "Quill"}, {"q": ref}, {"state": state}):
+                response = api.get("/api/cases", params=params)
+                assert response.status_code == 200
+                assert (ref in _refs(response.json())) is listed, (username, state, params)
+                assert (NAME in response.text) is listed
+            page = api.get("/cases", params={"q": "Quill"})
+            assert page.status_code == 200
+            assert (ref in page.text) is listed and (NAME in page.text) is listed, (username, state)
+            # Queues: never a case the reader may not list.
+            queues = ["mine", *{"dana": ["director"], "erin": ["assistant"]}.get(username, [])]
+            for which in queues:
+                if not listed:
+                    assert ref not in _refs(queue(ctx, username, which)), (username, state, which)
+                    assert ref not in api.get(f"/api/queue/{which}").text
+            if username == "morgan" and state != "closed":
+                assert ref in _refs(team_view(ctx, username)["rows"])
+            checked += 1
+    assert checked == len(STATES) * 6

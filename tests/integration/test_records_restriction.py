@@ -34,12 +34,16 @@ def test_restriction_hides_the_persons_cases_from_other_staff_until_it_is_lifted
     for user in ("alex", "dana", "lee"):
         with pytest.raises(NotAllowed, match="you cannot open this case"):
             show_case(staffed, user, ref)
-        assert [c["reference"] for c in list_cases(staffed, user)] == [other]
+        listed = [c["reference"] for c in list_cases(staffed, user)]
+        # Legal and the director list no newly logged case anyway (need to know).
+        assert listed == ([other] if user == "alex" else [])
     with pytest.raises(NotAllowed, match="you cannot open this case"):
         fire_event(staffed, ref, "acknowledge", "alex", {}, None)
     for user in ("priya", "morgan"):
         assert show_case(staffed, user, ref)["reference"] == ref
-        assert ref in [c["reference"] for c in list_cases(staffed, user)]
+    # The information officer's case list holds only cases in triage (need to know); her
+    # records work has its own lists.
+    assert ref in [c["reference"] for c in list_cases(staffed, "morgan")]
 
     with pytest.raises(NotAllowed, match="already restricted"):
         set_restriction(staffed, "morgan", person, True, "Again")

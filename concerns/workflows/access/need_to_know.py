@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from concerns.workflows.errors import NotAllowed
-from concerns.workflows.machine import Actor, readable_parts
+from concerns.workflows.machine import Actor, readable_parts, states_readable
 
-# The case's keys (queries._detail) that make up each part; contact details are inside
-# "respondent" (the name stays: every reader's lists show it).
+# The case's keys (queries._detail) that make up each part; contact details and the person's
+# name (with "listing") are inside "respondent".
 PART_KEYS: dict[str, tuple[str, ...]] = {
     "concern": ("contacts", "staff_named", "involvement"),
     "children": ("children",),
@@ -55,6 +55,12 @@ def parts_for(actor: Actor, state: str) -> frozenset[str]:
     return readable_parts(actor.roles, state)
 
 
+def listed_states(actor: Actor) -> tuple[str, ...]:
+    """The states of the cases ACTOR's lists, queues and search may show (the "listing" part):
+    a case in any other state is not in them at all, and cannot be found by name."""
+    return states_readable(actor.roles, "listing")
+
+
 def may_read(actor: Actor, state: str, part: str, reference: str) -> None:
     """NotAllowed unless ACTOR may read PART of a case in STATE."""
     if part not in parts_for(actor, state):
@@ -78,8 +84,10 @@ def filter_case(detail: dict[str, Any], actor: Actor) -> dict[str, Any]:
             for key in keys:
                 if key in out:
                     out[key] = _empty(out[key])
-    if "contact_details" not in parts and isinstance(out.get("respondent"), dict):
-        out["respondent"] = {k: (None if k in CONTACT_FIELDS else v)
+    hidden = (CONTACT_FIELDS if "contact_details" not in parts else ()) + (
+        ("name",) if "listing" not in parts else ())
+    if hidden and isinstance(out.get("respondent"), dict):
+        out["respondent"] = {k: (None if k in hidden else v)
                              for k, v in out["respondent"].items()}
     if "history" in parts:
         out["history"] = [_event(e, parts) for e in out.get("history", [])
