@@ -209,7 +209,8 @@ def _case_page(
         may_complete_actions=bool(user.roles & ACTION_ROLES),
         details=details if details is not None else case["respondent"],
         primary=primary, secondary=[e for e in events if e != primary],
-        makes_letter=bool(event and event in letters_service.LETTER_EVENTS),
+        makes_letter=bool(event and (event in letters_service.LETTER_EVENTS
+                                     or event in letters_service.DRAFT_LETTERS)),
     )
 
 
@@ -265,7 +266,7 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
         result = lifecycle.fire_event(
             ctx, reference, event, user.username, values, note,
             expected_version=expected,
-            letter_seen=preview.sha256 if preview is not None else None,
+            letter_seen=preview.sha256 if preview is not None and not preview.draft else None,
         )
     except _ShowFormAgain:
         return _form_again(request, user, reference, event, posted, return_to, [], 200)
@@ -314,10 +315,11 @@ def _check_page(
                                   preview.html) if preview else "")
     carried = {k: v for k, v in posted.items() if k not in ("csrf_token", "step", "confirmed",
                                                              "letter_seen")}
+    asks = "Are you sure" if preview is None else (
+        "Check the wording" if preview.draft else "Check the letter")
     return render(
-        request, "check.html", f"{'Check the letter' if preview else 'Are you sure'}: "
-        f"{label(event)}", case=case, form=form, event=event, carried=carried,
-        answers=event_forms.answers(form, posted), preview=preview, token=token,
+        request, "check.html", f"{asks}: {label(event)}", case=case, form=form, event=event,
+        carried=carried, answers=event_forms.answers(form, posted), preview=preview, token=token,
         closes=event in CLOSING_EVENTS,
     )
 

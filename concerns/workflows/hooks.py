@@ -9,6 +9,10 @@ holds the database's only write lock. A *preparer* (`prepares(...)`) runs first,
 transaction on the case as it stands, and leaves its result in `ec.prepared`; the event's write
 transaction then checks the case's version is unchanged and the hook uses the prepared result if
 it still fits what the event did (else it does the work itself).
+
+A *check* (`checks(...)`) refuses an event's values that only the case can judge (a learning
+theme, an action's due date), storing nothing: the hook that stores them calls it too, and a
+letter's preview runs it first, so a page never shows a letter the event would then refuse.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class EventContext:
 Hook = Callable[[EventContext], None]
 _HOOKS: dict[str, list[Hook]] = {}
 _PREPARERS: dict[str, list[Hook]] = {}
+_CHECKS: dict[str, list[Hook]] = {}
 _loaded = False
 
 
@@ -75,6 +80,17 @@ def on_event(*events: str) -> Callable[[Hook], Hook]:
 def prepares(*events: str) -> Callable[[Hook], Hook]:
     """Register slow work done for EVENTS before their write transaction, in a read-only one."""
     return _registrar(_PREPARERS, events)
+
+
+def checks(*events: str) -> Callable[[Hook], Hook]:
+    """Register a check of EVENTS' values that stores nothing (see the module docstring)."""
+    return _registrar(_CHECKS, events)
+
+
+def run_checks(ec: EventContext) -> None:
+    _load()
+    for check in list(_CHECKS.get(ec.step.event, [])):
+        check(ec)
 
 
 def _load() -> None:

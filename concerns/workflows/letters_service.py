@@ -54,11 +54,15 @@ from concerns.workflows.errors import (
     NotFound,
     ServiceError,
 )
-from concerns.workflows.hooks import EventContext, on_event, prepares
+from concerns.workflows.hooks import EventContext, on_event, prepares, run_checks
 from concerns.workflows.machine import STEPS
 
 # Event → the kind of letter it makes, read from the lifecycle table.
 LETTER_EVENTS: dict[str, str] = {s.event: s.letter for s in STEPS if s.letter}
+# Events that make no letter but write the wording of one made later: the reviewer sees the
+# outcome letter around her wording (a draft: the director may edit it, and it is dated when
+# prepared).
+DRAFT_LETTERS: dict[str, str] = {"submit_outcome": "outcome"}
 # Letters whose free text is the event's own "Wording in the letter" field (the outcome's is the
 # wording the director authorised). An event's note is internal and never printed.
 WORDING_FIELD = frozenset({"information_request", "answer", "complaints_offer", "meeting_offer"})
@@ -191,7 +195,8 @@ def letter_content(
     requested_on = None
     reply_by = due(REPLY_BY_CLOCK[kind]) if kind in REPLY_BY_CLOCK else None
     if kind == "outcome":
-        wording = case.outcome_wording or ""
+        # The wording being written (a draft), else the wording the director authorised.
+        wording = str(values.get("wording", case.outcome_wording or ""))
         window = ctx.settings.clock("reply_window")
         reply_by = ctx.calendar.shift(today, window.target, working=window.working)
     elif kind in WORDING_FIELD:
@@ -605,6 +610,9 @@ class LetterPreview:
     kind: str
     html: str
     sha256: str  # of the HTML: the event stores exactly this letter or refuses
+    # A draft of a letter made later (the outcome, from the reviewer's wording), not one the
+    # event makes: shown, never held to.
+    draft: bool = False
 
 
 def preview_event_letter(
@@ -617,14 +625,17 @@ def preview_event_letter(
     expected_version: int | None = None,
 ) -> LetterPreview | None:
     """The letter EVENT would make now with these values, exactly as it would be stored, for a
-    member of staff to read before it goes; None when the event makes no letter. Refuses as
-    firing would (role, state, guards, values), and stores nothing but the audit row."""
+    member of staff to read before it goes (for an event that writes a later letter's wording,
+    that letter as it would be made today: a draft); None when the event makes no letter.
+    Refuses as firing would (role, state, guards, values), and stores nothing but the audit
+    row. The web's check page and `concerns case act --preview` both call this."""
     from concerns.workflows.cases import case_facts
     from concerns.workflows.machine import choose_step, next_state, parse_values
 
-    kind = LETTER_EVENTS.get(event)
+    kind = LETTER_EVENTS.get(event) or DRAFT_LETTERS.get(event)
     if kind is None:
         return None
+    draft = event in DRAFT_LETTERS
     try:
         values = parse_values(event, raw_values or {})
     except ValueError as exc:
@@ -632,7 +643,7 @@ def preview_event_letter(
         raise BadInput(key, problem) from None
     with ctx.uow() as uow:
         s = uow.session
-        _, actor, case = readable_case(s, actor_name, reference)
+        user, actor, case = readable_case(s, actor_name, reference)
         if expected_version is not None and case.version != expected_version:
             raise ConcurrentChange(case.reference)
         today = ctx.calendar.local_date(ctx.now())
@@ -645,6 +656,8 @@ def preview_event_letter(
             return None  # answered by phone: no letter is made (make_letter says so)
         at = ctx.now()
         step = choose_step(event, case_facts(s, case, values, today=today), actor, values)
+        # Values only the case can judge are refused now, not after the letter was read.
+        run_checks(EventContext(ctx, s, case, step, user, values, None, at, case.state))
         content = letter_content(ctx, s, case, kind, at, values, _due_after(ctx, s, case, step, at))
         try:
             html = renderer(ctx).html(content)
@@ -659,7 +672,7 @@ def preview_event_letter(
             at=ctx.now(),
             from_state=case.state,
             to_state=case.state,
-            data={"kind": kind, "event": event, "sha256": digest},
+            data={"kind": kind, "event": event, "sha256": digest, "draft": draft},
         )
         uow.commit()
-        return LetterPreview(case.reference, event, kind, html, digest)
+        return LetterPreview(case.reference, event, kind, html, digest, draft)

@@ -52,6 +52,14 @@ def test_themes_and_an_action_reach_the_report_its_drill_down_and_the_published_
     officer.fill("#submit-outcome-action-1-due", due)
     officer.locator("#event-submit-outcome button[type=submit]").click()
     officer.wait_for_load_state()
+    # The outcome letter with her wording in place, before it goes on to the director.
+    assert officer.inner_text("h1") == "Check your wording in the letter"
+    officer.frame_locator("iframe.app-letter-frame").locator("body").wait_for()
+    assert "Thank you for raising this. We are sorry." in officer.frame_locator(
+        "iframe.app-letter-frame").locator("body").inner_text()
+    officer.locator("#confirm-step").scroll_into_view_if_needed()
+    officer.locator("#confirm-step").click()
+    officer.wait_for_load_state()
     assert "now waiting for sign-off" in officer.inner_text(".govuk-notification-banner")
     assert officer.locator("#action-1, [id^=action-]").first.is_visible()
     assert "Check consent at every first visit." in officer.inner_text("main")

@@ -52,12 +52,16 @@ def submit(page: Any) -> None:
     page.wait_for_load_state()
 
 
-def confirm(page: Any, *, letter: bool) -> None:
+def confirm(page: Any, *, letter: bool, draft: bool = False) -> None:
     """On the check page: the letter is shown (or the question asked) before anything goes."""
     heading = page.inner_text("h1")
-    assert heading == ("Check the letter before it goes" if letter else "Are you sure?")
-    assert page.locator("iframe.app-letter-frame").count() == (1 if letter else 0)
+    assert heading == ("Check your wording in the letter" if draft else
+                       "Check the letter before it goes" if letter else "Are you sure?")
+    assert page.locator("iframe.app-letter-frame").count() == (1 if letter or draft else 0)
+    if letter or draft:
+        page.frame_locator("iframe.app-letter-frame").locator("body").wait_for()
     _checked(page)
+    page.locator("#confirm-step").scroll_into_view_if_needed()
     page.locator("#confirm-step").click()
     page.wait_for_load_state()
 
@@ -122,6 +126,14 @@ def test_every_role_moves_the_case_on_with_the_primary_button(
     sam.fill("#submit-outcome-finding-communication-with-families",
              "The plan was not shared with the family in time.")
     submit(sam)
+    # She reads the outcome letter around her wording (the template's opening and closing), so
+    # she need not repeat them, then sends it on.
+    letter = sam.frame_locator("iframe.app-letter-frame").locator("body").inner_text()
+    assert letter.index("Thank you for raising your concern") < letter.index(
+        "We are sorry the plan was not shared with you.") < letter.index(
+        "If you are not happy with this outcome")
+    assert _state(live, reference) == "in_review"
+    confirm(sam, letter=False, draft=True)
     assert _state(live, reference) == "awaiting_signoff"
 
     dana = pages["dana"]

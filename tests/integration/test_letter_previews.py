@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from concerns.db.engine import make_engine
 from concerns.db.models import LetterPreview
 from concerns.workflows.context import AppContext
+from concerns.workflows.queries import show_case
 from concerns.workflows.scheduler import run_cycle
-from tests.factories import create_staff, log_concern
+from tests.factories import create_staff, log_concern, walk_to_review
 from tests.integration.web_helpers import (
     LETTER_SEEN_RE,
     PASSWORD,
@@ -85,3 +86,39 @@ def test_an_expired_preview_is_not_shown_and_the_scheduler_deletes_it(ctx: AppCo
     assert result.previews_forgotten == 1
     assert result.to_dict()["previews_forgotten"] == 1
     assert _previews(ctx) == 0
+
+
+def test_the_reviewer_sees_the_outcome_letter_around_her_wording_before_it_goes_on(
+    ctx: AppContext,
+) -> None:
+    create_staff(ctx, PASSWORD)
+    ref = log_concern(ctx)
+    walk_to_review(ctx, ref)
+    client = client_for(ctx)
+    csrf = sign_in(client, "alex")
+    page = client.get(f"/cases/{ref}/events/submit_outcome")
+    assert "Check the letter" in page.text
+    form = {"csrf_token": csrf, "summary": "Records read.",
+            "wording": "We are sorry the plan was not shared with you.",
+            "finding.communication_with_families": "The plan was not shared.",
+            "note": "Internal: spoke to the team manager."}
+    shown = client.post(f"/cases/{ref}/events/submit_outcome", data=form)
+    assert shown.status_code == 200 and "Check your wording in the letter" in shown.text
+    assert "We are sorry the plan was not shared with you." in shown.text  # kept, in hidden fields
+    found = FRAME_RE.search(shown.text)
+    assert found
+    letter = client.get(found.group(1)).text
+    # Her wording in place, with the template's own words around it, and never the note.
+    opening = letter.index("Thank you for raising your concern")
+    assert opening < letter.index("We are sorry the plan was not shared with you.") < letter.index(
+        "If you are not happy with this outcome")
+    assert "Internal" not in letter
+    # Nothing is stored yet: the case is still in review, with no wording on it.
+    assert show_case(ctx, "alex", ref)["state"] == "in_review"
+    # Changing the wording brings the form back with everything typed.
+    again = client.post(f"/cases/{ref}/events/submit_outcome", data={**form, "step": "change"})
+    assert "We are sorry the plan was not shared with you." in again.text
+    assert "Internal: spoke to the team manager." in again.text
+    assert fire(client, csrf, ref, "submit_outcome", **{
+        k: v for k, v in form.items() if k != "csrf_token"}).status_code == 303
+    assert show_case(ctx, "alex", ref)["state"] == "awaiting_signoff"

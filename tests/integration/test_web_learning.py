@@ -14,7 +14,7 @@ from concerns.workflows.context import AppContext
 from concerns.workflows.learning.actions import list_actions
 from concerns.workflows.queries import show_case
 from tests.factories import create_staff, log_concern, walk_to_review
-from tests.integration.web_helpers import PASSWORD, client_for, csrf_of, sign_in
+from tests.integration.web_helpers import LETTER_SEEN_RE, PASSWORD, client_for, csrf_of, sign_in
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -57,7 +57,14 @@ def test_the_reviewer_tags_themes_and_adds_an_action_on_the_outcome_form(web: Ap
         assert 'value="Decisions were not written down."' in refused.text
         form |= {"action.1.owner": "Children in Need service", "action.1.theme": "record_keeping",
                  "action.1.due": "2026-11-30"}
-        done = client.post(f"/cases/{ref}/events/submit_outcome", data=form)
+        # The reviewer reads the outcome letter around her wording before it goes on.
+        shown = client.post(f"/cases/{ref}/events/submit_outcome", data=form)
+        assert shown.status_code == 200 and "Check your wording in the letter" in shown.text
+        assert show_case(web, "alex", ref)["state"] == "in_review"
+        seen = LETTER_SEEN_RE.search(shown.text)
+        assert seen
+        done = client.post(f"/cases/{ref}/events/submit_outcome",
+                           data={**form, "letter_seen": seen.group(1)})
         assert done.status_code == 303
         case = show_case(web, "alex", ref)
         assert case["state"] == "awaiting_signoff"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from concerns.db.models import Deadline, LearningAction, ReviewFinding
 from concerns.workflows import clocks
 from concerns.workflows.errors import BadInput, day_field
-from concerns.workflows.hooks import EventContext, on_event
+from concerns.workflows.hooks import EventContext, checks, on_event
 from concerns.workflows.machine import ACTION_PARTS
 
 MAX_ACTIONS = 20
@@ -78,23 +78,37 @@ def _current_findings(session: Session, case_id: int) -> list[ReviewFinding]:
     ))
 
 
-@on_event("submit_outcome")
-def record_findings_and_actions(ec: EventContext) -> None:
-    """Store the themes, findings and actions given with the outcome (one or more themes)."""
-    s, case = ec.session, ec.case
+def _checked(
+    ec: EventContext,
+) -> tuple[dict[str, str], list[ReviewFinding], list[dict[str, Any]]]:
+    """The findings given, those already current, and the actions: refused part by part."""
     labels = ec.ctx.settings.learning.theme_labels
     findings: dict[str, str] = ec.values.get("finding") or {}
     for theme in findings:
         if theme not in labels:
             raise BadInput(f"finding.{theme}", _themes_message(labels))
-    current = _current_findings(s, case.id)
+    current = _current_findings(ec.session, ec.case.id)
     if not findings and not current:
         raise BadInput(
             "finding",
             "tag the review with at least one learning theme, each with a one-line finding "
             "(finding.THEME=…)",
         )
-    actions = _actions(ec, labels)
+    return findings, current, _actions(ec, labels)
+
+
+@checks("submit_outcome")
+def check_findings_and_actions(ec: EventContext) -> None:
+    """Refuse the outcome's themes and actions before its letter is shown (nothing stored)."""
+    _checked(ec)
+
+
+@on_event("submit_outcome")
+def record_findings_and_actions(ec: EventContext) -> None:
+    """Store the themes, findings and actions given with the outcome (one or more themes)."""
+    s, case = ec.session, ec.case
+    labels = ec.ctx.settings.learning.theme_labels
+    findings, current, actions = _checked(ec)
     if findings:
         for old in current:
             if old.authorised_at is None:
