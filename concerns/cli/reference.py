@@ -45,8 +45,8 @@ traceback. Exit statuses:
 | 1 | anything else: no database yet, a server that cannot be reached, a case that changed \
 meanwhile, a check that found problems (`audit verify`, `doctor`) |
 | 2 | bad input: a value, option or setting that is wrong or missing (the message names it), \
-no acting user, a misspelt command or event |
-| 3 | not allowed: role, state, guard, separation of duties, an unknown or inactive acting user |
+no acting user, a misspelt command, event or username (`--as`; with the closest one) |
+| 3 | not allowed: role, state, guard, separation of duties, a disabled acting user |
 
 `--json` output: `intake …` prints a list, one object per submission: `source`, `status`
 (`new_case`, `added_to_case`, `duplicate`, `quarantined`, `set_aside`), `reference`, `reason`.

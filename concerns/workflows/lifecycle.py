@@ -24,6 +24,7 @@ from concerns.workflows.access.users import (
     ensure_may_read,
     is_named_in,
     load_actor,
+    no_such_user,
     readable_case,
 )
 from concerns.workflows.audit import append_event
@@ -313,8 +314,10 @@ def _record_legal_triage(ec: EventContext) -> None:
 def _assign_reviewer(ec: EventContext) -> None:
     username = ec.values["reviewer"]
     reviewer = ec.session.scalars(select(User).where(User.username == username)).first()
-    if reviewer is None or not reviewer.active:
-        raise BadInput("reviewer", "no such active user")
+    if reviewer is None:
+        raise no_such_user(ec.session, "reviewer", username)
+    if not reviewer.active:
+        raise BadInput("reviewer", f"user {username}: the account is disabled")
     if not reviewer.role_names & IAT:
         raise BadInput("reviewer", "must be an IAT officer or manager")
     if is_named_in(ec.session, actor_of(reviewer), ec.case):

@@ -48,8 +48,33 @@ def test_a_command_without_an_acting_user_is_bad_input_naming_the_option(staffed
     one_line_error(result, 2, "--as", "no acting user", "CONCERNS_USER")
 
 
-def test_an_unknown_acting_user_is_still_not_allowed(staffed: Cli) -> None:
-    one_line_error(staffed("case", "list", as_user="nobody"), 3, "nobody")
+def test_a_misspelt_acting_user_is_bad_input_with_the_closest_username(staffed: Cli) -> None:
+    line = one_line_error(staffed("case", "list", as_user="alxe"), 2,
+                          "--as", "no such user 'alxe'", "did you mean 'alex'?")
+    assert "Usage" not in line
+    # $CONCERNS_USER is read the same way as --as.
+    staffed.env["CONCERNS_USER"] = "moragn"
+    one_line_error(staffed("queue", "mine"), 2, "--as", "did you mean 'morgan'?")
+
+
+def test_an_acting_user_like_nobody_on_the_staff_says_to_give_one(staffed: Cli) -> None:
+    line = one_line_error(staffed("case", "list", as_user="zzqx"), 2, "--as",
+                          "no such user 'zzqx'", "give the username of an active member")
+    assert "did you mean" not in line
+
+
+def test_a_disabled_acting_user_is_not_allowed(staffed: Cli) -> None:
+    staffed.ok("user", "disable", "sam", "--reason", "Left the council", as_user="admin")
+    one_line_error(staffed("case", "list", as_user="sam"), 3, "sam", "disabled")
+    # A disabled account is not offered as the closest username either.
+    line = one_line_error(staffed("case", "list", as_user="sma"), 2, "no such user 'sma'")
+    assert "'sam'" not in line
+
+
+def test_a_misspelt_account_for_an_admin_is_the_same_wording(staffed: Cli) -> None:
+    one_line_error(
+        staffed("user", "disable", "smm", "--reason", "Left", as_user="admin"), 2,
+        "username: no such user", "did you mean 'sam'?")
 
 
 # --- the database URL --------------------------------------------------------------------------

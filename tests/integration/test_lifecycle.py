@@ -300,7 +300,7 @@ def test_unknown_cases_users_and_events_are_reported_clearly(staffed: AppContext
     ref = log_concern(staffed)
     with pytest.raises(NotFound, match="no case with reference"):
         fire_event(staffed, "CAC-1999-9999", "acknowledge", "alex")
-    with pytest.raises(NotAllowed, match="unknown or inactive user"):
+    with pytest.raises(BadInput, match="--as: no such user 'nobody'"):
         fire_event(staffed, ref, "acknowledge", "nobody")
     with pytest.raises(BadInput, match="event: no such event"):
         fire_event(staffed, ref, "teleport", "alex")

@@ -59,6 +59,20 @@ def test_only_an_admin_changes_accounts(web: AppContext) -> None:
     refused = manager.post("/users", data={"csrf_token": csrf, "username": "sam",
                                            "action": "disable", "reason": "I would like to"})
     assert refused.status_code == 403
+    # Nor is a manager told whether a username exists: the same refusal for nobody.
+    unknown = manager.post("/users", data={"csrf_token": csrf, "username": "smm",
+                                           "action": "disable", "reason": "I would like to"})
+    assert unknown.status_code == 403 and "smm" not in unknown.text
+
+
+def test_an_account_nobody_has_gets_the_commands_wording_for_the_admin(web: AppContext) -> None:
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    response = admin.post("/users", data={"csrf_token": csrf, "username": "smm",
+                                          "action": "unlock", "reason": "Forgot"})
+    assert response.status_code == 400
+    assert "no such user &#39;smm&#39; (did you mean &#39;sam&#39;?): check the spelling" in (
+        response.text)
 
 
 def test_the_admin_sets_a_new_password_and_the_old_sessions_end(web: AppContext) -> None:

@@ -17,7 +17,7 @@ from concerns.workflows.access.conflicts import is_barred, recheck_user
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, NotAllowed, NotFound
+from concerns.workflows.errors import BadInput, NotAllowed, did_you_mean
 from concerns.workflows.machine import CASE_READERS, RECORDS_OFFICERS, ROLES, Actor
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -56,8 +56,21 @@ def _info(user: User) -> UserInfo:
     )
 
 
+def no_such_user(session: Session, field: str, username: str) -> BadInput:
+    """One wording wherever a typed username names nobody, with the closest active username.
+
+    Said only to someone already let in: the command line runs with the database's own access,
+    and the web asks only signed-in staff (an admin, for accounts) for usernames. Sign-in never
+    says whether a username exists."""
+    known = session.scalars(select(User.username).where(User.active.is_(True))).all()
+    hint = did_you_mean(username, known)
+    fix = "check the spelling" if hint else "give the username of an active member of staff"
+    return BadInput(field, f"no such user {username[:64]!r}{hint}: {fix}")
+
+
 def load_actor(session: Session, username: str | None) -> tuple[User, Actor]:
-    """The acting user; BadInput when none is given, NotAllowed when unknown or inactive."""
+    """The acting user; BadInput when none is given or nobody has that username, NotAllowed
+    when the account is disabled."""
     if not username:
         raise BadInput("--as", "no acting user given: pass --as USER or set $CONCERNS_USER")
     # One query: the roles come joined, not as a second SELECT (this runs on every use case).
@@ -68,8 +81,10 @@ def load_actor(session: Session, username: str | None) -> tuple[User, Actor]:
         .unique()
         .first()
     )
-    if user is None or not user.active:
-        raise NotAllowed(f"unknown or inactive user: {username}")
+    if user is None:
+        raise no_such_user(session, "--as", username)
+    if not user.active:
+        raise NotAllowed(f"user {username}: the account is disabled (an admin can enable it)")
     return user, actor_of(user)
 
 
@@ -191,7 +206,7 @@ def _managed(s: Session, actor_name: str | None, username: str, what: str) -> tu
         raise NotAllowed(f"only an admin may {what}")
     user = s.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None:
-        raise NotFound(f"user {username}: no such user")
+        raise no_such_user(s, "username", username)
     return actor, user
 
 
