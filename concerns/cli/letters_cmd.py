@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from concerns.cli.common import AsOpt, ConfigOpt, JsonOpt, call, emit, fail, handled, table
+from concerns.cli.common import (
+    AsOpt,
+    Call,
+    ConfigOpt,
+    JsonOpt,
+    call,
+    emit,
+    fail,
+    handled,
+    table,
+)
 from concerns.cli.lazy import lazy_import
 from concerns.letters.content import KINDS
 from concerns.workflows.errors import BadInput
@@ -96,6 +106,43 @@ def _summary(letter: LetterFile, target: Path) -> dict[str, Any]:
 def _human(d: dict[str, Any]) -> str:
     what = "signed letter" if d["signed"] else "stored letter" if d["stored"] else "preview"
     return f"Wrote {d['out']} ({what}, {d['bytes']} bytes, SHA-256 {d['sha256']})."
+
+
+PREVIEW_SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
+
+
+def preview_event(
+    c: Call, reference: str, event: str, values: dict[str, str], expected_version: int | None,
+    out: Path | None,
+) -> None:
+    """`case act REF EVENT --preview`: the letter the event would make, through the same service
+    as the web's check page; the event is not fired and no letter is stored."""
+    fmt = None
+    if out is not None:
+        fmt = PREVIEW_SUFFIXES.get(out.suffix.lower())
+        if fmt is None:
+            raise BadInput("--out", "the file name must end in .html, .pdf or .docx")
+    shown = letters_service.preview_event_letter(
+        c.ctx, c.user, reference, event, values, expected_version=expected_version
+    )
+    if shown is None:
+        raise BadInput("--preview", f"{event} makes no letter on case {reference.upper()} "
+                       "(it makes none, or the person is answered by phone)")
+    what = "a draft of the letter made later" if shown.draft else "the letter it would make"
+    summary: dict[str, Any] = {
+        "reference": shown.reference, "event": shown.event, "kind": shown.kind,
+        "draft": shown.draft, "sha256": shown.sha256, "fired": False, "stored": False,
+    }
+    if out is not None and fmt is not None:
+        data = shown.file(fmt)
+        _write(out, data)
+        summary |= {"out": str(out), "format": fmt, "bytes": len(data)}
+        emit(c, summary, f"Wrote {out}: {what} ({event} on {shown.reference}); nothing was "
+             "sent or stored.")
+        return
+    summary["text"] = shown.text()
+    emit(c, summary, f"Preview of {what} ({event} on {shown.reference}); nothing was sent or "
+         f"stored.\n\n{summary['text']}".rstrip())
 
 
 @app.command("to-post")

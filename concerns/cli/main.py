@@ -459,12 +459,32 @@ def case_act(
     expected_version: Annotated[
         int | None, typer.Option("--expect-version", help="Refuse if the case changed since.")
     ] = None,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview",
+            help="Show the letter EVENT would make with these values (for submit_outcome, the "
+            "outcome letter around the wording) without doing it: nothing is sent or stored.",
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="With --preview: write the letter to FILE (.html, .pdf or "
+                     ".docx) instead of printing its text."),
+    ] = None,
     json_out: JsonOpt = False,
     as_user: AsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Fire EVENT on the case (see `case events REF` for what you may do)."""
+    """Fire EVENT on the case (see `case events REF` for what you may do), or --preview the
+    letter it would make."""
     c = call(json_out, as_user, config)
+    if out is not None and not preview:
+        fail("--out: only with --preview (the letter an event makes is stored with the case)", 2)
+    if preview:
+        letters_cmd.preview_event(c, reference, event, _parse_sets(sets or []), expected_version,
+                                  out)
+        return
     result = lifecycle.fire_event(
         c.ctx,
         reference,

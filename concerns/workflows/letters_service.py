@@ -614,6 +614,25 @@ class LetterPreview:
     # event makes: shown, never held to.
     draft: bool = False
 
+    def text(self) -> str:
+        """What the letter says, as plain text (for a terminal)."""
+        from concerns.letters.text import html_to_text
+
+        return html_to_text(self.html)
+
+    def file(self, fmt: str) -> bytes:
+        """The letter as a file: its HTML, or the PDF (or Word file) made from that HTML as
+        the event would make it."""
+        if fmt == "html":
+            return self.html.encode("utf-8")
+        if fmt == "pdf":
+            from concerns.letters.pdf import html_to_pdf
+
+            return html_to_pdf(self.html, self.reference)
+        if fmt == "docx":
+            return html_to_docx(self.html)
+        raise BadInput("format", f"must be one of {', '.join(FORMATS)}")
+
 
 def preview_event_letter(
     ctx: AppContext,
@@ -630,8 +649,10 @@ def preview_event_letter(
     Refuses as firing would (role, state, guards, values), and stores nothing but the audit
     row. The web's check page and `concerns case act --preview` both call this."""
     from concerns.workflows.cases import case_facts
+    from concerns.workflows.lifecycle import require_event
     from concerns.workflows.machine import choose_step, next_state, parse_values
 
+    require_event(event)
     kind = LETTER_EVENTS.get(event) or DRAFT_LETTERS.get(event)
     if kind is None:
         return None

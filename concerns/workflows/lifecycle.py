@@ -85,6 +85,17 @@ def check_values(event: str, raw_values: Mapping[str, str], note: str | None) ->
 
 
 
+def require_event(event: str) -> None:
+    """Refuse an event the lifecycle table does not have, suggesting the nearest."""
+    if not steps_for(event):
+        hint = did_you_mean(event, dict.fromkeys(s.event for s in STEPS))
+        raise BadInput(
+            "event",
+            f"no such event {event[:60]!r}{hint}; `concerns case events REF` lists what you may "
+            "do on a case",
+        )
+
+
 def fire_event(
     ctx: AppContext,
     reference: str,
@@ -103,13 +114,7 @@ def fire_event(
     the one prepared for. Without EXPECTED_VERSION a case changed in between is prepared again
     (the event applies to the case as it now is); with it, the change is refused as concurrent.
     """
-    if not steps_for(event):
-        hint = did_you_mean(event, dict.fromkeys(s.event for s in STEPS))
-        raise BadInput(
-            "event",
-            f"no such event {event[:60]!r}{hint}; `concerns case events REF` lists what you may "
-            "do on a case",
-        )
+    require_event(event)
     try:
         values = parse_values(event, raw_values or {})
     except ValueError as exc:
