@@ -14,12 +14,13 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import PackageLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import ColumnElement, Integer, case, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, bindparam, case, distinct, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import (
@@ -116,7 +117,12 @@ def _span(session: Session, column: Any, where: list[ColumnElement[bool]], perio
           ) -> list[str]:
     """The local months from the period's first to its last day (or the data's, if open)."""
     tz = ZoneInfo(period.timezone)
-    lo, hi = session.execute(select(func.min(column), func.max(column)).where(*where)).one()
+    # Two scalar subqueries, not min() and max() in one SELECT: each is then one look-up at an
+    # end of the column's index, where the pair together would scan it.
+    lo, hi = session.execute(select(
+        select(func.min(column)).where(*where).scalar_subquery(),
+        select(func.max(column)).where(*where).scalar_subquery(),
+    )).one()
     if lo is None:
         return []
     if isinstance(lo, str):  # SQLite's min() of a DateTime comes back as text
@@ -124,6 +130,39 @@ def _span(session: Session, column: Any, where: list[ColumnElement[bool]], perio
     first = period.start or lo.replace(tzinfo=lo.tzinfo or UTC).astimezone(tz).date()
     last = period.end or hi.replace(tzinfo=hi.tzinfo or UTC).astimezone(tz).date()
     return months_between(first.strftime("%Y-%m"), last.strftime("%Y-%m"))
+
+
+def _pieces(months: list[str], period: Period, tz: ZoneInfo
+            ) -> list[tuple[int, datetime, datetime]]:
+    """(month's position, from, to): the UTC ranges of MONTHS (local) within the period, also
+    cut at each UTC new year, so every moment in a piece has the same year."""
+    if not months:
+        return []
+    lo, hi = period.bounds()
+    y, m = int(months[-1][:4]), int(months[-1][5:])
+    after = f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
+    starts = [datetime(int(k[:4]), int(k[5:]), 1, tzinfo=tz).astimezone(UTC)
+              for k in [*months, after]]
+    out: list[tuple[int, datetime, datetime]] = []
+    for i in range(len(months)):
+        first = starts[i] if lo is None else max(starts[i], lo)
+        last = starts[i + 1] if hi is None else min(starts[i + 1], hi)
+        cuts = [first, *(datetime(year, 1, 1, tzinfo=UTC)
+                         for year in range(first.year + 1, last.year + 1)), last]
+        out += [(i, a, b) for a, b in pairwise(cuts) if a < b]
+    return out
+
+
+def _channels(session: Session) -> list[str]:
+    """Every channel contacts came by: one look-up of the next value in the channel index
+    each, not a scan."""
+    out: list[str] = []
+    current = session.scalar(select(func.min(Contact.channel)))
+    while current is not None:
+        out.append(str(current))
+        current = session.scalar(select(func.min(Contact.channel))
+                                 .where(Contact.channel > current))
+    return out
 
 
 def _is_pg(session: Session) -> bool:
@@ -142,36 +181,37 @@ def scrutiny(
     case_in = within(Case.received_at, period)
     one = session.scalar
 
-    # Contacts: one grouped pass (month, channel, forwarded) with the involvement years.
+    # Contacts: one pass, as one range of the (channel, received_at, ...) index per channel and
+    # local month, each summed without sorting (a GROUP BY over the month would sort them all).
     months = _span(session, Contact.received_at, contact_in, period)
-    moment = func.timezone("UTC", Contact.received_at) if _is_pg(session) else Contact.received_at
-    year = func.extract("year", moment)
-    inner = select(
-        _month_index(Contact.received_at, months, tz).label("m"),
-        Contact.channel.label("channel"),
-        Contact.route.is_not(None).label("fwd"),
-        (year - func.coalesce(Contact.involvement_from_year, Contact.involvement_to_year))
-        .label("oldest"),
-        (year - func.coalesce(Contact.involvement_to_year, Contact.involvement_from_year))
-        .label("newest"),
-    ).where(*contact_in).subquery()
     by_month: Counter[str] = Counter()
     by_channel: Counter[str] = Counter()
     forwarded = 0
     oldest: int | None = None
     newest: int | None = None
-    for m, channel, fwd, count, old, new in session.execute(
-        select(inner.c.m, inner.c.channel, inner.c.fwd, func.count(),
-               func.max(inner.c.oldest), func.min(inner.c.newest))
-        .group_by(inner.c.m, inner.c.channel, inner.c.fwd)
-    ).all():
-        by_month[months[int(m)]] += int(count)
-        by_channel[str(channel)] += int(count)
-        forwarded += int(count) if fwd else 0
-        if old is not None:
-            oldest = int(old) if oldest is None else max(oldest, int(old))
-        if new is not None:
-            newest = int(new) if newest is None else min(newest, int(new))
+    pieces = _pieces(months, period, tz)
+    piece = select(
+        func.count(), func.count(Contact.route),
+        func.min(func.coalesce(Contact.involvement_from_year, Contact.involvement_to_year)),
+        func.max(func.coalesce(Contact.involvement_to_year, Contact.involvement_from_year)),
+    ).where(Contact.channel == bindparam("channel"), Contact.received_at >= bindparam("lo"),
+            Contact.received_at < bindparam("hi"))
+    for channel in _channels(session):
+        for m, lo, hi in pieces:
+            count, routed, earliest, latest = session.execute(
+                piece, {"channel": channel, "lo": lo, "hi": hi}).one()
+            if not count:
+                continue
+            by_month[months[m]] += int(count)
+            by_channel[channel] += int(count)
+            forwarded += int(routed)
+            # The year of every contact in a piece is its first moment's (UTC) year.
+            if earliest is not None:
+                old = lo.year - int(earliest)
+                oldest = old if oldest is None else max(oldest, old)
+            if latest is not None:
+                new = lo.year - int(latest)
+                newest = new if newest is None else min(newest, new)
     contacts = sum(by_month.values())
 
     per_person = (
@@ -181,13 +221,18 @@ def scrutiny(
     respondents, repeaters = session.execute(
         select(func.count(), func.coalesce(func.sum(case((per_person.c.n > 1, 1), else_=0)), 0))
     ).one()
+    # Several people about one child: their lowest and highest respondent ids differ (cheaper
+    # than counting distinct ids, which sorts each child's contacts). The join walks the
+    # (child_id, case_id) and (case_id, respondent_id, received_at) indexes in order.
     per_child = (
-        select(CaseChild.child_id, func.count(distinct(Contact.respondent_id)).label("k"))
+        select(CaseChild.child_id, func.min(Contact.respondent_id).label("lo"),
+               func.max(Contact.respondent_id).label("hi"))
         .join(Contact, Contact.case_id == CaseChild.case_id).where(*contact_in)
         .group_by(CaseChild.child_id).subquery()
     )
     children, shared = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((per_child.c.k > 1, 1), else_=0)), 0))
+        select(func.count(), func.coalesce(
+            func.sum(case((per_child.c.lo != per_child.c.hi, 1), else_=0)), 0))
     ).one()
 
     # Cases: one pass.
@@ -267,10 +312,10 @@ def met_in(period: Period, *, legacy: bool = False) -> list[ColumnElement[bool]]
     return where
 
 
-def _met_month(session: Session) -> Any:
+def _met_month(session: Session, met_on: Any) -> Any:
     if _is_pg(session):
-        return func.to_char(Deadline.met_on, "YYYY-MM")
-    return func.substr(Deadline.met_on, 1, 7)
+        return func.to_char(met_on, "YYYY-MM")
+    return func.substr(met_on, 1, 7)
 
 
 def _stats(hist: Counter[int], on_time: int, extended: int, ext_days: int) -> dict[str, Any]:
@@ -291,31 +336,38 @@ def _timeliness(session: Session, period: Period, options: Options) -> dict[str,
     due date (extensions included), median and 90th percentile days taken (pauses left out),
     and how many were extended and by how many days; by month and by quarter."""
     where = met_in(period, legacy=True)
-    month = _met_month(session)
-    inner = select(
-        Deadline.clock.label("clock"), month.label("month"),
-        (Deadline.met_on <= Deadline.due_date).label("on_time"),
+    # First by the day met, in the order of the (status, met_on, clock, working_days_taken,
+    # extended_days, due_date) index, so nothing is sorted and only the index is read; then
+    # by month over those far fewer rows.
+    by_day = select(
+        Deadline.met_on.label("met_on"), Deadline.clock.label("clock"),
         Deadline.working_days_taken.label("taken"), Deadline.extended_days.label("ext"),
-    ).where(*where).subquery()
-    rows: list[tuple[str, str | None, bool, int | None, int, int]] = [
-        (str(c), m, bool(ok), t, int(e or 0), int(n))
-        for c, m, ok, t, e, n in session.execute(
-            select(inner.c.clock, inner.c.month, inner.c.on_time, inner.c.taken, inner.c.ext,
-                   func.count())
-            .group_by(inner.c.clock, inner.c.month, inner.c.on_time, inner.c.taken, inner.c.ext)
+        func.count().label("n"),
+        func.sum(case((Deadline.met_on <= Deadline.due_date, 1), else_=0)).label("on_time"),
+    ).where(*where).group_by(
+        Deadline.met_on, Deadline.clock, Deadline.working_days_taken, Deadline.extended_days
+    ).subquery()
+    month = _met_month(session, by_day.c.met_on)
+    # (clock, month, how many on time, days taken, extension days, how many)
+    rows: list[tuple[str, str | None, int, int | None, int, int]] = [
+        (str(c), m, int(ok), t, int(e or 0), int(n))
+        for c, m, t, e, n, ok in session.execute(
+            select(by_day.c.clock, month, by_day.c.taken, by_day.c.ext,
+                   func.sum(by_day.c.n), func.sum(by_day.c.on_time))
+            .group_by(by_day.c.clock, month, by_day.c.taken, by_day.c.ext)
         ).all()
     ]
     if any(m is None for _, m, _, _, _, _ in rows):
         rows = [r for r in rows if r[1] is not None] + _legacy_rows(session, period, options)
     # (clock, bucket) -> histogram, on time, extended, extension days
     acc: dict[tuple[str, str], tuple[Counter[int], list[int]]] = {}
-    for clock, m, ok, taken, ext, n in rows:
+    for clock, m, on_time, taken, ext, n in rows:
         assert m is not None
         for bucket in ("all", m, quarter_of(m)):
             hist, sums = acc.setdefault((clock, bucket), (Counter(), [0, 0, 0]))
             if taken is not None:
                 hist[int(taken)] += n
-            sums[0] += n if ok else 0
+            sums[0] += on_time
             sums[1] += n if ext else 0
             sums[2] += ext * n
     order = [c for c, _, _ in options.clocks] or sorted({c for c, _ in acc})
@@ -339,9 +391,9 @@ def _timeliness(session: Session, period: Period, options: Options) -> dict[str,
 
 
 def _legacy_rows(session: Session, period: Period, options: Options
-                 ) -> list[tuple[str, str | None, bool, int | None, int, int]]:
+                 ) -> list[tuple[str, str | None, int, int | None, int, int]]:
     """Deadlines met before the day and the days taken were kept on the row: worked out here."""
-    out: list[tuple[str, str | None, bool, int | None, int, int]] = []
+    out: list[tuple[str, str | None, int, int | None, int, int]] = []
     for d in session.execute(
         select(Deadline.clock, Deadline.started_on, Deadline.met_at, Deadline.due_date,
                Deadline.explanation, Deadline.working_days, Deadline.extended_days)
@@ -356,7 +408,7 @@ def _legacy_rows(session: Session, period: Period, options: Options
                                           bool(d.working_days))
         if (period.start and met_on < period.start) or (period.end and met_on > period.end):
             continue
-        out.append((d.clock, met_on.strftime("%Y-%m"), met_on <= d.due_date, taken,
+        out.append((d.clock, met_on.strftime("%Y-%m"), int(met_on <= d.due_date), taken,
                     int(d.extended_days or 0), 1))
     return out
 
