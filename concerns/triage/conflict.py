@@ -24,11 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
-
-from nameparser import HumanName
-from nicknames import NickNamer
-from rapidfuzz import fuzz
+from typing import TYPE_CHECKING, Literal
 
 from concerns.triage.matching import TITLES, normalise_name, soundex, strip_bracketed
 
@@ -65,14 +61,29 @@ class StaffName:
         return frozenset(self.surname.split())
 
 
+if TYPE_CHECKING:
+    from nameparser import HumanName
+    from nicknames import NickNamer
+
+
+# nameparser, nicknames and rapidfuzz are loaded by the first name judged, not by every command
+# that merely imports this module (reading a case does, for the conflict-of-interest rule).
 @lru_cache(maxsize=1)
 def _nicknamer() -> NickNamer:
+    from nicknames import NickNamer
+
     return NickNamer()
+
+
+def _parse(name: str) -> HumanName:
+    from nameparser import HumanName
+
+    return HumanName(name)
 
 
 def staff_name(full_name: str) -> StaffName | None:
     """The parts of a member of staff's full name, or None if it has no forename and surname."""
-    parsed = HumanName(strip_bracketed(full_name))
+    parsed = _parse(strip_bracketed(full_name))
     forename = normalise_name(parsed.first)
     surname = normalise_name(parsed.last)
     if not forename or not surname:
@@ -125,6 +136,8 @@ def surname_relation(written: str, staff: StaffName) -> Literal["same", "near", 
     if words & staff.surname_words:
         # Part of a double surname: "Bloggs" for "Bloggs-Smith", or the other way round.
         return "near"
+    from rapidfuzz import fuzz
+
     if (
         fuzz.ratio(written, staff.surname) >= NEAR_SURNAME
         and soundex(written.replace(" ", "")) == soundex(staff.surname.replace(" ", ""))
@@ -135,7 +148,7 @@ def surname_relation(written: str, staff: StaffName) -> Literal["same", "near", 
 
 def judge_name(written: str, staff: StaffName) -> Finding | None:
     """One name as written in the `staff_named` list, against one member of staff."""
-    parsed = HumanName(written)
+    parsed = _parse(written)
     title = normalise_name(parsed.title)
     forename = normalise_name(parsed.first)
     surname = normalise_name(parsed.last)

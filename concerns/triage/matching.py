@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-import phonenumbers
-from rapidfuzz import fuzz
-
+# phonenumbers and rapidfuzz are imported where used: commands that only read a case load this
+# module (for normalise_name) and need neither.
 from concerns.triage.submission import ChildDetails, RespondentDetails
 
 Decision = Literal["same", "uncertain", "different"]
@@ -85,6 +84,8 @@ def normalise_phone(phone: str | None, region: str = "GB") -> str | None:
     """E.164 ("+447700900123") for anything that can be a phone number, else None."""
     if not phone:
         return None
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException:
@@ -179,6 +180,8 @@ def name_similarity(a: str, b: str) -> float:
         return 0.0
     if a == b:
         return 100.0
+    from rapidfuzz import fuzz
+
     score = float(fuzz.token_sort_ratio(a, b))
     ta, tb = a.split(), b.split()
     numbers_a = {t for t in ta if any(ch.isdigit() for ch in t)}
@@ -203,6 +206,8 @@ def compare_people(new: PersonKeys, stored: PersonKeys) -> MatchResult:
     same_email = bool(new.email_key) and new.email_key == stored.email_key
     same_phone = bool(new.phone_key) and new.phone_key == stored.phone_key
     same_postcode = bool(new.postcode_key) and new.postcode_key == stored.postcode_key
+    from rapidfuzz import fuzz
+
     if not (same_email or same_phone or same_postcode) and fuzz.token_set_ratio(
         new.name_key, stored.name_key, score_cutoff=IDENTICAL_NAME
     ) == 0:

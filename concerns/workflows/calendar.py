@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 from concerns.workflows.settings import SettingsError
+
+if TYPE_CHECKING:
+    import holidays
 
 WEEKEND = "weekend"
 CLOSURE = "council closure day"
@@ -40,14 +42,21 @@ class WorkingCalendar:
             self.zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"calendar.timezone: unknown time zone {timezone!r}") from None
+
+    @cached_property
+    def _holidays(self) -> holidays.HolidayBase:
+        """The bank holidays, made when a day is first checked: the `holidays` package loads
+        every country it knows (a tenth of a second), which commands that only read local
+        dates need not pay. An unknown country or subdivision is refused then."""
+        import holidays
+
         try:
             # Years are filled in lazily as dates are looked up (the package's `expand`).
-            self._holidays: holidays.HolidayBase = holidays.country_holidays(
-                country, subdiv=subdivision
-            )
+            return holidays.country_holidays(self.country, subdiv=self.subdivision)
         except NotImplementedError:
             raise SettingsError(
-                f"calendar.country/subdivision: no holidays known for {country}/{subdivision}"
+                f"calendar.country/subdivision: no holidays known for "
+                f"{self.country}/{self.subdivision}"
             ) from None
 
     @classmethod

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from concerns.db.models import Case, Deadline, Escalation, ReferenceCounter, User
@@ -27,6 +26,9 @@ def next_reference(session: Session, prefix: str, at: datetime) -> str:
     year = at.year
     table = ReferenceCounter.__table__
     dialect = session.get_bind().dialect.name
+    # Here, not at the top: reading a case should not load the PostgreSQL dialect.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(table)

@@ -25,7 +25,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from concerns.db.models import SignInFailure, User, UserRole
 from concerns.db.uow import UnitOfWork
@@ -40,9 +39,15 @@ MIN_PASSWORD_LENGTH = 12  # ASVS 2.1.1
 MAX_PASSWORD_LENGTH = 256
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown or the attempt is throttled, so every refusal
-# costs the same time.
-_DUMMY_HASH = _hasher.hash("not a real password, only for constant-time refusals")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown or the attempt is throttled, so every
+    refusal costs the same time. Made on first use, not at import: hashing takes a good part of a
+    second, which every command would pay at start. Each sign-in asks for it before it looks
+    the account up, so the first attempt costs the same whether the username exists or not."""
+    return _hasher.hash("not a real password, only for constant-time refusals")
 
 Reason = Literal["ok", "bad_credentials"]
 REFUSED = "The username or password is not right"
@@ -73,7 +78,10 @@ def hash_password(password: str) -> str:
 
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
-    """The 30,000 most common passwords, as bundled with zxcvbn."""
+    """The 30,000 most common passwords, as bundled with zxcvbn (loaded when a password is
+    set: a large module)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
@@ -133,6 +141,7 @@ def authenticate(
 ) -> SignIn:
     """Check USERNAME and PASSWORD from ADDRESS, after the delay its recent failures call for."""
     at = now()
+    dummy = _dummy_hash()
     account = _account_key(username)
     place = _address_key(address, secret)
     since = at - timedelta(minutes=web.sign_in_window_minutes)
@@ -154,7 +163,7 @@ def authenticate(
         ).one_or_none()
         usable = user is not None and user.active and bool(user.password_hash)
         checked = _verify(user.password_hash if usable and user and user.password_hash
-                          else _DUMMY_HASH, password)
+                          else dummy, password)
         if throttled or not usable or not checked or user is None:
             uow.session.add(SignInFailure(at=at, address_key=place, account_key=account))
             data: dict[str, object] = {"throttled": throttled, "delay": delay}
@@ -221,7 +230,7 @@ def _audit(session: Session, event: str, actor: str, at: datetime, data: dict[st
 def _verify(password_hash: str, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
         # Too long to be anyone's password: still the same work as any other refusal.
-        _safe_verify(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        _safe_verify(_dummy_hash(), password[:MAX_PASSWORD_LENGTH])
         return False
     return _safe_verify(password_hash, password)
 
