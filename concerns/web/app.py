@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from concerns.web import (
     routes_api,
+    routes_conflicts,
     routes_public,
     routes_records,
     routes_register,
@@ -83,6 +84,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     app.include_router(routes_staff.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_records.router)
+    app.include_router(routes_conflicts.router)
     app.include_router(routes_register.router)
     app.include_router(routes_api.router)
     _error_pages(app)

@@ -11,6 +11,7 @@ from starlette.templating import Jinja2Templates
 
 from concerns.web.security import RateLimiter, csrf_token, session_user_id
 from concerns.workflows.access import auth
+from concerns.workflows.access.conflicts import DECIDERS
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
 from concerns.workflows.machine import RECORDS_OFFICERS, Actor
@@ -55,6 +56,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
         "executive_assistant",
     })),
     ("/team", "Team", frozenset({"iat_manager"})),
+    ("/conflicts", "Conflicts of interest", DECIDERS),
     ("/log-contact", "Log a contact", frozenset({"intake", "iat_officer", "iat_manager"})),
     ("/queue/director", "Sign-off queue", frozenset({"director"})),
     ("/queue/assistant", "Letters queue", frozenset({"executive_assistant"})),

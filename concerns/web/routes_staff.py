@@ -26,7 +26,7 @@ from concerns.workflows import (
     posting,
     queries,
 )
-from concerns.workflows.access import users
+from concerns.workflows.access import conflicts, users
 from concerns.workflows.attachments import contact_attachment
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, NotFound
 from concerns.workflows.machine import (
@@ -74,9 +74,12 @@ def team_page(
         state(request).ctx, user.username, owner=owner or None, state=state_ or None,
         clock=clock or None,
     )
+    # Possible conflicts of interest waiting for her: the staff concerned cannot open the case.
+    waiting = len(conflicts.list_conflicts(state(request).ctx, user.username))
     return render(
         request, "team.html", "Team's open cases", view=view, states=STATES,
         filters={"owner": owner or "", "state": state_ or "", "clock": clock or ""},
+        conflicts_waiting=waiting,
     )
 
 

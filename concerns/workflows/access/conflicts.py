@@ -127,13 +127,27 @@ def list_conflicts(
         )
         if open_only:
             query = query.where(CaseConflict.finding == "flagged", CaseConflict.status == "open")
+        # A manager never rules on their own conflict, nor sees the words of a concern they
+        # may not open themselves.
+        own_bars = barred_case_ids(s, actor.username)
         out = []
         for row, reference, username, full_name in s.execute(query).all():
-            if username == actor.username:
-                continue  # a manager never rules on their own conflict
+            if username == actor.username or row.case_id in own_bars:
+                continue
             out.append(ConflictInfo(reference, username, full_name, row.finding, row.source,
                                     row.mention, row.status, row.decided_by, row.reason))
         return out
+
+
+def conflict_for(
+    ctx: AppContext, actor_name: str | None, reference: str, username: str
+) -> ConflictInfo:
+    """One possible conflict, as the IAT manager decides it (the web's decision page)."""
+    wanted = reference.strip().upper()
+    for found in list_conflicts(ctx, actor_name, open_only=False):
+        if found.reference == wanted and found.username == username:
+            return found
+    raise NotFound(f"no possible conflict of interest for {username} on {wanted}")
 
 
 def decide_conflict(
