@@ -16,6 +16,7 @@ from sqlalchemy import update
 from concerns.db.models import Case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
+from concerns.workflows.learning.scrutiny_service import figure_cases
 from concerns.workflows.letters_service import render_case_letter
 from concerns.workflows.machine import PARTS, STATES
 from concerns.workflows.queries import list_cases, queue, show_case, team_view
@@ -154,7 +155,8 @@ def test_every_role_and_state_in_the_lists_and_search_through_the_service_and_th
 ) -> None:
     """A case is in a reader's lists, and found by the person's name or its reference, exactly
     when the table gives them its listing; the rows then carry the name. The same through the
-    service (the CLI's `case list [--search]`), the JSON API and the case list page."""
+    service (the CLI's `case list [--search]`), the JSON API and the case list page; the queues,
+    the team view and the scrutiny report's cases behind a figure show no other."""
     ctx, ref = full_case
     clients: dict[str, TestClient] = {}
     for username in READERS:
@@ -195,6 +197,10 @@ def test_every_role_and_state_in_the_lists_and_search_through_the_service_and_th
                 if not listed:
                     assert ref not in _refs(queue(ctx, username, which)), (username, state, which)
                     assert ref not in api.get(f"/api/queue/{which}").text
+            if username in ("alex", "morgan", "dana"):  # the scrutiny report's drill-down
+                drill = figure_cases(ctx, username, "cases")
+                assert (ref in {c["reference"] for c in drill["cases"]}) is listed
+                assert drill["not_shown"] == (0 if listed else 1)
             if username == "morgan" and state != "closed":
                 assert ref in _refs(team_view(ctx, username)["rows"])
             checked += 1

@@ -16,11 +16,13 @@ from sqlalchemy import select
 from concerns.db.models import Case
 from concerns.reports import drilldown
 from concerns.reports.scrutiny import Options, Period, scrutiny, suppressed
+from concerns.workflows.access.need_to_know import listed_states
 from concerns.workflows.access.users import is_named_in, load_actor
 from concerns.workflows.clocks import days_taken
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.machine import CASE_READERS, Actor
+from concerns.workflows.records.restriction import hidden_by_restriction
 from concerns.workflows.reminders import clock_label
 
 REPORT_ROLES = frozenset({"auditor", "iat_officer", "iat_manager", "director"})
@@ -118,7 +120,11 @@ def figure_cases(
         period = Period(start, end, ctx.settings.calendar.timezone)
         ids = drilldown.case_ids(figure, key, period, today, since)
         cases = s.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.received_at)).all()
-        visible = [c for c in cases if not is_named_in(s, actor, c)]
+        # As in every list: only cases the reader may list in their state (need to know), not
+        # a restricted person's, not one they are named in.
+        listed = set(listed_states(actor))
+        visible = [c for c in cases if c.state in listed and not hidden_by_restriction(actor, c)
+                   and not is_named_in(s, actor, c)]
         return {
             "figure": figure, "key": key, "since": since.isoformat(),
             "period": {"from": start.isoformat() if start else None,
