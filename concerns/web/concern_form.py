@@ -19,6 +19,7 @@ from typing import Any
 
 from concerns.triage.forms import form_from_mapping
 from concerns.triage.submission import RELATIONSHIPS, Submission, SubmissionError
+from concerns.web import date_input
 
 MAX_CHILDREN = 10
 # The staff page for logging a call or letter shows this many child blocks at once.
@@ -222,7 +223,7 @@ def _error(
         if problem == "in the future":
             return FieldError(field, input_id, f"{asked} must be today or in the past")
         prefix = input_id.removesuffix("-day")
-        wrong = wrong_date_parts(form or {}, prefix)
+        wrong = date_input.wrong_parts(form or {}, prefix)
         if wrong and len(wrong) < 3:
             # GOV.UK: highlight and name only the part that is wrong; the summary links to it.
             return FieldError(field, f"{prefix}-{wrong[0]}",
@@ -233,33 +234,6 @@ def _error(
     if message is None:
         message = f"Check {asked}: {problem}"
     return FieldError(field=field, input_id=input_id, message=message)
-
-
-def wrong_date_parts(form: Mapping[str, str], prefix: str) -> list[str]:
-    """The parts (day, month, year) of date input PREFIX that cannot be right on their own;
-    for a date whose parts are each possible but not together (31 2 2010), the day."""
-    day, month, year = (form.get(f"{prefix}-{p}", "").strip() for p in ("day", "month", "year"))
-    wrong = [
-        part for part, value, low, high in (("day", day, 1, 31), ("month", month, 1, 12),
-                                            ("year", year, 1900, 9999))
-        if not (value.isdigit() and low <= int(value) <= high
-                and (part != "year" or len(value) == 4))
-    ]
-    return wrong or ["day"]
-
-
-def date_error_parts(errors: tuple[FieldError, ...], form: Mapping[str, str]) -> set[str]:
-    """Input ids of the date parts to highlight: only the wrong ones, or the whole date."""
-    parts: set[str] = set()
-    for e in errors:
-        match = re.fullmatch(r"(child-\d+-dob)-(day|month|year)", e.input_id)
-        if not match:
-            continue
-        prefix = match.group(1)
-        wrong = (["day", "month", "year"] if "today or in the past" in e.message
-                 or "real date, like" in e.message else wrong_date_parts(form, prefix))
-        parts |= {f"{prefix}-{p}" for p in wrong}
-    return parts
 
 
 def _input_for(field: str, slots: list[int]) -> tuple[str, str]:
@@ -310,18 +284,15 @@ def _date_of_birth(form: Mapping[str, str], i: int) -> str | None:
 def received_at(form: Mapping[str, str], timezone: str, now: datetime) -> datetime | str:
     """The date a phone call, letter or visit was received (received-day/-month/-year), as noon
     London time; or the message naming what is wrong with it."""
-    from datetime import date, time
+    from datetime import time
     from zoneinfo import ZoneInfo
 
-    parts = [form.get(f"received-{p}", "").strip() for p in ("year", "month", "day")]
-    if not any(parts):
+    if not any(date_input.typed(form, "received")):
         return "Enter the date the concern was received"
-    if not all(p.isdigit() for p in parts):
-        return "The date received must be a real date, like 27 3 2026"
-    try:
-        day = date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
-        return "The date received must be a real date, like 27 3 2026"
+    wrong = date_input.problem(form, "received", "The date received")
+    day = date_input.real(form, "received")
+    if wrong is not None or day is None:
+        return wrong or "The date received must be a real date, like 27 3 2026"
     zone = ZoneInfo(timezone)
     if day > now.astimezone(zone).date():
         return "The date received must be today or in the past"

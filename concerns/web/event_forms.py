@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from concerns.web import date_input
 from concerns.workflows.machine import (
     ACTION_PARTS,
     CONFIRM_EVENTS,
@@ -35,6 +36,8 @@ PREFILL = {
 CASE_CHOICES = frozenset({"reviewer", "to", "clock"})
 
 Choice = tuple[str, str]  # (value, words)
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ def build(
             if value is None:
                 source = PREFILL.get((event, field.name))
                 value = str((case or {}).get(source) or "") if source else ""
+            boxes: Mapping[str, str] | None = None
+            if field.kind == "date":
+                # The three boxes as typed (a refused form), else the date given.
+                boxes = ({k: v for k, v in again.items() if k.startswith(field.name + "-")}
+                         or {f"{field.name}-{p}": v for p, v in date_input.split(value).items()})
             options: tuple[Choice, ...]
             if field.name in CASE_CHOICES and choices is not None and field.name in choices:
                 options = tuple(choices[field.name])
@@ -133,6 +141,7 @@ def build(
                     choices=options,
                     required=field.required,
                     value=value,
+                    typed=boxes,
                 )
             )
         note_required = any(s.note_required for s in steps)
@@ -161,27 +170,79 @@ def values_from(event: str, posted: Mapping[str, str]) -> tuple[dict[str, str], 
     fields = fields_of(event)
     for name, field in fields.items():
         if field.kind in FAMILY_KINDS:
-            # finding.THEME and action.N.PART inputs: blank ones (and blank action rows) left out.
+            # finding.THEME and action.N.PART inputs: blank ones (and blank action rows) left out;
+            # an action's due date comes in three boxes.
             values |= {k: v for k, v in posted.items()
-                       if k.startswith(name + ".") and v.strip()}
+                       if k.startswith(name + ".") and v.strip() and not _date_box(k)}
+            if field.kind == "actions":
+                for number in ACTION_ROWS:
+                    due = date_input.joined(posted, f"{name}.{number}.due")
+                    if due:
+                        values[f"{name}.{number}.due"] = due
             continue
-        raw = posted.get(name)
+        raw = date_input.joined(posted, name) if field.kind == "date" else None
+        raw = raw or posted.get(name)
         if raw is not None and raw.strip():
             values[name] = raw
     note = posted.get("note")
     return values, (note if note and note.strip() else None)
 
 
-def error_target(event: str, field: str) -> str:
-    """The input a BadInput's field belongs to on the event's form."""
+def _date_box(key: str) -> bool:
+    return key.rpartition("-")[2] in date_input.PARTS and "-" in key
+
+
+def date_problems(event: str, posted: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Dates on the event's form that cannot be read, as (box to link to, what is wrong in
+    words naming the field): refused here, before any service sees them."""
+    found = []
+    for name, field in fields_of(event).items():
+        if field.kind == "date":
+            words = field_words(event, name)[0]
+            boxes = [(input_id(event, name), name, words)]
+        elif field.kind == "actions":
+            boxes = [(input_id(event, f"{name}.{n}.due"), f"{name}.{n}.due",
+                      f"The due date of action {n}") for n in ACTION_ROWS]
+        else:
+            continue
+        for box, box_name, words in boxes:
+            wrong = date_input.problem(posted, box_name, words)
+            if wrong is not None:
+                found.append((date_input.target(box, posted, box_name), wrong))
+    return found
+
+
+def error_words(event: str, field: str, problem: str) -> str:
+    """A service's refusal of one of the form's fields, naming the field in words where the
+    service's message does not (an action's part: "must be after today")."""
+    base, _, rest = field.partition(".")
+    fields = fields_of(event)
+    if base in fields and fields[base].kind == "actions" and problem[:1].islower():
+        number, _, part = rest.partition(".")
+        words = {"due": "due date", "what": "what must change", "owner": "owner service",
+                 "theme": "theme"}.get(part)
+        if words and number in ACTION_ROWS:
+            return f"The {words} of action {number} {problem}"
+    if field in fields and fields[field].kind not in FAMILY_KINDS and problem[:1].islower():
+        return f"{field_words(event, field)[0]} {problem}"
+    return problem
+
+
+def error_target(event: str, field: str, posted: Mapping[str, str] | None = None) -> str:
+    """The input a BadInput's field belongs to on the event's form (for a date, the box to
+    link to: the first one marked)."""
     base = field.partition(".")[0]
     fields = fields_of(event)
+    if field in fields and fields[field].kind == "date":
+        return date_input.target(input_id(event, field), posted or {}, field)
     if field in fields or field == "note":
         return input_id(event, field)
     if base in fields and fields[base].kind == "findings":
         return input_id(event, field) if "." in field else input_id(event, base)
     if base in fields and fields[base].kind == "actions":
         number, _, part = field.partition(".")[2].partition(".")
+        if number in ACTION_ROWS and part == "due":
+            return date_input.target(input_id(event, field), posted or {}, field)
         if number in ACTION_ROWS and part in ACTION_PARTS:
             return input_id(event, field)
         return input_id(event, base)
@@ -192,10 +253,13 @@ def answers(form: EventForm, posted: Mapping[str, str]) -> list[tuple[str, str]]
     """What was typed or chosen, in words, for the check-and-confirm page."""
     out = []
     for spec in form.inputs:
-        raw = posted.get(spec.name, "").strip()
+        raw = (date_input.joined(posted, spec.name) if spec.kind == "date" else "") or posted.get(
+            spec.name, "").strip()
         if not raw:
             continue
-        words = dict(spec.choices).get(raw, raw)
+        day = date_input.real(posted, spec.name) if spec.kind == "date" else None
+        words = f"{day.day} {MONTHS[day.month - 1]} {day.year}" if day else dict(
+            spec.choices).get(raw, raw)
         out.append((spec.label.removesuffix(" (optional)"), words))
     note = posted.get("note", "").strip()
     if note:

@@ -206,18 +206,16 @@ def concern_page(request: Request) -> Response:
 
 def _concern_form(
     request: Request, values: dict[str, str], errors: list[tuple[str, str]], status: int = 200,
-    refusal: tuple[str, str] | None = None, date_parts: set[str] | None = None,
-    add_another: bool = False,
+    refusal: tuple[str, str] | None = None, add_another: bool = False,
 ) -> Response:
-    """The form, with VALUES as typed; REFUSAL (heading, what to do) when it was not sent;
-    DATE_PARTS the date inputs to highlight (only the wrong part of a date)."""
+    """The form, with VALUES as typed; REFUSAL (heading, what to do) when it was not sent (a
+    date's wrong part is marked by the date_input macro, from what was typed)."""
     return render(
         request, "concern.html", "Raise a concern", status_code=status, errors=errors,
         values=concern_form.FormValues(values), relationships=concern_form.RELATIONSHIP_LABELS,
         children=range(concern_form.children_shown(values, add_another)), refusal=refusal,
         max_children=concern_form.MAX_CHILDREN,
         acknowledge_days=state(request).ctx.settings.clock("acknowledge").target,
-        date_parts=sorted(date_parts or ()),
     )
 
 
@@ -262,7 +260,6 @@ async def concern_submit(request: Request) -> Response:
     if checked.errors:
         return _concern_form(
             request, values, [(e.input_id, e.message) for e in checked.errors], status=400,
-            date_parts=concern_form.date_error_parts(checked.errors, values),
         )
     if action != "send":
         # Check your answers: nothing is sent until the person has seen what they wrote.

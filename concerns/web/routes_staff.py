@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from concerns.web import concern_form, event_forms
+from concerns.web import concern_form, date_input, event_forms
 from concerns.web.deps import StaffUser, render, require_role, signed_in, state
 from concerns.web.security import require_csrf
 from concerns.workflows import (
@@ -255,6 +255,11 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
     try:
         if step == "change":
             raise _ShowFormAgain()
+        unreadable = event_forms.date_problems(event, posted)
+        if unreadable:
+            # A date that cannot be read: refused by the box at fault, everything typed kept.
+            return _form_again(request, user, reference, event, posted, return_to, unreadable,
+                               422)
         expected = int(version) if version.isdigit() else None
         preview = letters_service.preview_event_letter(
             ctx, user.username, reference, event, values, expected_version=expected
@@ -276,8 +281,9 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
     except (BadInput, NotAllowed, ConcurrentChange, letters_service.LetterChanged) as exc:
         # Shown on the form again, by the field at fault, with everything typed; nothing stored.
         field = exc.field if isinstance(exc, BadInput) else ""
-        target = event_forms.error_target(event, field)
-        message = exc.problem if isinstance(exc, BadInput) else exc.message
+        target = event_forms.error_target(event, field, posted)
+        message = (event_forms.error_words(event, field, exc.problem)
+                   if isinstance(exc, BadInput) else exc.message)
         return _form_again(request, user, reference, event, posted, return_to,
                            [(target, message)], exc.http_status)
     request.session["flash"] = (
@@ -509,7 +515,7 @@ async def log_contact(request: Request, user: Staff) -> Response:
         errors.append(("channel", "Select how the concern was received"))
     received = concern_form.received_at(values, ctx.settings.calendar.timezone, ctx.now())
     if isinstance(received, str):
-        errors.append(("received-day", received))
+        errors.append((date_input.target("received", values, "received"), received))
         received_at = ctx.now()
     else:
         received_at = received

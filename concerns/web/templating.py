@@ -12,6 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from starlette.templating import Jinja2Templates
 
 from concerns.reports.figures import month_words, shown
+from concerns.web import date_input
 from concerns.workflows.machine import clock_label, event_label, label, role_label
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -39,6 +40,8 @@ def make_templates() -> Jinja2Templates:
     # Names an event and a clock share (acknowledge) need the right table.
     env.filters["event"] = event_label
     env.filters["clock"] = clock_label
+    # Which boxes of a refused GOV.UK date input to mark (web/date_input.py).
+    env.globals["date_highlight"] = date_input.highlight
     return Jinja2Templates(env=env)
 
 

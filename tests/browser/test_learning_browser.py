@@ -49,7 +49,8 @@ def test_themes_and_an_action_reach_the_report_its_drill_down_and_the_published_
     officer.fill("#submit-outcome-action-1-what", "Check consent at every first visit.")
     officer.fill("#submit-outcome-action-1-owner", "Children in Need service")
     officer.select_option("#submit-outcome-action-1-theme", "consent")
-    officer.fill("#submit-outcome-action-1-due", due)
+    for part, value in zip(("year", "month", "day"), due.split("-"), strict=True):
+        officer.fill(f"#submit-outcome-action-1-due-{part}", value)
     officer.locator("#event-submit-outcome button[type=submit]").click()
     officer.wait_for_load_state()
     # The outcome letter with her wording in place, before it goes on to the director.

@@ -37,7 +37,7 @@ def test_the_reviewer_tags_themes_and_adds_an_action_on_the_outcome_form(web: Ap
         sign_in(client, "alex")
         page = client.get(f"/cases/{ref}/events/submit_outcome")
         assert 'name="finding.record_keeping"' in page.text
-        assert 'name="action.1.due"' in page.text
+        assert 'name="action.1.due-day"' in page.text
         form = {
             "csrf_token": csrf_of(page.text), "summary": "Records read.",
             "wording": "We are sorry.", "note": "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from concerns.web import concern_form, event_forms
+from concerns.web import concern_form, date_input, event_forms
 from concerns.workflows.machine import fields_of
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -67,7 +67,12 @@ def test_the_received_date_must_be_a_real_date_in_the_past() -> None:
     tz = "Europe/London"
     assert isinstance(concern_form.received_at({}, tz, NOW), str)
     bad = {"received-day": "30", "received-month": "2", "received-year": "2026"}
-    assert "real date" in str(concern_form.received_at(bad, tz, NOW))
+    assert concern_form.received_at(bad, tz, NOW) == "The date received must include a real day"
+    month = {"received-day": "3", "received-month": "13", "received-year": "2026"}
+    assert concern_form.received_at(month, tz, NOW) == (
+        "The date received must include a real month")
+    no_year = {"received-day": "3", "received-month": "2"}
+    assert concern_form.received_at(no_year, tz, NOW) == "The date received must include a year"
     future = {"received-day": "3", "received-month": "3", "received-year": "2026"}
     assert "past" in str(concern_form.received_at(future, tz, NOW))
     today = {"received-day": "2", "received-month": "3", "received-year": "2026"}
@@ -179,9 +184,10 @@ def test_a_future_birth_date_is_refused_and_only_the_wrong_part_of_a_date_is_nam
     ]
     form = {"child-1-dob-day": "40", "child-1-dob-month": "4", "child-1-dob-year": "2012",
             "child-2-dob-day": "3", "child-2-dob-month": "4", "child-2-dob-year": "12"}
-    assert concern_form.date_error_parts(checked.errors, form) == {
-        "child-0-dob-day", "child-0-dob-month", "child-0-dob-year",
-        "child-1-dob-day", "child-2-dob-year"}
+    form |= {"child-0-dob-day": "3", "child-0-dob-month": "4", "child-0-dob-year": "2027"}
+    # Only the wrong part is marked; a real date that is not allowed, all three.
+    assert [date_input.highlight(form, f"child-{i}-dob") for i in range(3)] == [
+        ["day", "month", "year"], ["day"], ["year"]]
 
 
 def test_a_child_without_a_name_and_with_an_impossible_date_gets_both_errors_at_once() -> None:
