@@ -195,6 +195,11 @@ class Case(Base):
 
     # Optimistic locking: two people acting on one case at once cannot both win.
     __mapper_args__ = {"version_id_col": version}
+    # The scrutiny report's pass over the cases reads only this (migration i15_report_covering).
+    __table_args__ = (
+        Index("ix_cases_received_counts", "received_at", "state", "outcome",
+              "learning_review_completed"),
+    )
     # Migration i15_sweep_index also makes a partial index of the closed cases the sweep has
     # still to schedule for retention. It is not declared here: a `postgresql_where` would load
     # the PostgreSQL dialect in every command, on SQLite too (the migrations make the schema).
@@ -315,7 +320,8 @@ class Deadline(Base):
 
     __tablename__ = "deadlines"
     __table_args__ = (
-        Index("ix_deadlines_open_due", "status", "due_date"),
+        # The sweep's range; with the clock and case, the report's overdue counts need no row.
+        Index("ix_deadlines_open_due", "status", "due_date", "clock", "case_id"),
         # The scrutiny report's timeliness pass reads only this, in order (migration
         # i15_scrutiny_indexes).
         Index("ix_deadlines_met", "status", "met_on", "clock", "working_days_taken",

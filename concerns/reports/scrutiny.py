@@ -466,13 +466,17 @@ def _themes(session: Session, period: Period, options: Options) -> dict[str, Any
     counts: dict[str, Counter[str]] = {}
     cases: dict[str, int] = {}
     if months:
+        # Only quarters are shown: the CASE compares each row with the quarters' first days,
+        # not with every month's.
+        starts = [k for i, k in enumerate(months)
+                  if i == 0 or quarter_of(k) != quarter_of(months[i - 1])]
         inner = select(ReviewFinding.theme.label("theme"),
-                       _month_index(ReviewFinding.recorded_at, months, tz).label("m")
+                       _month_index(ReviewFinding.recorded_at, starts, tz).label("m")
                        ).where(*where).subquery()
         for theme, m, n in session.execute(
             select(inner.c.theme, inner.c.m, func.count()).group_by(inner.c.theme, inner.c.m)
         ).all():
-            counts.setdefault(str(theme), Counter())[quarter_of(months[int(m)])] += int(n)
+            counts.setdefault(str(theme), Counter())[quarter_of(starts[int(m)])] += int(n)
         cases = {str(t): int(n) for t, n in session.execute(
             select(ReviewFinding.theme, func.count(distinct(ReviewFinding.case_id)))
             .where(*where).group_by(ReviewFinding.theme)
@@ -557,9 +561,12 @@ def _escalations(session: Session, period: Period) -> dict[str, Any]:
         hours = func.floor(
             func.extract("epoch", Escalation.resolved_at - Escalation.raised_at) / 3600)
     else:
-        hours = func.cast(
-            (func.julianday(Escalation.resolved_at) - func.julianday(Escalation.raised_at)) * 24,
-            Integer)
+        # Whole milliseconds first (julianday's precision): a float of days times 24 can fall
+        # just short of a whole hour and be cut to the hour before, where PostgreSQL is exact.
+        ms = func.cast(func.round(
+            (func.julianday(Escalation.resolved_at) - func.julianday(Escalation.raised_at))
+            * 86_400_000), Integer)
+        hours = ms // 3_600_000
     inner = select(Escalation.severity.label("severity"), hours.label("hours")).where(
         *within(Escalation.raised_at, period)).subquery()
     hist: dict[str, Counter[int]] = {}
