@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
+from concerns.web import date_input
 from concerns.web.deps import StaffUser, render, signed_in, state
 from concerns.web.security import require_csrf
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound, day_field
@@ -44,6 +45,20 @@ def retention_page(request: Request, user: Staff) -> Response:
     return _queue(request, user)
 
 
+UNTIL_WORDS = "The date to review it again"
+
+
+def _until_words(problem: str) -> str:
+    """The service's refusal of the review date, as a sentence naming it."""
+    if problem[:1].isupper():
+        return problem
+    if problem.startswith("required"):
+        return "Enter the date to review it again: a case is retained until then"
+    if problem.startswith("must"):
+        return f"{UNTIL_WORDS} {problem}"
+    return f"{UNTIL_WORDS}: {problem}"
+
+
 def _day(value: str) -> date | None:
     return day_field(value, "until")
 
@@ -54,18 +69,26 @@ async def decide_post(request: Request, user: Staff) -> Response:
     refs = [str(v) for v in form.getlist("refs")]
     decision = str(form.get("decision", ""))
     reason = str(form.get("reason", ""))
-    until = str(form.get("until", ""))
-    typed = {"refs": refs, "decision": decision, "reason": reason, "until": until}
+    boxes = {f"until-{p}": str(form.get(f"until-{p}", "")) for p in date_input.PARTS}
+    until = date_input.joined(boxes, "until") or str(form.get("until", ""))
+    typed: dict[str, Any] = {"refs": refs, "decision": decision, "reason": reason, **boxes}
     try:
         if not refs:
             raise BadInput("refs", "choose at least one case")
+        wrong = date_input.problem(boxes, "until", UNTIL_WORDS)
+        if wrong is not None:
+            raise BadInput("until", wrong)
         done = decide(state(request).ctx, user.username, refs, decision, reason, _day(until))
     except (BadInput, NotAllowed) as exc:
         field = exc.field if isinstance(exc, BadInput) else "refs"
-        anchor = {"decision": "decision", "reason": "reason", "until": "until"}.get(
-            field, "refs")
+        anchor = {"decision": "decision", "reason": "reason"}.get(field, "refs")
+        message = exc.message
+        if isinstance(exc, BadInput) and field == "until":
+            # The date's own box, and its name in words.
+            anchor = date_input.target("until", boxes, "until")
+            message = _until_words(exc.problem)
         return _queue(request, user, status_code=exc.http_status,
-                      errors=[(anchor, exc.message)], typed=typed)
+                      errors=[(anchor, message)], typed=typed)
     request.session["flash"] = (
         f"{len(done)} case(s): {DECISION_LABELS[decision].split(' (')[0].lower()}.")
     return RedirectResponse(QUEUE, status_code=303)

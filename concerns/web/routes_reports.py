@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from concerns.reports import drilldown
 from concerns.reports.figures import bar_chart, month_words
 from concerns.reports.scrutiny import FIGURES, LABELS, to_csv, to_html, to_pdf
+from concerns.web import date_input
 from concerns.web.deps import StaffUser, render, signed_in, state
 
 # The case page with a refused form on it, shown again (one place builds that page).
@@ -33,6 +34,11 @@ router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]
 
 Day = Annotated[str | None, Query(max_length=10)]
+
+
+# The report's period on its page, by the name each date input and link uses.
+PERIOD_WORDS = {"from": "The start of the period", "to": "The end of the period",
+                "since": "Newly overdue since"}
 
 
 def _query(start: str | None, end: str | None, since: str | None) -> dict[str, str]:
@@ -66,9 +72,11 @@ def _charts(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page(request: Request, user: StaffUser, report: dict[str, Any], query: dict[str, str],
-          errors: list[tuple[str, str]] | None = None, status_code: int = 200) -> Response:
+          errors: list[tuple[str, str]] | None = None, status_code: int = 200,
+          boxes: dict[str, str] | None = None) -> Response:
     return render(
         request, "scrutiny.html", "Scrutiny report", status_code=status_code, errors=errors,
+        boxes=boxes or {}, periods=PERIOD_WORDS,
         report=report, charts=_charts(report), query=query, qs=urlencode(query),
         figures=[(n, LABELS[n], report[n]) for n in FIGURES],
         may_drill=bool(user.roles & DRILL_ROLES), drill_figures=drilldown.FIGURES,
@@ -82,14 +90,29 @@ def scrutiny_page(
     end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
     since: Day = None,
 ) -> Response:
-    query = _query(start, end, since)
+    # The form's GOV.UK date inputs (from-day, from-month, from-year, …); links carry the
+    # dates as YYYY-MM-DD.
+    boxes = {f"{name}-{p}": request.query_params.get(f"{name}-{p}", "")[:10]
+             for name in PERIOD_WORDS for p in date_input.PARTS}
+    given = {name: date_input.joined(boxes, name) for name in PERIOD_WORDS}
+    query = _query(given["from"] or start, given["to"] or end, given["since"] or since)
+    for name in PERIOD_WORDS:
+        if not any(date_input.typed(boxes, name)):
+            boxes |= {f"{name}-{p}": v for p, v in date_input.split(query[name]).items()}
     try:
+        for name, words in PERIOD_WORDS.items():
+            wrong = date_input.problem(boxes, name, words)
+            if wrong is not None:
+                raise BadInput(name, wrong)
         report = _report(request, user, query)
     except BadInput as exc:
-        field = exc.field if exc.field in ("from", "to", "since") else "from"
+        field = exc.field if exc.field in PERIOD_WORDS else "from"
+        message = exc.problem if exc.problem[:1].isupper() else (
+            f"{PERIOD_WORDS[field]}: {exc.problem}")
         return _page(request, user, _report(request, user, _query(None, None, None)), query,
-                     errors=[(field, exc.message)], status_code=422)
-    return _page(request, user, report, query)
+                     errors=[(date_input.target(field, boxes, field), message)],
+                     status_code=422, boxes=boxes)
+    return _page(request, user, report, query, boxes=boxes)
 
 
 @router.get("/reports/scrutiny/cases")

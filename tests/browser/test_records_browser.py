@@ -60,13 +60,25 @@ def test_the_information_officer_reviews_her_queue_with_its_clock_and_reminders(
     page.check("#decision-retain")
     page.fill("#reason", "Legal hold while proceedings run")
     page.get_by_role("button", name="Record the decision").click()
-    assert "until: required to retain a case" in page.inner_text(".govuk-error-summary")
+    assert "Enter the date to review it again" in page.inner_text(".govuk-error-summary")
     assert page.is_checked(f"#ref-{late}") and page.is_checked("#decision-retain")
     assert page.input_value("#reason") == "Legal hold while proceedings run"
     assert_accessible(page)
 
     page.check(f"#ref-{fresh}")
-    page.fill("#until", "2031-01-31")
+    # Only the wrong part of the date is marked; the rest stays as typed.
+    page.fill("#until-day", "31")
+    page.fill("#until-month", "14")
+    page.fill("#until-year", "2031")
+    page.get_by_role("button", name="Record the decision").click()
+    assert "The date to review it again must include a real month" in page.inner_text(
+        ".govuk-error-summary")
+    assert page.locator(".govuk-input--error").evaluate_all("es => es.map(e => e.id)") == [
+        "until-month"]
+    assert page.input_value("#until-day") == "31" and page.is_checked(f"#ref-{late}")
+    assert_accessible(page)
+    page.check(f"#ref-{fresh}")
+    page.fill("#until-month", "1")
     page.get_by_role("button", name="Record the decision").click()
     page.wait_for_url("**/records/retention")
     assert "2 case(s): retain until a date." in page.inner_text(".govuk-notification-banner")

@@ -122,3 +122,25 @@ def test_the_date_a_contact_was_received_marks_only_its_wrong_part(web: AppConte
         refused.text)
     assert _marked(refused.text) == {"received-month"}
     assert "Rang about the visits." in refused.text
+
+
+def test_the_report_period_is_three_boxes_and_its_links_carry_the_dates(web: AppContext) -> None:
+    client = client_for(web)
+    sign_in(client, "morgan")
+    page = client.get("/reports/scrutiny").text
+    assert 'name="from-day"' in page and 'name="to-year"' in page and 'type="date"' not in page
+    shown = client.get("/reports/scrutiny", params={
+        "from-day": "1", "from-month": "4", "from-year": "2026",
+        "to-day": "", "to-month": "", "to-year": ""})
+    assert shown.status_code == 200
+    assert "from 1 April 2026" in shown.text and "from=2026-04-01" in shown.text
+    assert re.search(r'id="from-month" name="from-month" type="text" value="4"', shown.text)
+    refused = client.get("/reports/scrutiny", params={
+        "from-day": "1", "from-month": "4", "from-year": "26"})
+    assert refused.status_code == 422
+    assert _summary(refused.text) == [
+        ("from-year", "The start of the period must include a real year")]
+    assert _marked(refused.text) == {"from-year"}
+    # A link's YYYY-MM-DD date fills the boxes.
+    linked = client.get("/reports/scrutiny", params={"to": "2026-10-31"})
+    assert re.search(r'id="to-day" name="to-day" type="text" value="31"', linked.text)
