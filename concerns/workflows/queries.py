@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session, defer, load_only
 
 from concerns.db.models import Case, Child, Deadline, Escalation, Event, Letter, Respondent, User
 from concerns.workflows.access.conflicts import barred_case_ids
-from concerns.workflows.access.need_to_know import filter_case, listed_states
+from concerns.workflows.access.need_to_know import (
+    clock_hidden,
+    filter_case,
+    listed_states,
+    parts_for,
+)
 from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
@@ -79,9 +84,13 @@ def next_steps(
 
 def _summary(
     case: Case, deadlines: Sequence[Deadline], today: Any, facts: CaseFacts,
-    names: dict[str, str] | None = None,
+    names: dict[str, str] | None, actor: Actor,
 ) -> dict[str, Any]:
-    steps = next_steps(facts, deadlines, today, names)
+    # Need to know: a clock of a part the reader may not read (an open escalation) is not shown.
+    parts = parts_for(actor, case.state)
+    deadlines = [d for d in deadlines if not clock_hidden(d.clock, parts)]
+    steps = [step for step in next_steps(facts, deadlines, today, names)
+             if not clock_hidden(step["clock"], parts)]
     return {
         "reference": case.reference,
         "state": case.state,
@@ -157,7 +166,8 @@ def list_cases(
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         all_facts = case_facts_many(s, cases, today=today)
         names = full_names(s)
-        out = [_summary(c, deadlines[c.id], today, all_facts[c.id], names) for c in cases]
+        out = [_summary(c, deadlines[c.id], today, all_facts[c.id], names, actor)
+               for c in cases]
         if owner:
             out = [row for row in out if row["owner"] == owner]
         return out
@@ -479,7 +489,7 @@ def queue(
         for case in cases:
             facts = all_facts[case.id]
             events = available_events(facts, actor)
-            row = _summary(case, deadlines[case.id], today, facts, names)
+            row = _summary(case, deadlines[case.id], today, facts, names, actor)
             if which == "mine":
                 # Mine: a next step this user owns, as the reviewer or through a role.
                 mine = [
@@ -538,7 +548,7 @@ def team_view(
         names = full_names(s)
         rows = []
         for case in cases:
-            row = _summary(case, deadlines[case.id], today, all_facts[case.id], names)
+            row = _summary(case, deadlines[case.id], today, all_facts[case.id], names, actor)
             steps = row["next_steps"]
             row["stuck"] = not steps or any(step["due"] is None for step in steps)
             row["late"] = any(step["status"] == "overdue" for step in steps)

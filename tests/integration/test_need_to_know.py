@@ -205,3 +205,36 @@ def test_every_role_and_state_in_the_lists_and_search_through_the_service_and_th
                 assert ref in _refs(team_view(ctx, username)["rows"])
             checked += 1
     assert checked == len(STATES) * 6
+
+
+def test_an_open_escalation_is_in_no_next_step_or_deadline_of_a_reader_without_escalations(
+    sqlite_ctx: AppContext,
+) -> None:
+    """A safeguarding escalation's clock is the escalations part: Legal (still in the review)
+    and the executive assistant see the case in their lists, but neither its next step nor its
+    deadline, in the row, on the case or through the API."""
+    ctx = sqlite_ctx
+    create_staff(ctx, PASSWORD)
+    ref = log_concern(ctx)
+    act(ctx, ref, "acknowledge", "alex")
+    act(ctx, ref, "record_complaints_triage", "priya", meets_criteria="no",
+        reason="time_limit_passed")
+    act(ctx, ref, "record_legal_triage", "lee", proceedings="none")
+    act(ctx, ref, "assign_reviewer", "morgan", reviewer="sam")
+    act(ctx, ref, "start_review", "alex")
+    act(ctx, ref, "raise_escalation", "sam", severity="safeguarding", to="LADO")
+    for username, sees in (("alex", True), ("morgan", True), ("lee", False), ("erin", False)):
+        [row] = [r for r in list_cases(ctx, username) if r["reference"] == ref]
+        case = show_case(ctx, username, ref)
+        client = client_for(ctx)
+        sign_in(client, username)
+        api_row = next(r for r in client.get("/api/cases").json() if r["reference"] == ref)
+        api_case = client.get(f"/api/cases/{ref}").json()
+        for shown in (row["next_steps"], case["next_steps"], case["deadlines"],
+                      api_case["next_steps"], api_case["deadlines"]):
+            assert any(x["clock"] == "escalation" for x in shown) is sees, username
+        if not sees:
+            assert "escalation" not in str(api_row).lower()
+            for page in (client.get("/cases").text, client.get(f"/cases/{ref}").text,
+                         client.get("/my-work").text):
+                assert "escalation" not in page.lower(), username

@@ -50,6 +50,15 @@ EVENT_VALUES_PART = {
     "reopen": "outcome",
 }
 
+# Clocks that belong to a part: without it their deadlines and next steps are left out of the
+# case and of every list row (that a safeguarding escalation is open is itself sensitive).
+CLOCK_PARTS = {"escalation": "escalations"}
+
+
+def clock_hidden(clock: str | None, parts: frozenset[str]) -> bool:
+    part = CLOCK_PARTS.get(clock or "")
+    return part is not None and part not in parts
+
 
 def parts_for(actor: Actor, state: str) -> frozenset[str]:
     return readable_parts(actor.roles, state)
@@ -89,6 +98,9 @@ def filter_case(detail: dict[str, Any], actor: Actor) -> dict[str, Any]:
     if hidden and isinstance(out.get("respondent"), dict):
         out["respondent"] = {k: (None if k in hidden else v)
                              for k, v in out["respondent"].items()}
+    for key in ("next_steps", "deadlines"):
+        if key in out:
+            out[key] = [row for row in out[key] if not clock_hidden(row.get("clock"), parts)]
     if "history" in parts:
         out["history"] = [_event(e, parts) for e in out.get("history", [])
                           if EVENTS_OF_HIDDEN_PARTS.get(e.get("event", ""), "history") in parts]
