@@ -34,8 +34,12 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff check concerns tests bench
 	$(BIN)/mypy
 
+# One worker per core; a test file stays on one worker (its module fixtures are made once).
+# `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= auto
+
 test: lint ## Lint, then the whole test suite (unit, integration, e2e, browser)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: install ## Benchmarks, each against a bare baseline; writes bench/results.json
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -6,24 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.conftest import Cli
-from tests.factories import STAFF
 from tests.integration.test_scrutiny_council import EXPECTED
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "council"
-
-
-@pytest.fixture
-def staffed(cli: Cli) -> Cli:
-    cli.ok("init")
-    for username, roles, full_name in STAFF:
-        args = ["user", "add", username, "--full-name", full_name]
-        for role in roles:
-            args += ["--role", role]
-        cli.ok(*args, as_user="admin")
-    return cli
 
 
 def test_the_council_comes_in_through_the_cli_and_the_scrutiny_figures_come_out(
