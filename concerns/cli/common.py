@@ -27,6 +27,44 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("concerns.cli")
 
+
+def _strings_without_pydantic() -> None:
+    """Typer coerces every option's value through a pydantic TypeAdapter: loading pydantic and
+    building the adapters is a tenth of a second of every command. The command line gives a
+    `str` option as a str already (and a flag's value is a bool or nothing), so those pass
+    straight through, as the adapter would pass them; any other value, and every other type,
+    goes the library's way. If Typer's internals change, this does nothing and the library's
+    way is used throughout."""
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+        from typer.core import _TyperParameter
+    except ImportError:  # pragma: no cover - another Typer
+        return
+    library = getattr(_TyperParameter, "get_runtime_param", None)
+    if library is None or not hasattr(RuntimeParam, "_coerce_value"):  # pragma: no cover
+        return
+
+    @dataclass(frozen=True)
+    class AsGiven(RuntimeParam):
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if type(value) is self.annotation:
+                return value
+            descriptor = param.type_descriptor
+            return build_runtime_param(descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+    def get_runtime_param(self: _TyperParameter) -> RuntimeParam:
+        d = getattr(self, "type_descriptor", None)
+        if (self._runtime_param is None and d is not None and d.annotation in (str, bool)
+                and d.parameter_info.parser is None and d.file_annotation is None):
+            self._runtime_param = AsGiven(parameter_info=d.parameter_info, annotation=d.annotation)
+        result: RuntimeParam = library(self)
+        return result
+
+    _TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]
+
+
+_strings_without_pydantic()
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 RefArg = Annotated[
     str, typer.Argument(metavar="REF", help="The case reference, e.g. CAC-2026-0001.")

@@ -40,3 +40,22 @@ def test_a_command_that_needs_the_database_still_loads_it() -> None:
     code, loaded = done.stdout.split()
     assert loaded == "True"
     assert code != "0"  # no such table / no such user: refused with a message, not a crash
+
+
+def test_a_command_with_only_text_options_and_flags_does_not_load_pydantic() -> None:
+    # Typer would coerce every option through a pydantic adapter; cli/common passes strings and
+    # flags through as given, so reading a case does not pay for loading pydantic.
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from concerns.cli.main import app\n"
+        "result = CliRunner().invoke(app, ['--json', 'case', 'show', 'CAC-2026-0001', '--as',"
+        " 'nobody'], env={'CONCERNS_DATABASE_URL': 'sqlite:///:memory:'})\n"
+        "print(result.exit_code, 'pydantic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    code, loaded = done.stdout.split()
+    assert loaded == "False"
+    assert code != "0"
+
