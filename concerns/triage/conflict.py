@@ -81,8 +81,10 @@ def _parse(name: str) -> HumanName:
     return HumanName(name)
 
 
+@lru_cache(maxsize=4096)
 def staff_name(full_name: str) -> StaffName | None:
-    """The parts of a member of staff's full name, or None if it has no forename and surname."""
+    """The parts of a member of staff's full name, or None if it has no forename and surname.
+    Kept (the answer is frozen): every concern is checked against every member of staff."""
     parsed = _parse(strip_bracketed(full_name))
     forename = normalise_name(parsed.first)
     surname = normalise_name(parsed.last)

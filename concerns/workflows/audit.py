@@ -23,9 +23,9 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Event
@@ -46,25 +46,34 @@ def payload_hash(salt: str, data: dict[str, Any] | None, note: str | None) -> st
     return hashlib.sha256((salt + content).encode("utf-8")).hexdigest()
 
 
-def _frame(event: Event) -> str:
+def _frame(
+    case_id: int | None, event: str, actor: str, at: datetime, from_state: str | None,
+    to_state: str | None, payload: str,
+) -> str:
     return _canonical(
         {
-            "case_id": event.case_id,
-            "event": event.event,
-            "actor": event.actor,
-            "at": event.at.isoformat(timespec="microseconds"),
-            "from": event.from_state,
-            "to": event.to_state,
-            "payload": event.payload_hash,
+            "case_id": case_id,
+            "event": event,
+            "actor": actor,
+            "at": at.isoformat(timespec="microseconds"),
+            "from": from_state,
+            "to": to_state,
+            "payload": payload,
         }
     )
 
 
 def row_hash(prev_hash: str, event: Event) -> str:
-    return hashlib.sha256((prev_hash + _frame(event)).encode("utf-8")).hexdigest()
+    frame = _frame(event.case_id, event.event, event.actor, event.at, event.from_state,
+                   event.to_state, event.payload_hash)
+    return hashlib.sha256((prev_hash + frame).encode("utf-8")).hexdigest()
 
 
 _HEAD = select(Event.__table__.c.hash).order_by(Event.__table__.c.id.desc()).limit(1)
+
+
+_EVENTS = cast(Table, Event.__table__)
+_INSERT = insert(_EVENTS)
 
 
 def append_event(
@@ -78,33 +87,29 @@ def append_event(
     to_state: str | None = None,
     data: dict[str, Any] | None = None,
     note: str | None = None,
-) -> Event:
-    """Append one row. Call it last in a transaction: it holds the chain lock until commit."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+) -> None:
+    """Append one row. Call it last in a transaction: it holds the chain lock until commit.
+
+    What the transaction has pending is written first (the row records a change that is
+    stored); the row itself goes in by one prebuilt INSERT, past the ORM's unit of work (this
+    runs for every event and every audited view)."""
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
     # On SQLite the write lock taken by BEGIN IMMEDIATE already serialises appends.
-    # Read on the transaction's own connection, past the ORM (this runs for every event); each
-    # earlier row of this transaction was flushed when it was appended, so it is seen.
-    last = session.connection().execute(_HEAD).scalar()
+    # Read on the transaction's own connection: every earlier row of this transaction is seen.
+    prev = conn.execute(_HEAD).scalar() or GENESIS
     salt = secrets.token_hex(16)
     plain = _jsonable(data or {})
-    row = Event(
-        case_id=case_id,
-        event=event,
-        actor=actor,
-        at=at,
-        from_state=from_state,
-        to_state=to_state,
-        data=plain,
-        note=note,
-        payload_salt=salt,
-        payload_hash=payload_hash(salt, plain, note),
-        prev_hash=last or GENESIS,
-    )
-    row.hash = row_hash(row.prev_hash, row)
-    session.add(row)
-    session.flush()
-    return row
+    payload = payload_hash(salt, plain, note)
+    frame = _frame(case_id, event, actor, at, from_state, to_state, payload)
+    conn.execute(_INSERT, {
+        "case_id": case_id, "event": event, "actor": actor, "at": at,
+        "from_state": from_state, "to_state": to_state, "data": plain, "note": note,
+        "payload_salt": salt, "payload_hash": payload, "prev_hash": prev,
+        "hash": hashlib.sha256((prev + frame).encode("utf-8")).hexdigest(),
+    })
 
 
 def erase_payload(row: Event, at: datetime) -> None:

@@ -6,10 +6,17 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from concerns.db.models import Case, Deadline, Escalation, ReferenceCounter, User
+from concerns.db.models import (
+    Case,
+    CaseConflict,
+    Deadline,
+    Escalation,
+    ReferenceCounter,
+    User,
+)
 from concerns.workflows.errors import NotFound
 from concerns.workflows.machine import CaseFacts
 
@@ -64,7 +71,7 @@ def _reply_windows_open(session: Session, ids: list[int], today: date | None) ->
     return set(session.scalars(windows))
 
 
-def _facts(
+def facts_from(
     case: Case,
     values: dict[str, Any],
     reviewer: str | None,
@@ -112,7 +119,7 @@ def case_facts_many(
     names = usernames(session, {u for c in cases for u in (c.reviewer_id, c.submitted_by_id)})
     window_open = _reply_windows_open(session, ids, today)
     return {
-        case.id: _facts(
+        case.id: facts_from(
             case,
             values,
             names.get(case.reviewer_id) if case.reviewer_id else None,
@@ -122,6 +129,12 @@ def case_facts_many(
         )
         for case in cases
     }
+
+
+def barring() -> ColumnElement[bool]:
+    """Conflict rows that keep a member of staff out of a case: excluded, confirmed, or flagged
+    and not cleared (access.conflicts)."""
+    return or_(CaseConflict.finding == "excluded", CaseConflict.status != "cleared")
 
 
 _REVIEWER = aliased(User)
@@ -137,7 +150,9 @@ def _open_escalations(*severities: str) -> Any:
     return query.correlate(Case).scalar_subquery()
 
 
-# The case, its reviewer's and submitter's usernames and its open escalations: one statement.
+# The case, its reviewer's and submitter's usernames, its open escalations, whether the acting
+# user is barred from it (a conflict of interest) and whether the person's reply window still
+# runs: one prebuilt statement, run on every event.
 _CASE_WITH_FACTS = (
     select(
         Case,
@@ -145,9 +160,26 @@ _CASE_WITH_FACTS = (
         _SUBMITTER.username,
         _open_escalations(),
         _open_escalations("safeguarding"),
+        exists()
+        .where(
+            CaseConflict.case_id == Case.id,
+            CaseConflict.user_id == User.id,
+            User.username == bindparam("username"),
+            barring(),
+        )
+        .correlate(Case),
+        exists()
+        .where(
+            Deadline.case_id == Case.id,
+            Deadline.clock == "reply_window",
+            Deadline.status == "running",
+            Deadline.due_date >= bindparam("today"),
+        )
+        .correlate(Case),
     )
     .outerjoin(_REVIEWER, _REVIEWER.id == Case.reviewer_id)
     .outerjoin(_SUBMITTER, _SUBMITTER.id == Case.submitted_by_id)
+    .where(Case.reference == bindparam("reference"))
 )
 
 
@@ -156,26 +188,29 @@ def case_with_facts(
     reference: str,
     values: dict[str, Any] | None = None,
     *,
-    today: date | None = None,
-) -> tuple[Case, CaseFacts]:
-    """The case and the facts its guards need in one query (firing an event runs this, and
-    nothing else, to check the guards)."""
+    today: date,
+    username: str = "",
+) -> tuple[Case, CaseFacts, bool]:
+    """The case, the facts its guards need and whether USERNAME is barred from it by a
+    conflict of interest, in one query (firing an event runs this, and nothing else, to check
+    the guards)."""
     row = session.execute(
-        _CASE_WITH_FACTS.where(Case.reference == reference.strip().upper())
+        _CASE_WITH_FACTS,
+        {"reference": reference.strip().upper(), "username": username, "today": today},
     ).first()
     if row is None:
         raise NotFound(f"no case with reference {reference.strip()[:40]}")
-    case, reviewer, submitted_by, open_all, open_safeguarding = row
+    case, reviewer, submitted_by, open_all, open_safeguarding, barred, window = row
     # Only the safeguarding count is told apart by the guards; the rest is the total.
     by_severity = {
         "safeguarding": int(open_safeguarding),
         "other": int(open_all) - int(open_safeguarding),
     }
-    facts = _facts(
+    facts = facts_from(
         case, values or {}, reviewer, submitted_by, {k: v for k, v in by_severity.items() if v},
-        case.id in _reply_windows_open(session, [case.id], today),
+        bool(window),
     )
-    return case, facts
+    return case, facts, bool(barred)
 
 
 def usernames(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:

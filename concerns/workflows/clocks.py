@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Deadline
@@ -146,15 +146,27 @@ def open_deadlines(
     their current status, and clocks started but not yet flushed are included."""
     wanted = tuple(statuses)
     with session.no_autoflush:
-        stored = list(
-            session.scalars(
-                select(Deadline)
-                .where(Deadline.case_id == case.id, Deadline.status.in_(OPEN_STATUSES))
-                .order_by(Deadline.id)
-            )
-        )
+        stored = list(session.scalars(_OPEN, {"case_id": case.id}))
     started = [d for d in session.new if isinstance(d, Deadline) and d.case_id == case.id]
     return [d for d in (*stored, *started) if d.status in wanted]
+
+
+_OPEN = (
+    select(Deadline)
+    .where(Deadline.case_id == bindparam("case_id"), Deadline.status.in_(OPEN_STATUSES))
+    .order_by(Deadline.id)
+)
+
+
+def _open(
+    session: Session, case: Case, statuses: Iterable[str], rows: list[Deadline] | None
+) -> list[Deadline]:
+    """The open clocks: from ROWS when the caller has read them in this transaction already
+    (`open_deadlines`, kept up to date with what it started since), else read now."""
+    if rows is None:
+        return open_deadlines(session, case, statuses)
+    wanted = tuple(statuses)
+    return [d for d in rows if d.status in wanted]
 
 
 def days_taken(calendar: WorkingCalendar, deadline: Deadline, met_on: date) -> int:
@@ -192,19 +204,23 @@ def stop_clocks(
     at: datetime,
     *,
     calendar: WorkingCalendar | None = None,
+    rows: list[Deadline] | None = None,
 ) -> None:
     """Mark the named running (or paused) clocks met; "*" stops every open clock of the case
     (not the actions arising, which run on after it closes)."""
     names = set(clocks)
-    for deadline in open_deadlines(session, case):
+    for deadline in _open(session, case, OPEN_STATUSES, rows):
         if deadline.clock in names or ("*" in names and deadline.clock not in OUTLIVES_CASE):
             finish(deadline, at, calendar)
 
 
-def pause_clocks(session: Session, calendar: WorkingCalendar, case: Case, at: datetime) -> None:
+def pause_clocks(
+    session: Session, calendar: WorkingCalendar, case: Case, at: datetime,
+    rows: list[Deadline] | None = None,
+) -> None:
     """Pause every running clock, keeping the days it had left (or was already late by)."""
     today = calendar.local_date(at)
-    for deadline in open_deadlines(session, case, ("running",)):
+    for deadline in _open(session, case, ("running",), rows):
         if deadline.clock in NEVER_PAUSED:
             continue
         explanation = dict(deadline.explanation)
@@ -219,10 +235,13 @@ def pause_clocks(session: Session, calendar: WorkingCalendar, case: Case, at: da
         deadline.remaining_days = worked.remaining
 
 
-def resume_clocks(session: Session, calendar: WorkingCalendar, case: Case, at: datetime) -> None:
+def resume_clocks(
+    session: Session, calendar: WorkingCalendar, case: Case, at: datetime,
+    rows: list[Deadline] | None = None,
+) -> None:
     """Resume paused clocks with the days they had left, counted from today."""
     today = calendar.local_date(at)
-    for deadline in open_deadlines(session, case, ("paused",)):
+    for deadline in _open(session, case, ("paused",), rows):
         explanation = dict(deadline.explanation)
         pauses = _pauses(explanation)
         if pauses and pauses[-1][1] is None:

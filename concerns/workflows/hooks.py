@@ -21,13 +21,16 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from concerns.db.models import Case, User
+from concerns.db.models import Case
 from concerns.workflows.context import AppContext
 from concerns.workflows.machine import Step
+
+if TYPE_CHECKING:
+    from concerns.workflows.access.users import ActingUser
 
 # Modules that register hooks; imported once, on first use.
 HOOK_MODULES = (
@@ -43,7 +46,7 @@ class EventContext:
     session: Session
     case: Case
     step: Step
-    user: User
+    user: ActingUser
     values: dict[str, Any]
     note: str | None
     at: datetime

@@ -40,7 +40,7 @@ from concerns.triage.register import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError, clean_submission, clean_text
 from concerns.workflows import clocks
 from concerns.workflows.access.conflicts import recheck_case
-from concerns.workflows.access.users import load_actor
+from concerns.workflows.access.users import acting_user
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import next_reference
 from concerns.workflows.context import AppContext
@@ -102,7 +102,7 @@ def admit(
     """The public form logs as 'public'; everything else needs a staff member who may log."""
     if allow_public and actor_name == PUBLIC_ACTOR:
         return PUBLIC_ACTOR
-    _, actor = load_actor(s, actor_name)
+    _, actor = acting_user(s, actor_name)
     if not actor.roles & roles:
         raise NotAllowed("this needs the role " + " or ".join(sorted(roles)))
     return actor.username

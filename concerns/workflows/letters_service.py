@@ -43,7 +43,7 @@ from concerns.letters.content import SUBJECTS
 from concerns.letters.render import html_to_docx
 from concerns.workflows import clocks, letter_previews
 from concerns.workflows.access.need_to_know import may_read
-from concerns.workflows.access.users import readable_case
+from concerns.workflows.access.users import ActingUser, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.context import AppContext
@@ -678,7 +678,8 @@ def preview_event_letter(
         at = ctx.now()
         step = choose_step(event, case_facts(s, case, values, today=today), actor, values)
         # Values only the case can judge are refused now, not after the letter was read.
-        run_checks(EventContext(ctx, s, case, step, user, values, None, at, case.state))
+        run_checks(EventContext(ctx, s, case, step, ActingUser(user.id, user.username), values,
+                                None, at, case.state))
         content = letter_content(ctx, s, case, kind, at, values, _due_after(ctx, s, case, step, at))
         try:
             html = renderer(ctx).html(content)

@@ -17,18 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from concerns.db.models import Escalation, User, UserRole
+from concerns.db.models import Deadline, Escalation, User, UserRole
 from concerns.workflows import clocks
 from concerns.workflows.access.users import (
+    ActingUser,
+    acting_user,
     actor_of,
     ensure_may_read,
     is_named_in,
-    load_actor,
     no_such_user,
     readable_case,
 )
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts, case_with_facts
+from concerns.workflows.cases import case_facts_many, case_with_facts, facts_from, usernames
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, did_you_mean
 from concerns.workflows.hooks import EventContext, needs_preparing, run_hooks, run_preparers
@@ -39,6 +40,7 @@ from concerns.workflows.machine import (
     SITUATION_CLOCKS,
     STEPS,
     Actor,
+    CaseFacts,
     choose_step,
     clock_label,
     duty_clocks,
@@ -134,12 +136,12 @@ def fire_event(
         with ctx.uow() as uow:
             s = uow.session
             if prepared is None:
-                user, actor = load_actor(s, actor_name)
+                user, actor = acting_user(s, actor_name)
             else:
-                # The acting user as read a moment ago: attached without a second SELECT.
-                user, actor = s.merge(prepared.user, load=False), prepared.actor
-            ec, new_state = _check(ctx, s, reference, event, user, actor, values, note, at,
-                                   expected_version)
+                # The acting user as read a moment ago: no second SELECT.
+                user, actor = prepared.user, prepared.actor
+            ec, new_state, facts = _check(ctx, s, reference, event, user, actor, values, note,
+                                          at, expected_version)
             ec.letter_seen = letter_seen
             if prepared is not None:
                 if ec.case.version != prepared.version:
@@ -149,7 +151,7 @@ def fire_event(
                 ec.prepared = prepared.made
             ref = ec.case.reference
             try:
-                result = _apply(ec, new_state)
+                result = _apply(ec, new_state, facts)
                 uow.commit()
             except StaleDataError:
                 # Our UPDATE matched no row: someone else's change to the case committed first.
@@ -160,7 +162,7 @@ def fire_event(
 
 @dataclass(frozen=True)
 class _Prepared:
-    user: User
+    user: ActingUser
     actor: Actor
     version: int
     made: dict[str, Any]
@@ -171,17 +173,19 @@ def _check(
     s: Session,
     reference: str,
     event: str,
-    user: User,
+    user: ActingUser,
     actor: Actor,
     values: dict[str, Any],
     note: str | None,
     at: datetime,
     expected_version: int | None,
-) -> tuple[EventContext, str]:
-    """The case and the row of the table that fires, or the refusal: one query for the case
-    and every fact its guards need."""
-    case, facts = case_with_facts(s, reference, values, today=ctx.calendar.local_date(at))
-    ensure_may_read(s, actor, case)
+) -> tuple[EventContext, str, CaseFacts]:
+    """The case and the row of the table that fires, or the refusal: one query for the case,
+    every fact its guards need and whether the actor is barred from it."""
+    case, facts, barred = case_with_facts(
+        s, reference, values, today=ctx.calendar.local_date(at), username=actor.username
+    )
+    ensure_may_read(s, actor, case, barred=barred)
     if case.anonymised_at is not None:
         raise NotAllowed(f"case {case.reference}: anonymised; nothing more can happen to it")
     if expected_version is not None and case.version != expected_version:
@@ -210,7 +214,7 @@ def _check(
         at=at,
         from_state=case.state,
     )
-    return ec, new_state
+    return ec, new_state, facts
 
 
 def _prepare(
@@ -226,35 +230,36 @@ def _prepare(
 ) -> _Prepared:
     """The event's slow work, done on a consistent read of the case outside the write lock;
     refusals (role, guards, a letter that cannot be made) come from here already."""
-    user, actor = load_actor(s, actor_name)
-    ec, _ = _check(ctx, s, reference, event, user, actor, values, note, at, expected_version)
+    user, actor = acting_user(s, actor_name)
+    ec, _, _ = _check(ctx, s, reference, event, user, actor, values, note, at, expected_version)
     run_preparers(ec)
-    # Kept out of the read's rollback, which would expire it.
-    s.expunge(user)
     return _Prepared(user, actor, ec.case.version, ec.prepared)
 
 
-def _apply(ec: EventContext, new_state: str) -> EventResult:
-    """The event's effects, clocks, hooks and audit row, in the caller's transaction."""
+def _apply(ec: EventContext, new_state: str, facts: CaseFacts) -> EventResult:
+    """The event's effects, clocks, hooks and audit row, in the caller's transaction. Nothing
+    is flushed before the audit row: the case is written once, with everything else."""
     s, case, step, at, calendar = ec.session, ec.case, ec.step, ec.at, ec.ctx.calendar
+    # Who reviews and who submitted, as the guards' facts named them.
+    named = {case.reviewer_id: facts.reviewer, case.submitted_by_id: facts.submitted_by}
     _EFFECTS.get(step.event, _no_effect)(ec)
+    # The case's open clocks, read once for the event: what it starts is added as it goes.
+    rows = clocks.open_deadlines(s, case)
     if step.pauses:
-        clocks.pause_clocks(s, calendar, case, at)
+        clocks.pause_clocks(s, calendar, case, at, rows=rows)
     if step.stops:
-        clocks.stop_clocks(s, case, step.stops, at, calendar=calendar)
+        clocks.stop_clocks(s, case, step.stops, at, calendar=calendar, rows=rows)
     if step.resumes:
-        clocks.resume_clocks(s, calendar, case, at)
+        clocks.resume_clocks(s, calendar, case, at, rows=rows)
     case.state = new_state
     for clock in step.starts:
-        clocks.start_clock(s, ec.ctx.settings, calendar, case, clock, at)
+        rows.append(clocks.start_clock(s, ec.ctx.settings, calendar, case, clock, at))
     if step.outcome:
         case.outcome = step.outcome
     if new_state == "closed":
         case.closed_at = at
     case.updated_at = at
-    s.flush()
-    _follow_duties(ec)
-    s.flush()
+    _follow_duties(ec, facts, named, rows)
     run_hooks(ec)
     data = {k: _plain(v) for k, v in ec.values.items()} | ec.data
     append_event(
@@ -271,19 +276,51 @@ def _apply(ec: EventContext, new_state: str) -> EventResult:
     return EventResult(case.reference, step.event, ec.from_state, new_state, case.version, data)
 
 
-def _follow_duties(ec: EventContext) -> None:
+# Events after which the open escalations are read again (the others leave them as they were).
+_ESCALATION_EVENTS = frozenset({"raise_escalation", "resolve_escalation"})
+
+
+def _facts_after(
+    ec: EventContext, before: CaseFacts, named: dict[int | None, str | None],
+    open_rows: list[Deadline],
+) -> CaseFacts:
+    """The guards' facts once the event's effects are made, from what this transaction holds
+    (as reading them back would give, without flushing the case to read them)."""
+    s, case = ec.session, ec.case
+    if ec.step.event in _ESCALATION_EVENTS:
+        return case_facts_many(s, [case])[case.id]
+    named = named | {ec.user.id: ec.user.username}
+    missing = {i for i in (case.reviewer_id, case.submitted_by_id) if i not in named}
+    if missing:
+        named.update(dict(usernames(s, missing).items()))
+    safeguarding = before.open_safeguarding_escalations
+    by_severity = {"safeguarding": safeguarding,
+                   "other": before.open_escalations - safeguarding}
+    return facts_from(
+        case, {},
+        named.get(case.reviewer_id) if case.reviewer_id else None,
+        named.get(case.submitted_by_id) if case.submitted_by_id else None,
+        {k: v for k, v in by_severity.items() if v},
+        any(d.clock == "reply_window" and d.status == "running" for d in open_rows),
+    )
+
+
+def _follow_duties(
+    ec: EventContext, before: CaseFacts, named: dict[int | None, str | None],
+    rows: list[Deadline],
+) -> None:
     """Start the clocks whose duty now applies and meet those whose duty no longer does, so a
     case between two events' clocks (triage complete; in review with no reviewer) always has an
     owner and a date. Paused clocks are left as they are (they resume with the state)."""
     s, case = ec.session, ec.case
-    wanted = duty_clocks(case_facts(s, case))
-    open_rows = clocks.open_deadlines(s, case)
+    open_rows = [d for d in rows if d.status in clocks.OPEN_STATUSES]
+    wanted = duty_clocks(_facts_after(ec, before, named, open_rows))
     for clock in SITUATION_CLOCKS:
         rows = [d for d in open_rows if d.clock == clock]
         if clock in wanted and not rows:
             clocks.start_clock(s, ec.ctx.settings, ec.ctx.calendar, case, clock, ec.at)
         elif clock not in wanted and any(d.status == "running" for d in rows):
-            clocks.stop_clocks(s, case, (clock,), ec.at)
+            clocks.stop_clocks(s, case, (clock,), ec.at, rows=open_rows)
 
 
 def _plain(value: Any) -> Any:

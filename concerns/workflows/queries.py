@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, defer, load_only
+from sqlalchemy.orm import Session, defer, joinedload, load_only
 
 from concerns.db.models import Case, Child, Deadline, Escalation, Event, Letter, Respondent, User
 from concerns.workflows.access.conflicts import barred_case_ids
@@ -17,9 +17,9 @@ from concerns.workflows.access.need_to_know import (
     listed_states,
     parts_for,
 )
-from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
+from concerns.workflows.access.users import acting_user, ensure_may_read, readable_case
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts, case_facts_many, get_case, usernames
+from concerns.workflows.cases import case_facts, case_facts_many, facts_from, get_case
 from concerns.workflows.clocks import OPEN_STATUSES, deadline_status
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
@@ -106,6 +106,19 @@ def _summary(
     }
 
 
+# What a list row (and the guards' facts behind its events) reads of a case and its person:
+# the rest of the case (its texts, its triage notes) stays in the database.
+_LISTED = (
+    load_only(
+        Case.id, Case.reference, Case.state, Case.version, Case.received_at,
+        Case.respondent_id, Case.reviewer_id, Case.submitted_by_id, Case.outcome_summary,
+        Case.outcome_wording, Case.complaints_meets_criteria, Case.legal_proceedings,
+        Case.return_state, Case.staff_named_keys,
+    ),
+    joinedload(Case.respondent).load_only(Respondent.name, Respondent.restricted_at),
+)
+
+
 def _deadlines_by_case(session: Session, case_ids: list[int]) -> dict[int, list[Deadline]]:
     out: dict[int, list[Deadline]] = {cid: [] for cid in case_ids}
     if not case_ids:
@@ -139,7 +152,7 @@ def list_cases(
         raise BadInput("state", f"unknown state (one of {', '.join(STATES)})")
     with ctx.read() as read:
         s = read.session
-        _, actor = load_actor(s, actor_name)
+        _, actor = acting_user(s, actor_name)
         _require_reader(actor)
         today = ctx.calendar.local_date(ctx.now())
         # Need to know: only the cases whose name and state this reader may see now.
@@ -160,7 +173,9 @@ def list_cases(
             query = query.where(
                 (Case.reference == term.upper()) | Respondent.name.ilike(f"%{term}%")
             )
-        cases = s.scalars(query.order_by(Case.received_at.desc()).limit(limit)).unique().all()
+        cases = s.scalars(
+            query.options(*_LISTED).order_by(Case.received_at.desc()).limit(limit)
+        ).unique().all()
         barred = barred_case_ids(s, actor.username)
         cases = [c for c in cases if c.id not in barred and not hidden_by_restriction(actor, c)]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
@@ -186,7 +201,7 @@ def show_case(
     with ctx.read() as read:
         s = read.session
         if actor is None:
-            _, actor = load_actor(s, actor_name)
+            _, actor = acting_user(s, actor_name)
         case = get_case(s, reference)
         try:
             ensure_may_read(s, actor, case)
@@ -244,13 +259,23 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
                 .order_by(Case.reference)
             )
         )
-    facts = case_facts(s, case, today=today)
-    names = full_names(s)
+    staff = s.execute(select(User.id, User.username, User.full_name)).all()
+    names = {u.username: u.full_name or u.username for u in staff}
+    ids = {u.id: u.username for u in staff}
     escalations = s.scalars(
         select(Escalation).where(Escalation.case_id == case.id).order_by(Escalation.id)
     ).all()
-    ids = usernames(s, {e.raised_by_id for e in escalations} | {
-        e.resolved_by_id for e in escalations if e.resolved_by_id})
+    # The guards' facts from what is read here already (case_facts would ask again).
+    open_by_severity: dict[str, int] = {}
+    for e in escalations:
+        if e.resolved_at is None:
+            open_by_severity[e.severity] = open_by_severity.get(e.severity, 0) + 1
+    facts = facts_from(
+        case, {}, ids.get(case.reviewer_id) if case.reviewer_id else None,
+        ids.get(case.submitted_by_id) if case.submitted_by_id else None, open_by_severity,
+        any(d.clock == "reply_window" and d.status == "running" and d.due_date >= today
+            for d in deadlines),
+    )
     escalation_rows = [
         {
             "severity": e.severity,
@@ -448,7 +473,7 @@ def queue(
     with ctx.read() as read:
         s = read.session
         if actor is None or user_id is None:
-            user, actor = load_actor(s, actor_name)
+            user, actor = acting_user(s, actor_name)
             user_id = user.id
         _require_reader(actor)
         if which != "mine" and QUEUE_ROLES[which] not in actor.roles:
@@ -478,7 +503,7 @@ def queue(
         query = query.where(Case.state.in_(listed_states(actor)))
         cases = [
             c
-            for c in s.scalars(query.order_by(Case.received_at)).unique().all()
+            for c in s.scalars(query.options(*_LISTED).order_by(Case.received_at)).unique().all()
             if c.id not in barred and not hidden_by_restriction(actor, c)
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
@@ -532,15 +557,17 @@ def team_view(
         raise BadInput("state", f"unknown state (one of {', '.join(STATES)})")
     with ctx.read() as read:
         s = read.session
-        _, actor = load_actor(s, actor_name)
+        _, actor = acting_user(s, actor_name)
         if not actor.roles & TEAM_ROLES:
             raise NotAllowed("the team view needs the role IAT manager")
         today = ctx.calendar.local_date(ctx.now())
         barred = barred_case_ids(s, actor.username)
         cases = [
             c
-            for c in s.scalars(select(Case).where(
-                Case.state != "closed", Case.state.in_(listed_states(actor)))).unique().all()
+            for c in s.scalars(
+                select(Case).options(*_LISTED)
+                .where(Case.state != "closed", Case.state.in_(listed_states(actor)))
+            ).unique().all()
             if c.id not in barred and not hidden_by_restriction(actor, c)
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, CaseConflict, Contact, User
 from concerns.triage.conflict import Match, check
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import get_case
+from concerns.workflows.cases import barring, get_case
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
 
@@ -75,23 +75,18 @@ def recheck_user(session: Session, user: User, at: datetime) -> int:
     return changed
 
 
-def _barring() -> ColumnElement[bool]:
-    """Rows that keep a member of staff out: excluded, confirmed, or flagged and not cleared."""
-    return or_(CaseConflict.finding == "excluded", CaseConflict.status != "cleared")
-
-
 def barred_case_ids(session: Session, username: str) -> set[int]:
     """The cases USERNAME may not open because of a conflict of interest."""
     return set(session.scalars(
         select(CaseConflict.case_id).join(User, User.id == CaseConflict.user_id)
-        .where(User.username == username, _barring())
+        .where(User.username == username, barring())
     ))
 
 
 def is_barred(session: Session, username: str, case_id: int) -> bool:
     return session.scalars(
         select(CaseConflict.id).join(User, User.id == CaseConflict.user_id)
-        .where(User.username == username, CaseConflict.case_id == case_id, _barring())
+        .where(User.username == username, CaseConflict.case_id == case_id, barring())
     ).first() is not None
 
 
