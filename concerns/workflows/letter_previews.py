@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from concerns.db.models import Case, LetterPreview, User
@@ -65,9 +66,17 @@ def held(ctx: AppContext, actor_name: str | None, reference: str, token: str) ->
 def forget_answered(session: Session, case_id: int, user_id: int, event: str) -> None:
     """The previews of EVENT on this case by this user, in the event's own transaction: the
     letter they showed is stored now (or the event came out another way)."""
-    session.execute(delete(LetterPreview).where(
-        LetterPreview.case_id == case_id, LetterPreview.user_id == user_id,
-        LetterPreview.event == event))
+    # Past the ORM (no preview is loaded in an event's session): this runs under the write lock.
+    session.connection().execute(_FORGET, {"case_id": case_id, "user_id": user_id,
+                                           "event": event})
+
+
+_PREVIEWS = cast(Table, LetterPreview.__table__)
+_FORGET = delete(_PREVIEWS).where(
+    _PREVIEWS.c.case_id == bindparam("case_id"),
+    _PREVIEWS.c.user_id == bindparam("user_id"),
+    _PREVIEWS.c.event == bindparam("event"),
+)
 
 
 def forget_case(session: Session, case_id: int) -> None:
