@@ -1,6 +1,6 @@
-"""Each member of staff, in real Chromium at 320 pixels, takes a concern from logged to closed
-using only the next-step panel's one button, checking each letter before it goes; every page on
-the way passes axe-core and fits the screen."""
+"""In real Chromium at 320 pixels: a person raises a concern through the public form, then each
+member of staff takes it to closed using only the next-step panel's one button, checking each
+letter before it goes; every page on the way passes axe-core and fits the screen."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.browser.conftest import (
     screenshot,
     sign_in,
 )
-from tests.factories import log_concern
+from tests.factories import log_concern, walk_to_review
 
 pytestmark = pytest.mark.browser
 
@@ -66,10 +66,41 @@ def confirm(page: Any, *, letter: bool, draft: bool = False) -> None:
     page.wait_for_load_state()
 
 
+def raise_a_concern(page: Any, name: str = "Robin Walker", *, pictured: bool = True) -> str:
+    """A person sends a concern through the public form (no sign-in): the form, the check of
+    their answers and the confirmation; returns the reference the confirmation gives."""
+    page.goto("/concern")
+    _checked(page)
+    page.fill("#name", name)
+    page.fill("#email", f"{name.lower().replace(' ', '.')}@example.org")
+    page.fill("#address", "7 Widemarsh Street\nHereford")
+    page.fill("#postcode", "HR4 9EP")
+    page.get_by_label("Parent", exact=True).check()
+    page.fill("#child-0-name", f"Sky {name.split()[-1]}")
+    page.fill("#child-0-dob-day", "14")
+    page.fill("#child-0-dob-month", "2")
+    page.fill("#child-0-dob-year", "2013")
+    page.fill("#from-year", "2019")
+    page.fill("#concern", "The child protection plan was changed and nobody told us why.")
+    page.get_by_label("Yes", exact=True).check()
+    page.get_by_role("button", name="Continue").click()
+    page.locator("#answers").wait_for()
+    assert f"Sky {name.split()[-1]}" in page.inner_text("#answers")
+    _checked(page)
+    page.get_by_role("button", name="Send your concern").click()
+    page.wait_for_url("**/concern/sent")
+    _checked(page)
+    assert page.locator("#reply-by").is_visible() and page.locator("#receipt").is_visible()
+    if pictured:
+        screenshot(page, "public-concern-sent")
+    return str(page.inner_text("#case-reference"))
+
+
 def test_every_role_moves_the_case_on_with_the_primary_button(
     new_page: Any, live: LiveServer
 ) -> None:
-    reference = log_concern(live.ctx, phone=None, name="Robin Walker")
+    reference = raise_a_concern(new_page(width=320))
+    assert _state(live, reference) == "logged"
     pages = {}
     for username in ("alex", "priya", "lee", "morgan", "sam", "dana", "erin"):
         pages[username] = new_page(width=320)
@@ -133,6 +164,9 @@ def test_every_role_moves_the_case_on_with_the_primary_button(
         "We are sorry the plan was not shared with you.") < letter.index(
         "If you are not happy with this outcome")
     assert _state(live, reference) == "in_review"
+    sam.frame_locator("iframe.app-letter-frame").locator("h2").first.wait_for()
+    sam.locator("iframe.app-letter-frame").scroll_into_view_if_needed()
+    screenshot(sam, "outcome-wording-check")
     confirm(sam, letter=False, draft=True)
     assert _state(live, reference) == "awaiting_signoff"
 
@@ -180,7 +214,7 @@ def test_every_role_moves_the_case_on_with_the_primary_button(
 def test_screenshots_of_the_case_page_team_view_and_a_letter_check(
     new_page: Any, live: LiveServer
 ) -> None:
-    reference = log_concern(live.ctx, phone=None, name="Alex Sample")
+    reference = raise_a_concern(new_page(width=320), "Alex Sample", pictured=False)
     manager = new_page()
     sign_in(manager, "morgan")
     manager.goto(f"/cases/{reference}")
@@ -196,3 +230,41 @@ def test_screenshots_of_the_case_page_team_view_and_a_letter_check(
     manager.frame_locator("iframe.app-letter-frame").locator("body").wait_for()
     _checked(manager)
     screenshot(manager, "letter-preview")
+
+
+def test_staff_date_inputs_mark_only_the_wrong_part_at_320_pixels(
+    new_page: Any, live: LiveServer
+) -> None:
+    reference = log_concern(live.ctx, phone=None, name="Dee Dates")
+    walk_to_review(live.ctx, reference)
+    morgan = new_page(width=320)
+    sign_in(morgan, "morgan")
+    morgan.goto(f"/cases/{reference}/events/extend_deadline")
+    _checked(morgan)
+    morgan.locator("input[name=clock][value=review]").check()
+    morgan.fill("#extend-deadline-due-day", "4")
+    morgan.fill("#extend-deadline-due-month", "13")
+    morgan.fill("#extend-deadline-due-year", "2031")
+    morgan.fill("#extend-deadline-reason", "Waiting for the health records.")
+    submit(morgan)
+    assert "New due date must include a real month" in morgan.inner_text(".govuk-error-summary")
+    assert morgan.locator(".govuk-input--error").evaluate_all("es => es.map(e => e.id)") == [
+        "extend-deadline-due-month"]
+    assert morgan.input_value("#extend-deadline-due-day") == "4"
+    assert morgan.input_value("#extend-deadline-reason") == "Waiting for the health records."
+    _checked(morgan)
+    # The summary leads to the box at fault.
+    morgan.locator(".govuk-error-summary a").first.click()
+    assert morgan.evaluate("() => document.activeElement.id") == "extend-deadline-due-month"
+
+    morgan.goto("/reports/scrutiny")
+    _checked(morgan)
+    morgan.fill("#from-day", "1")
+    morgan.fill("#from-month", "4")
+    morgan.fill("#from-year", "26")
+    morgan.get_by_role("button", name="Show").click()
+    morgan.wait_for_load_state()
+    assert "must include a real year" in morgan.inner_text(".govuk-error-summary")
+    assert morgan.locator(".govuk-input--error").evaluate_all("es => es.map(e => e.id)") == [
+        "from-year"]
+    _checked(morgan)
