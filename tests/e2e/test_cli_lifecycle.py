@@ -60,6 +60,16 @@ def test_init_with_demo_data_gives_a_working_register(cli: Cli) -> None:
         "owner",
         "overdue",
     }
+    # Need to know: Legal lists (and finds by name) only the cases in triage or review.
+    legal = cli.ok("case", "list", "--json", as_user="lee").json()
+    assert 0 < len(legal) < len(cases)
+    assert {c["state"] for c in legal} <= {"triage", "awaiting_information",
+                                                      "in_review"}
+    for case in cases:
+        surname = case["respondent_name"].split()[-1]
+        found = cli.ok("case", "list", "--search", surname, "--json", as_user="lee").json()
+        assert (case["reference"] in {c["reference"] for c in found}) is (
+            case["reference"] in {c["reference"] for c in legal})
     assert cli.ok("init", "--demo", "--json").json()["demo_cases"] == []  # idempotent
     assert cli.ok("audit", "verify").code == 0
 
