@@ -144,3 +144,37 @@ def test_the_report_period_is_three_boxes_and_its_links_carry_the_dates(web: App
     # A link's YYYY-MM-DD date fills the boxes.
     linked = client.get("/reports/scrutiny", params={"to": "2026-10-31"})
     assert re.search(r'id="to-day" name="to-day" type="text" value="31"', linked.text)
+
+
+def test_a_meeting_date_in_three_boxes_reaches_the_check_page_and_the_letter(
+    web: AppContext,
+) -> None:
+    from sqlalchemy import select
+
+    from concerns.db.models import Letter
+    from tests.factories import act
+    from tests.integration.test_web_words import LETTER_WALK
+    from tests.integration.web_helpers import fire
+
+    ref = log_concern(web)
+    for event, actor, values in LETTER_WALK:
+        if event == "offer_meeting":
+            break
+        act(web, ref, event, actor, "A note.", **values)
+    day = web.calendar.add_working_days(web.calendar.local_date(web.now()), 5)
+    words = f"{day.day} {day:%B} {day.year}"
+    client = client_for(web)
+    csrf = sign_in(client, "dana")
+    page = client.get(f"/cases/{ref}/events/offer_meeting").text
+    assert 'name="date-day"' in page
+    form = {"date-day": str(day.day), "date-month": str(day.month), "date-year": str(day.year),
+            "wording": "Please come to Plough Lane."}
+    shown = client.post(f"/cases/{ref}/events/offer_meeting", data={"csrf_token": csrf, **form})
+    assert shown.status_code == 200 and "Check the letter before it goes" in shown.text
+    assert words in shown.text  # the answers, in words
+    frame = re.search(r'src="(/cases/[^"]+/previews/[^"]+\.html)"', shown.text)
+    assert frame and words in client.get(frame.group(1)).text
+    assert fire(client, csrf, ref, "offer_meeting", **form).status_code == 303
+    with web.sessions() as s:
+        letter = s.scalars(select(Letter).where(Letter.kind == "meeting_offer")).one()
+        assert words in letter.html and "Please come to Plough Lane." in letter.html
