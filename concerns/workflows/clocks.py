@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from concerns.db.models import Case, Deadline
 from concerns.workflows.calendar import DueDateExplanation, WorkingCalendar
 from concerns.workflows.errors import BadInput, NotAllowed
+from concerns.workflows.machine import clock_label
 from concerns.workflows.settings import Settings
 
 OPEN_STATUSES = ("running", "paused")
@@ -273,9 +274,15 @@ def extend_clock(
     matches = [d for d in open_deadlines(session, case) if d.clock == clock]
     if not matches:
         raise NotAllowed(
-            f"extend_deadline refused: the {clock} clock is not running on this case"
+            f"The {_words(clock)} deadline is not running on this case"
         )
     return extend_deadline(settings, calendar, matches[-1], new_due, reason, actor)
+
+
+def _words(clock: str) -> str:
+    """A clock as staff read it in a sentence: "learning review"."""
+    words = clock_label(clock)
+    return words[:1].lower() + words[1:]
 
 
 def extend_deadline(
@@ -292,14 +299,15 @@ def extend_deadline(
         raise BadInput("reason", "required to extend a deadline")
     if deadline.status == "paused":
         raise NotAllowed(
-            f"extend_deadline refused: the {clock} clock is paused; extend it once it resumes"
+            f"The {_words(clock)} deadline is paused: extend it once it runs again"
         )
     spec = settings.clock(clock)
     unit = "working days" if deadline.working_days else "days"
     if spec.max_working_days is None:
         raise NotAllowed(
-            f"extend_deadline refused: the {clock} clock cannot be extended "
-            f"(its target is {spec.target} {unit} and config.toml sets no max_working_days)"
+            f"The {_words(clock)} deadline cannot be extended (its target is {spec.target} "
+            f"{unit} and the council set no longest time for it: max_working_days in "
+            "config.toml)"
         )
     if new_due <= deadline.due_date:
         raise BadInput(
@@ -319,7 +327,7 @@ def extend_deadline(
         allowed = dict(explanation, extra_days=spec.max_working_days - int(explanation["days"]))
         latest = _work_out(calendar, allowed, _pauses(explanation)).due
         raise NotAllowed(
-            f"extend_deadline refused: the {clock} clock may run at most "
+            f"The {_words(clock)} deadline may run at most "
             f"{spec.max_working_days} {unit}; {new_due.isoformat()} would make it {total} "
             f"(the latest due date allowed is {latest.isoformat() if latest else '-'})"
         )

@@ -127,7 +127,7 @@ def test_an_extension_beyond_the_cap_is_refused_with_the_latest_date_allowed(
             fire_event(staffed, ref, "extend_deadline", "morgan",
                        {"clock": "review", "due": "2026-09-02", "reason": "Staff on leave"})
     assert str(refused.value) == (
-        "extend_deadline refused: the review clock may run at most 65 working days; "
+        "The learning review deadline may run at most 65 working days; "
         "2026-09-02 would make it 66 (the latest due date allowed is 2026-09-01)"
     )
     assert deadlines(staffed, ref)["review"] == before
@@ -168,7 +168,7 @@ def test_an_extension_to_a_bank_holiday_is_refused_naming_the_next_working_day(
 def test_a_clock_with_no_maximum_cannot_be_extended(staffed: AppContext) -> None:
     with freeze_time("2026-06-01 10:00:00"):
         ref = log_concern(staffed, submitted_at="2026-06-01T09:00:00+01:00")
-        with pytest.raises(NotAllowed, match="acknowledge clock cannot be extended"):
+        with pytest.raises(NotAllowed, match="acknowledgement deadline cannot be extended"):
             fire_event(staffed, ref, "extend_deadline", "morgan",
                        {"clock": "acknowledge", "due": "2026-06-10", "reason": "Busy"})
 
@@ -178,7 +178,7 @@ def test_a_paused_clock_cannot_be_extended_until_it_resumes(staffed: AppContext)
         ref = log_concern(staffed, submitted_at="2026-06-01T09:00:00+01:00")
         walk_to_review(staffed, ref)
         act(staffed, ref, "request_information", "alex", wording="Please send the dates.")
-        with pytest.raises(NotAllowed, match="review clock is paused"):
+        with pytest.raises(NotAllowed, match="learning review deadline is paused"):
             fire_event(staffed, ref, "extend_deadline", "morgan",
                        {"clock": "review", "due": "2026-08-03", "reason": "Leave"})
 
