@@ -557,6 +557,17 @@ class SignInFailure(Base):
     account_key: Mapped[str] = mapped_column(String(64), index=True)
 
 
+class PublicFormSend(Base):
+    """One concern accepted from the public form, for its rate limit shared by every web
+    process: keyed by the sending address, hashed with the server's key (never the address)."""
+
+    __tablename__ = "public_form_sends"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    address_key: Mapped[str] = mapped_column(String(64), index=True)
+
+
 class SubjectAccessRequest(Base):
     """A person's request for a copy of what the register holds about them (UK GDPR art. 15).
 

@@ -29,7 +29,6 @@ from concerns.web import (
 from concerns.web.deps import SignInNeeded, WebState, render
 from concerns.web.security import (
     BodyLimit,
-    RateLimiter,
     SecurityHeaders,
     ServerSessions,
     secret_key,
@@ -69,7 +68,6 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     app.state.web = WebState(
         ctx=ctx,
         templates=make_templates(),
-        limiter=RateLimiter(settings.web.public_form_per_hour),
         secret=secret_key(settings.web.secret_key, settings.var_dir),
     )
     # Innermost: an over-large body is turned away before anything reads it.

@@ -9,7 +9,7 @@ from fastapi import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from concerns.web.security import RateLimiter, csrf_token, session_user_id
+from concerns.web.security import csrf_token, session_user_id
 from concerns.workflows.access import auth
 from concerns.workflows.access.conflicts import DECIDERS
 from concerns.workflows.context import AppContext
@@ -22,8 +22,8 @@ from concerns.workflows.register_import import IMPORT_ROLES
 class WebState:
     ctx: AppContext
     templates: Jinja2Templates
-    limiter: RateLimiter
-    # Keys the sign-in throttle's stored addresses (var/secret_key, readable by the owner only).
+    # Keys the stored addresses of the sign-in throttle and the public form's rate limit
+    # (var/secret_key, readable by the owner only).
     secret: str = ""
 
 

@@ -26,7 +26,7 @@ from concerns.web.security import (
     require_csrf,
 )
 from concerns.workflows import intake
-from concerns.workflows.access import auth, second_factor
+from concerns.workflows.access import auth, public_form_limit, second_factor
 from concerns.workflows.errors import BadInput
 
 router = APIRouter(include_in_schema=False)
@@ -266,7 +266,9 @@ async def concern_submit(request: Request) -> Response:
         return render(request, "concern_check.html", "Check your answers before sending",
                       values=values, answers=concern_form.answers(values))
     client = client_address(request, settings.web.trusted_proxies)
-    if not web.limiter.allowed(client):
+    sent_at = web.ctx.now()
+    if not public_form_limit.may_send(web.ctx.sessions, settings.web.public_form_per_hour,
+                                      client, web.secret, sent_at):
         return _concern_form(request, values, [], status=429, refusal=(
             "Your concern has not been sent yet",
             "Many concerns have been sent from your connection in the last hour. Everything you "
@@ -275,7 +277,7 @@ async def concern_submit(request: Request) -> Response:
     outcome = intake.ingest_form(
         web.ctx, raw, source="public web form", actor_name=None, public=True
     )
-    web.limiter.record(client)
+    public_form_limit.record_send(web.ctx.sessions, client, web.secret, sent_at)
     request.session["concern_sent"] = {
         "reference": outcome.reference if outcome.status == "new_case" else None,
         "status": outcome.status,

@@ -1,5 +1,5 @@
 """Security plumbing for every response: headers with a per-request CSP nonce, CSRF tokens,
-the public form's rate limit, the session secret, and an access log without personal data.
+the session secret, and an access log without personal data.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import ipaddress
 import logging
 import os
 import secrets
-import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -353,43 +351,6 @@ class IdConvertor(Convertor[int]):
 
 
 register_url_convertor("id", IdConvertor())
-
-
-class RateLimiter:
-    """At most `limit` hits per client in a sliding hour, kept in this process's memory.
-
-    `allowed` only asks; `record` counts a hit (the public form counts accepted submissions
-    only, so a refused post never uses up a person's allowance).
-    """
-
-    def __init__(self, limit: int, window_seconds: float = 3600.0) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allowed(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._recent(client, now)
-            return len(hits) < self.limit
-
-    def record(self, client: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(client, now).append(now)
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        if len(self._hits) > 10_000:
-            self._forget_idle(now)
-        hits = self._hits.setdefault(client, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        return hits
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-            del self._hits[key]
 
 
 def secret_key(configured: str, var_dir: Path) -> str:

@@ -21,6 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from concerns.workflows import letter_previews, outbox, reminders
+from concerns.workflows.access import auth, public_form_limit
 from concerns.workflows.access import sessions as staff_sessions
 from concerns.workflows.context import AppContext
 from concerns.workflows.doctor import write_heartbeat
@@ -36,20 +37,26 @@ class CycleResult:
     delivery: outbox.DeliveryResult = field(default_factory=outbox.DeliveryResult)
     sessions_forgotten: int = 0
     previews_forgotten: int = 0
+    throttle_rows_forgotten: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {**self.sweep.to_dict(), "delivery": self.delivery.to_dict(),
                 "sessions_forgotten": self.sessions_forgotten,
-                "previews_forgotten": self.previews_forgotten}
+                "previews_forgotten": self.previews_forgotten,
+                "throttle_rows_forgotten": self.throttle_rows_forgotten}
 
 
 def run_cycle(ctx: AppContext, now: datetime | None = None, *, deliver: bool = True) -> CycleResult:
-    """One sweep, then one delivery run of the outbox, both at NOW; sign-in sessions long over
-    and expired letter previews are deleted on the way (the tables would only grow otherwise)."""
+    """One sweep, then one delivery run of the outbox, both at NOW; sign-in sessions long over,
+    expired letter previews and sign-in failures and public-form sends past their window are
+    deleted on the way (the tables would only grow otherwise)."""
     now = now or ctx.now()
     result = CycleResult(sweep=reminders.sweep(ctx, now))
     result.sessions_forgotten = staff_sessions.forget_old(ctx.sessions, ctx.settings.web, now)
     result.previews_forgotten = letter_previews.forget_expired(ctx.sessions, now)
+    result.throttle_rows_forgotten = (
+        auth.forget_old_failures(ctx.sessions, ctx.settings.web, now)
+        + public_form_limit.forget_old(ctx.sessions, now))
     if deliver:
         result.delivery = outbox.deliver(ctx, now)
     return result

@@ -9,14 +9,16 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from starlette.requests import Request
 
-from concerns.db.models import Case, Deadline, Notification, RawSubmission
+from concerns.db.models import Case, Deadline, Notification, PublicFormSend, RawSubmission
 from concerns.letters.templating import long_date
 from concerns.web.security import client_address
+from concerns.workflows import scheduler
 from concerns.workflows.context import AppContext
 from tests.integration.web_helpers import client_for, csrf_of, public_form
 
@@ -238,3 +240,35 @@ def test_a_message_attached_by_the_public_is_downloaded_from_the_case_page_as_em
     # The same attachment through another case is not found.
     elsewhere = link.group(1).replace(str(reference), str(other))
     assert client.get(elsewhere).status_code == 404
+
+
+def test_every_web_process_counts_the_same_sends_from_one_address(ctx: AppContext) -> None:
+    # Two apps over one database stand for two `serve --workers` processes: the limit is the
+    # council's, not each process's.
+    shared = limited(ctx, 2)
+    first, second = client_for(shared), client_for(shared)
+    csrf_first = csrf_of(first.get("/concern").text)
+    csrf_second = csrf_of(second.get("/concern").text)
+    statuses = [
+        first.post("/concern", data=public_form(csrf_first, concern="One")).status_code,
+        second.post("/concern", data=public_form(csrf_second, concern="Two")).status_code,
+        first.post("/concern", data=public_form(csrf_first, concern="Three")).status_code,
+        second.post("/concern", data=public_form(csrf_second, concern="Four")).status_code,
+    ]
+    assert statuses == [303, 303, 429, 429]
+    assert stored(ctx) == 2
+
+
+def test_the_limit_keeps_no_address_and_forgets_sends_after_an_hour(ctx: AppContext) -> None:
+    client = client_for(limited(ctx, 1))
+    csrf = csrf_of(client.get("/concern").text)
+    assert client.post("/concern", data=public_form(csrf, concern="One")).status_code == 303
+    with ctx.uow() as uow:
+        keys = list(uow.session.scalars(select(PublicFormSend.address_key)))
+    assert len(keys) == 1 and "testclient" not in keys[0] and len(keys[0]) == 64
+    # Within the hour the next send is refused; the scheduler's cycle an hour on forgets it.
+    assert client.post("/concern", data=public_form(csrf, concern="Two")).status_code == 429
+    later = ctx.now() + timedelta(hours=1, seconds=1)
+    assert scheduler.run_cycle(ctx, later, deliver=False).throttle_rows_forgotten == 1
+    with ctx.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(PublicFormSend)) == 0

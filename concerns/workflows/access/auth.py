@@ -113,7 +113,7 @@ def _account_key(username: str) -> str:
     return hashlib.sha256(username.strip().casefold().encode("utf-8", "replace")).hexdigest()
 
 
-def _address_key(address: str, secret: str) -> str:
+def address_key(address: str, secret: str) -> str:
     # Keyed, so the table does not hold addresses in a form anyone could read back.
     return hmac.new(secret.encode(), address.encode("utf-8", "replace"), "sha256").hexdigest()
 
@@ -143,7 +143,7 @@ def authenticate(
     at = now()
     dummy = _dummy_hash()
     account = _account_key(username)
-    place = _address_key(address, secret)
+    place = address_key(address, secret)
     since = at - timedelta(minutes=web.sign_in_window_minutes)
     with sessions() as s:
         def count(*where: ColumnElement[bool]) -> int:
@@ -183,6 +183,15 @@ def authenticate(
         _audit(uow.session, "signed_in", user.username, at, {})
         uow.commit()
         return SignIn("ok", user_id=user.id, username=user.username, delay=delay)
+
+
+def forget_old_failures(sessions: sessionmaker[Session], web: WebSettings, at: datetime) -> int:
+    """Delete failures older than the throttle's window: they no longer count."""
+    cutoff = at - timedelta(minutes=web.sign_in_window_minutes)
+    with sessions() as s:
+        result = s.execute(delete(SignInFailure).where(SignInFailure.at < cutoff))
+        s.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def forget_failures(session: Session, username: str) -> int:
