@@ -83,8 +83,10 @@ def current_user(request: Request) -> StaffUser | None:
     user_id = session_user_id(request)
     found: StaffUser | None = None
     if user_id is not None:
-        # A read-only transaction: checking the user never takes SQLite's write lock.
-        user = auth.session_user(state(request).ctx.read_sessions, user_id)
+        user = request.scope.get("state", {}).get("session_user")
+        if not isinstance(user, auth.SessionUser) or user.id != user_id:
+            # A read-only transaction: checking the user never takes SQLite's write lock.
+            user = auth.session_user(state(request).ctx.read_sessions, user_id)
         if user is not None:
             found = StaffUser(user.id, user.username, user.full_name, user.roles, user.name_key)
     request.state.staff_user = found

@@ -19,6 +19,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from concerns.workflows.access import auth
 from concerns.workflows.access import sessions as staff_sessions
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
@@ -255,7 +256,8 @@ class ServerSessions:
         loaded = None
         if token:
             loaded = await to_thread.run_sync(
-                functools.partial(staff_sessions.load, read_sessions=self.ctx.read_sessions),
+                functools.partial(staff_sessions.load, read_sessions=self.ctx.read_sessions,
+                                  user=auth.read_session_user),
                 self.ctx.sessions, self.web, token, self.ctx.now())
         if loaded is None:
             token = None
@@ -263,6 +265,8 @@ class ServerSessions:
         scope["session"] = data
         state = scope.setdefault("state", {})
         state["session_user_id"] = loaded.user_id if loaded else None
+        # The signed-in user as read with the session (deps.current_user uses it).
+        state["session_user"] = loaded.user if loaded else None
         before = dict(data)
 
         async def send_with_cookie(message: Message) -> None:

@@ -102,9 +102,13 @@ def case_facts_many(
     values: dict[str, Any] | None = None,
     *,
     today: date | None = None,
+    clocks: dict[int, list[Deadline]] | None = None,
+    staff: dict[int, str] | None = None,
 ) -> dict[int, CaseFacts]:
     """The guards' facts for many cases in four queries, whatever their number (queues).
-    TODAY (the council's local date) tells whether the person's reply window still runs."""
+    TODAY (the council's local date) tells whether the person's reply window still runs.
+    A list that has read the cases' CLOCKS already (every deadline of each case) and the STAFF
+    (user id → username) passes them: not asked again."""
     values = values or {}
     ids = [c.id for c in cases]
     open_by_case: dict[int, dict[str, int]] = {cid: {} for cid in ids}
@@ -116,8 +120,18 @@ def case_facts_many(
         ).all()
         for case_id, severity, count in rows:
             open_by_case[case_id][severity] = int(count)
-    names = usernames(session, {u for c in cases for u in (c.reviewer_id, c.submitted_by_id)})
-    window_open = _reply_windows_open(session, ids, today)
+    if staff is not None:
+        names = staff
+    else:
+        names = usernames(session, {u for c in cases for u in (c.reviewer_id, c.submitted_by_id)})
+    if clocks is not None:
+        window_open = {
+            cid for cid, rows in clocks.items()
+            if any(d.clock == "reply_window" and d.status == "running"
+                   and (today is None or d.due_date >= today) for d in rows)
+        }
+    else:
+        window_open = _reply_windows_open(session, ids, today)
     return {
         case.id: facts_from(
             case,

@@ -49,7 +49,13 @@ QUEUE_ROLES = {"director": "director", "assistant": "executive_assistant"}
 
 def full_names(session: Session) -> dict[str, str]:
     """username → full name, for showing who must act in words."""
-    return {u: n or u for u, n in session.execute(select(User.username, User.full_name))}
+    return staff_names(session)[0]
+
+
+def staff_names(session: Session) -> tuple[dict[str, str], dict[int, str]]:
+    """username → full name, and user id → username, in one query."""
+    rows = session.execute(select(User.id, User.username, User.full_name)).all()
+    return {u.username: u.full_name or u.username for u in rows}, {u.id: u.username for u in rows}
 
 
 def next_steps(
@@ -179,8 +185,8 @@ def list_cases(
         barred = barred_case_ids(s, actor.username)
         cases = [c for c in cases if c.id not in barred and not hidden_by_restriction(actor, c)]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
-        all_facts = case_facts_many(s, cases, today=today)
-        names = full_names(s)
+        names, staff = staff_names(s)
+        all_facts = case_facts_many(s, cases, today=today, clocks=deadlines, staff=staff)
         out = [_summary(c, deadlines[c.id], today, all_facts[c.id], names, actor)
                for c in cases]
         if owner:
@@ -259,9 +265,7 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
                 .order_by(Case.reference)
             )
         )
-    staff = s.execute(select(User.id, User.username, User.full_name)).all()
-    names = {u.username: u.full_name or u.username for u in staff}
-    ids = {u.id: u.username for u in staff}
+    names, ids = staff_names(s)
     escalations = s.scalars(
         select(Escalation).where(Escalation.case_id == case.id).order_by(Escalation.id)
     ).all()
@@ -507,8 +511,8 @@ def queue(
             if c.id not in barred and not hidden_by_restriction(actor, c)
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
-        all_facts = case_facts_many(s, cases, today=today)
-        names = full_names(s)
+        names, staff = staff_names(s)
+        all_facts = case_facts_many(s, cases, today=today, clocks=deadlines, staff=staff)
         returned = _returns_of(s, [c for c in cases if c.state in RETURNS], names)
         out = []
         for case in cases:
@@ -571,8 +575,8 @@ def team_view(
             if c.id not in barred and not hidden_by_restriction(actor, c)
         ]
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
-        all_facts = case_facts_many(s, cases, today=today)
-        names = full_names(s)
+        names, staff = staff_names(s)
+        all_facts = case_facts_many(s, cases, today=today, clocks=deadlines, staff=staff)
         rows = []
         for case in cases:
             row = _summary(case, deadlines[case.id], today, all_facts[case.id], names, actor)

@@ -23,7 +23,7 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from concerns.db.models import SignInFailure, User, UserRole
@@ -215,12 +215,20 @@ def session_user(sessions: sessionmaker[Session], user_id: int) -> SessionUser |
     query: it runs on every request. (Ending sessions on a password or role change is done by
     ending their rows: access.sessions.)"""
     with sessions() as session:
-        rows = session.execute(
-            select(User.id, User.username, User.full_name, User.name_key, User.active,
-                   User.password_hash, UserRole.role)
-            .outerjoin(UserRole, UserRole.user_id == User.id)
-            .where(User.id == user_id)
-        ).all()
+        return read_session_user(session, user_id)
+
+
+_SESSION_USER = (
+    select(User.id, User.username, User.full_name, User.name_key, User.active,
+           User.password_hash, UserRole.role)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+)
+
+
+def read_session_user(session: Session, user_id: int) -> SessionUser | None:
+    """`session_user` in the caller's transaction (the web reads it with the session's row)."""
+    rows = session.execute(_SESSION_USER, {"user_id": user_id}).all()
     if not rows:
         return None
     first = rows[0]

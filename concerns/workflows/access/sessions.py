@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,17 +33,21 @@ def _key(token: str) -> str:
 class Loaded:
     data: dict[str, Any]
     user_id: int | None
+    # What `load`'s USER callback read of the signed-in user, in the same transaction.
+    user: object = None
 
 
 def load(
     sessions: sessionmaker[Session], web: WebSettings, token: str, at: datetime,
     *, read_sessions: sessionmaker[Session] | None = None,
+    user: Callable[[Session, int], object] | None = None,
 ) -> Loaded | None:
     """The live session for TOKEN, or None if unknown, ended, idle too long or too old.
 
     With READ_SESSIONS (sessions that only read) the row is read without SQLite's write lock;
     the lock is taken only when the row must be written (touched, or ended for idleness), at
-    most once a minute per session."""
+    most once a minute per session. USER, when given, reads the signed-in user in the same
+    transaction (the check every page makes), into `Loaded.user`."""
     if not token or len(token) > 200:
         return None
     key = _key(token)
@@ -55,7 +60,8 @@ def load(
             or at - row.created_at > timedelta(minutes=web.session_minutes)
         )
         touch = not expired and at - row.last_seen_at >= TOUCH_EVERY
-        loaded = Loaded(dict(row.data or {}), row.user_id)
+        who = user(s, row.user_id) if user is not None and row.user_id is not None else None
+        loaded = Loaded(dict(row.data or {}), row.user_id, who)
     if expired or touch:
         with sessions() as s:
             live = (StaffSession.id == key) & StaffSession.ended_at.is_(None)
