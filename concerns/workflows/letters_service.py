@@ -294,6 +294,12 @@ def make_letter(ec: EventContext) -> None:
         ec.data["letter_sent"] = "email"
 
 
+@on_event(*DRAFT_LETTERS)
+def forget_drafts(ec: EventContext) -> None:
+    """The drafts this user looked at before the event: used now."""
+    letter_previews.forget_answered(ec.session, ec.case.id, ec.user.id, ec.step.event)
+
+
 def _signed(ec: EventContext, letter: Letter) -> RenderedLetter | None:
     try:
         return renderer(ec.ctx).signed(letter.kind, letter.html, ec.case.reference)

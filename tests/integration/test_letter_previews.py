@@ -122,3 +122,4 @@ def test_the_reviewer_sees_the_outcome_letter_around_her_wording_before_it_goes_
     assert fire(client, csrf, ref, "submit_outcome", **{
         k: v for k, v in form.items() if k != "csrf_token"}).status_code == 303
     assert show_case(ctx, "alex", ref)["state"] == "awaiting_signoff"
+    assert _previews(ctx) == 0  # the drafts she read are deleted once used
