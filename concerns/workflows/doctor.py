@@ -166,6 +166,16 @@ def check_letter_templates(ctx: AppContext) -> Check:
             f"council.letter_templates names {folder}, which is not a folder",
             "create the folder or empty council.letter_templates in config.toml",
         )
+    from concerns.letters import LetterError, Letterhead
+
+    try:
+        # The logo and the director's signature are read into every letter.
+        Letterhead.from_council(ctx.settings.council, ctx.settings.base_dir)
+    except LetterError as exc:
+        return Check(
+            "letter_templates", PROBLEM, f"{exc.field}: {exc.problem}",
+            f"point {exc.field} in config.toml at a PNG, JPEG or SVG file, or empty it",
+        )
     problems = check_templates(folder)
     if problems:
         first = problems[0]

@@ -177,6 +177,10 @@ def _scheduler_cycle_failed(cli: Cli) -> None:
     heartbeat.write_text(json.dumps(data), encoding="utf-8")
 
 
+def _signature_missing(cli: Cli) -> None:
+    _config(cli.home, **{'director_signature = ""': 'director_signature = "signature.png"'})
+
+
 def _imap_down(cli: Cli) -> None:
     _config(cli.home, **{'kind = "maildir"': 'kind = "imap"',
                     'host = ""\nport = 993': f'host = "127.0.0.1"\nport = {free_port()}'})
@@ -199,6 +203,9 @@ FAULTS: dict[str, tuple[Callable[[Cli], None], str, str, str]] = {
                         "concerns letters check"),
     "template folder missing": (_missing_template_folder, "letter_templates",
                                 "not a folder", "letter_templates"),
+    "signature missing": (_signature_missing, "letter_templates",
+                          "council.director_signature: the file cannot be read",
+                          "PNG, JPEG or SVG"),
     "no fonts": (_no_fonts, "letter_fonts", "none of the letter fonts", "fonts-dejavu-core"),
     "failed notification": (_failed_notification, "outbox", "1 notification(s) failed",
                             "concerns remind retry"),
