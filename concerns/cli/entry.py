@@ -8,6 +8,7 @@ Click's plain layout, and a usage mistake is one line on stderr with exit status
 
 from __future__ import annotations
 
+import copy
 import functools
 import sys
 from typing import Any
@@ -70,15 +71,58 @@ def plain_help(command: Any) -> None:
             plain_help(sub)
 
 
-def build(app: typer.Typer) -> Any:
-    command = typer.main.get_command(app)
+# Options that take a value and may come before a command's name (`concerns --as alex case …`).
+VALUED_OPTIONS = frozenset({"--as", "--config"})
+
+
+def _name_of(info: Any) -> str | None:
+    name = getattr(info, "name", None)
+    callback = getattr(info, "callback", None)
+    if name is None and callback is not None:
+        name = typer.main.get_command_name(callback.__name__)
+    return name if isinstance(name, str) else None
+
+
+def only_what_runs(app: typer.Typer, args: list[str]) -> typer.Typer:
+    """APP with, at each level, only the group or command ARGS names: Typer reads the
+    signature of every command it is given (a tenth of a second for all of them), and one
+    command needs its own. Where ARGS names none (no command yet, `--help`, a mistyped name),
+    that level is kept whole, so help and errors are the same as the full tree's."""
+    rest = list(args)
+    while rest:
+        word = rest.pop(0)
+        if word in VALUED_OPTIONS:
+            rest = rest[1:]
+        elif not word.startswith("-"):
+            break
+    else:
+        return app
+    groups = [g for g in app.registered_groups if _name_of(g) == word]
+    commands = [c for c in app.registered_commands if _name_of(c) == word]
+    if len(groups) + len(commands) != 1:
+        return app
+    pruned = copy.copy(app)
+    pruned.registered_commands = commands
+    pruned.registered_groups = []
+    for group in groups:
+        instance = group.typer_instance
+        if instance is not None:
+            group = copy.copy(group)
+            group.typer_instance = only_what_runs(instance, rest)
+        pruned.registered_groups.append(group)
+    return pruned
+
+
+def build(app: typer.Typer, args: list[str] | None = None) -> Any:
+    """The command tree; with ARGS, only the part that runs them (`only_what_runs`)."""
+    command = typer.main.get_command(app if args is None else only_what_runs(app, args))
     plain_help(command)
     return command
 
 
 def run(app: typer.Typer, args: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    command = build(app)
+    command = build(app, sys.argv[1:] if args is None else args)
     try:
         result: Any = command.main(args=args, prog_name="concerns", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:

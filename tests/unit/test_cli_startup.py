@@ -59,3 +59,23 @@ def test_a_command_with_only_text_options_and_flags_does_not_load_pydantic() -> 
     assert loaded == "False"
     assert code != "0"
 
+
+def test_only_the_command_that_runs_is_built_and_help_and_mistakes_see_the_whole_tree() -> None:
+    from concerns.cli.entry import only_what_runs
+    from concerns.cli.main import app
+
+    def names(typer_app: object) -> list[str]:
+        groups = [g.name for g in typer_app.registered_groups]  # type: ignore[attr-defined]
+        commands = [c.name or c.callback.__name__  # type: ignore[attr-defined]
+                    for c in typer_app.registered_commands]  # type: ignore[attr-defined]
+        return sorted(str(n) for n in groups + commands)
+
+    pruned = only_what_runs(app, ["--as", "alex", "--json", "case", "show", "CAC-2026-0001"])
+    assert names(pruned) == ["case"]
+    assert names(pruned.registered_groups[0].typer_instance) == ["show"]
+    whole = names(app)
+    assert names(only_what_runs(app, [])) == whole
+    assert names(only_what_runs(app, ["--help"])) == whole
+    assert names(only_what_runs(app, ["cas", "show"])) == whole  # "did you mean 'case'?"
+    case_group = only_what_runs(app, ["case", "--help"]).registered_groups[0].typer_instance
+    assert len(names(case_group)) > 1
