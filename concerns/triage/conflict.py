@@ -129,6 +129,7 @@ def forename_relation(written: str, staff: str) -> Literal["same", "related", "i
     return ""
 
 
+@lru_cache(maxsize=65536)
 def surname_relation(written: str, staff: StaffName) -> Literal["same", "near", ""]:
     if not written:
         return ""

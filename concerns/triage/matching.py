@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 # phonenumbers and rapidfuzz are imported where used: commands that only read a case load this
@@ -38,8 +39,10 @@ _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+@lru_cache(maxsize=65536)
 def normalise_name(name: str) -> str:
-    """Lower case, no accents, no punctuation, single spaces, no leading title.
+    """Lower case, no accents, no punctuation, single spaces, no leading title. Kept (a str
+    for a str): a concern's words are normalised once for every member of staff checked.
 
     "Smith, Jane" is read as "Jane Smith"; hyphens split ("Smith-Jones" → "smith jones");
     apostrophes join ("O'Brien" → "obrien").
