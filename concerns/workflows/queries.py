@@ -10,6 +10,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, defer, joinedload, load_only
 
 from concerns.db.models import Case, Child, Deadline, Escalation, Event, Letter, Respondent, User
+from concerns.triage.flag_words import flag_in_words
 from concerns.workflows.access.conflicts import barred_case_ids
 from concerns.workflows.access.need_to_know import (
     clock_hidden,
@@ -348,6 +349,8 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
                 "subject": c.subject,
                 "concern": c.concern,
                 "flags": list(c.flags or []),
+                # The same flags with their places in words, for people to read.
+                "flags_in_words": [flag_in_words(f) for f in c.flags or []],
                 "attachments": [
                     {"id": a.id, "filename": a.filename, "content_type": a.content_type,
                      "size": a.size}

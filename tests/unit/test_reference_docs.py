@@ -76,10 +76,18 @@ VALID = [
     # A child whose birth date the person does not know (the public form sends null).
     {"respondent": {"name": "Gil", "email": "gil@example.com"}, "concern": "x",
      "children": [{"name": "Hal", "date_of_birth": None}, {"name": "Ivy"}]},
+    # Anything optional given as null is read as not given (as the parser reads it).
+    {"submitted_at": None, "respondent": {"name": "Jo", "email": None, "phone": "01432 555 222",
+     "address": None, "postcode": None, "relationship": None}, "concern": "x", "children": None,
+     "involvement": {"from_year": 2019, "to_year": None}, "staff_named": None,
+     "consent_to_contact": None},
+    {"respondent": {"name": "Kit", "email": "kit@example.com"}, "concern": "x",
+     "involvement": None},
 ]
 REFUSED = [
     ({"concern": "x"}, "respondent"),
     ({"respondent": {"name": "Di"}, "concern": "x"}, "respondent"),
+    ({"respondent": {"name": "Di", "email": None, "phone": None}, "concern": "x"}, "respondent"),
     ({"respondent": {"name": "", "email": "d@example.com"}, "concern": "x"}, "respondent.name"),
     ({"respondent": {"name": "Di", "email": "d@example.com"}}, "concern"),
     ({"respondent": {"name": "Di", "email": "d@example.com"}, "concern": 5}, "concern"),
