@@ -203,14 +203,15 @@ def test_a_contacts_flags_read_in_words_and_optional_fields_left_null_raise_none
     # Null phone, postcode and end year are "not given" (the form's schema agrees): no flag.
     quiet = log_concern(web, phone=None, postcode=None,
                         involvement={"from_year": 2019, "to_year": None})
-    flagged = log_concern(web, phone="12", children=[{"name": "Ava", "date_of_birth": "2999-01-01"}])
+    flagged = log_concern(web, phone="12",
+                          children=[{"name": "Ava", "date_of_birth": "2999-01-01"}])
     client = client_for(web)
     sign_in(client, "alex")
     page = client.get(f"/cases/{quiet}").text
     assert "Check:" not in page and "form schema" not in page
-    assert "From 2019" in page and "?" not in re.sub(r"<[^>]+>", "", page).split("Involvement")[1][:40]
+    involvement = re.sub(r"<[^>]+>", "", page).split("Involvement")[1][:40]
+    assert "From 2019" in involvement and "?" not in involvement
     page = client.get(f"/cases/{flagged}").text
     assert "Phone number: too few digits" in page
-    assert "Child 1&#39;s date of birth: in the future" in page or \
-        "Child 1's date of birth: in the future" in page
+    assert "Child 1&#39;s date of birth: in the future" in page
     assert "respondent.phone" not in page and "children[0]" not in page
