@@ -355,7 +355,8 @@ def test_attachments_and_text_are_kept_whatever_markup_they_carry(staffed: AppCo
 def test_log_submission_refuses_nobody_but_intake_checks_the_role(staffed: AppContext) -> None:
     with pytest.raises(NotAllowed):
         ingest_email(staffed, mail().as_bytes(), "a.eml", "audrey")
-    with pytest.raises(NotAllowed):
+    # 'public' is the public form's, not a member of staff: nobody has that username.
+    with pytest.raises(BadInput, match="--as: no such user 'public'"):
         ingest_email(staffed, mail().as_bytes(), "a.eml", "public")
     assert count(staffed, RawSubmission) == 0
     assert callable(log_submission)
