@@ -53,12 +53,23 @@ def test_the_lockout_columns_go_and_the_accounts_stay(engine: Engine) -> None:
             " locked_until, created_at, recovery_codes)"
             " VALUES ('lee', 'Lee Evans', '', 'evans lee', :t, 5, :at, :at, '[]')"),
             {"t": True, "at": "2026-11-02 10:00:00"})
+        # What refers to the account must survive the table's rebuild on SQLite: a role (its
+        # key cascades on delete) and a stored submission (its key does not).
+        conn.execute(text("INSERT INTO user_roles (user_id, role) SELECT id, 'iat_officer'"
+                          " FROM users"))
+        conn.execute(text(
+            "INSERT INTO raw_submissions (channel, source, sha256, content, size, received_at,"
+            " status, submitted_by_id) SELECT 'form', 'a.json', 'ab', :b, 1, :at, 'logged', id"
+            " FROM users"), {"b": b"{", "at": "2026-11-02 10:00:00"})
     assert {"failed_logins", "locked_until"} <= _columns(engine)
     command.upgrade(config, "head")
     assert not {"failed_logins", "locked_until"} & _columns(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT username, full_name FROM users")).all() == [
             ("lee", "Lee Evans")]
+        assert conn.execute(text("SELECT role FROM user_roles")).scalars().all() == [
+            "iat_officer"]
+        assert conn.execute(text("SELECT count(*) FROM raw_submissions")).scalar() == 1
     command.downgrade(config, BEFORE)
     assert {"failed_logins", "locked_until"} <= _columns(engine)
     command.upgrade(config, "head")
