@@ -32,6 +32,7 @@ from concerns.workflows.audit import append_event
 from concerns.workflows.cases import case_facts_many, case_with_facts, facts_from, usernames
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, did_you_mean
+from concerns.workflows.event_writes import write_case_and_clocks
 from concerns.workflows.hooks import EventContext, needs_preparing, run_hooks, run_preparers
 from concerns.workflows.machine import (
     CASE_READERS,
@@ -262,6 +263,7 @@ def _apply(ec: EventContext, new_state: str, facts: CaseFacts) -> EventResult:
     _follow_duties(ec, facts, named, rows)
     run_hooks(ec)
     data = {k: _plain(v) for k, v in ec.values.items()} | ec.data
+    write_case_and_clocks(s, case)
     append_event(
         s,
         case_id=case.id,

@@ -6,7 +6,6 @@ import threading
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import ConcurrentChange, ServiceError
@@ -22,18 +21,22 @@ def test_two_concurrent_events_on_one_case_one_wins_and_the_other_must_reload(
     ref = log_concern(pg_ctx)
     act(pg_ctx, ref, "acknowledge", "alex")
     # Both transactions have read the case before either writes: the barrier holds each thread
-    # at its first flush, after all its reads and before its first UPDATE.
+    # at its first write statement, after all its reads (the case is written by Core, not by
+    # the ORM's flush, so that is where to wait).
     barrier = threading.Barrier(2, timeout=20)
     waited: set[int] = set()
 
-    def wait_for_the_other(session: Session, *_: object) -> None:
+    def wait_for_the_other(
+        conn: object, cursor: object, statement: str, *_: object
+    ) -> None:
         me = threading.get_ident()
-        if me in threads_ids and me not in waited:
+        if (me in threads_ids and me not in waited
+                and statement.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))):
             waited.add(me)
             barrier.wait()
 
     threads_ids: set[int] = set()
-    event.listen(Session, "before_flush", wait_for_the_other)
+    event.listen(pg_ctx.engine, "before_cursor_execute", wait_for_the_other)
     outcomes: dict[str, BaseException | str] = {}
 
     def run(name: str, event_name: str, actor: str, values: dict[str, str]) -> None:
@@ -63,7 +66,7 @@ def test_two_concurrent_events_on_one_case_one_wins_and_the_other_must_reload(
         for t in threads:
             t.join(timeout=60)
     finally:
-        event.remove(Session, "before_flush", wait_for_the_other)
+        event.remove(pg_ctx.engine, "before_cursor_execute", wait_for_the_other)
 
     errors = [o for o in outcomes.values() if isinstance(o, BaseException)]
     wins = [o for o in outcomes.values() if o == "triage"]

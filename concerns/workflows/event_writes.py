@@ -1,0 +1,109 @@
+"""Writing an event's case and clocks by Core statements, past the ORM's unit of work.
+
+Every event changes its case (state, version, dates) and usually a clock or two. The ORM's flush
+of those few rows cost about as much as the rest of the event together, so they are written here
+by plain UPDATEs and INSERTs on the event's connection, with the same effect:
+
+- the case by one `UPDATE cases SET … WHERE id = ? AND version = ?`, the version bumped by one;
+  no row matched means someone else's change committed first: StaleDataError, as the ORM raises,
+  which the event turns into "the case changed, reload";
+- each clock changed by one UPDATE by id, each clock started by one INSERT, in the order started.
+
+The objects are then left as a flush would leave them (changed ones clean, new clocks out of the
+session: nothing in the event reads them again), so the ORM's flush that follows writes only
+what else the event added (a letter, an outbox email). Anything these cannot write as plain
+columns (a changed relationship) is left to that flush.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, inspect, update
+from sqlalchemy.orm import Mapper, Session
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.base import NO_VALUE
+from sqlalchemy.orm.exc import StaleDataError
+
+from concerns.db.models import Case, Deadline
+
+_CASES = cast(Table, Case.__table__)
+_DEADLINES = cast(Table, Deadline.__table__)
+
+
+def _columns(mapper: Mapper[Any]) -> dict[str, str]:
+    """Attribute key → column name, for the mapper's plain column attributes."""
+    return {p.key: p.columns[0].key for p in mapper.column_attrs}
+
+
+_CASE_COLUMNS = _columns(inspect(Case))
+_DEADLINE_COLUMNS = _columns(inspect(Deadline))
+# Parameters of the WHERE clause, named apart from every column (the SET clause's keys).
+_UPDATE_CASE = update(_CASES).where(
+    _CASES.c.id == bindparam("where_id"), _CASES.c.version == bindparam("where_version")
+)
+_UPDATE_DEADLINE = update(_DEADLINES).where(_DEADLINES.c.id == bindparam("where_id"))
+_INSERT_DEADLINE = insert(_DEADLINES)
+
+
+def _changes(obj: object, columns: dict[str, str]) -> dict[str, Any] | None:
+    """OBJ's changed columns as {column: new value}; None when something else changed too."""
+    state = instance_state(obj)
+    changed = state.committed_state
+    if any(key not in columns for key in changed):
+        return None
+    values = state.dict
+    # A column set to the value it had is not written (as the ORM leaves it out).
+    return {
+        columns[key]: values.get(key)
+        for key, old in changed.items()
+        if old is NO_VALUE or old != values.get(key)
+    }
+
+
+def _clean(session: Session, obj: object) -> None:
+    """Mark OBJ as a flush leaves it: what it holds now is what is stored."""
+    state = instance_state(obj)
+    state._commit_all(state.dict, session.identity_map)
+
+
+def write_case_and_clocks(session: Session, case: Case) -> None:
+    """Write CASE's changes (with its version check) and its clocks' (see the module docstring)."""
+    conn = session.connection()
+    started = sorted(
+        (d for d in session.new if type(d) is Deadline),
+        key=lambda d: instance_state(d).insert_order or 0,
+    )
+    for obj in list(session.dirty):
+        if type(obj) is Deadline:
+            changes = _changes(obj, _DEADLINE_COLUMNS)
+            if changes is None:
+                continue
+            if changes:
+                conn.execute(_UPDATE_DEADLINE, changes | {"where_id": obj.id})
+            _clean(session, obj)
+    for deadline in started:
+        values = instance_state(deadline).dict
+        row = {
+            column: values[key]
+            for key, column in _DEADLINE_COLUMNS.items()
+            # As the ORM does: an attribute left None lets the column's default apply.
+            if values.get(key) is not None
+        }
+        conn.execute(_INSERT_DEADLINE, row)
+        session.expunge(deadline)
+    changes = _changes(case, _CASE_COLUMNS)
+    if changes:
+        changes.pop("version", None)
+        version = case.version
+        changes["version"] = version + 1
+        result = conn.execute(
+            _UPDATE_CASE, changes | {"where_id": case.id, "where_version": version}
+        )
+        if result.rowcount != 1:
+            raise StaleDataError(
+                f"UPDATE statement on table 'cases' expected to update 1 row(s); "
+                f"{result.rowcount} were matched."
+            )
+        case.version = version + 1
+        _clean(session, case)
