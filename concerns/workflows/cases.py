@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from concerns.db.models import (
     Case,
@@ -15,6 +15,7 @@ from concerns.db.models import (
     Deadline,
     Escalation,
     ReferenceCounter,
+    Respondent,
     User,
 )
 from concerns.workflows.errors import NotFound
@@ -195,6 +196,14 @@ _CASE_WITH_FACTS = (
     .outerjoin(_SUBMITTER, _SUBMITTER.id == Case.submitted_by_id)
     .where(Case.reference == bindparam("reference"))
 )
+# The same without loading the person's record (most events never read it): only whether it is
+# restricted, which decides who may act. The person is read when first wanted (a letter).
+_CASE_WITH_FACTS_NOT_PERSON = _CASE_WITH_FACTS.add_columns(
+    select(Respondent.restricted_at.is_not(None))
+    .where(Respondent.id == Case.respondent_id)
+    .correlate(Case)
+    .scalar_subquery()
+).options(lazyload(Case.respondent))
 
 
 def case_with_facts(
@@ -204,17 +213,20 @@ def case_with_facts(
     *,
     today: date,
     username: str = "",
-) -> tuple[Case, CaseFacts, bool]:
-    """The case, the facts its guards need and whether USERNAME is barred from it by a
-    conflict of interest, in one query (firing an event runs this, and nothing else, to check
-    the guards)."""
+    with_person: bool = True,
+) -> tuple[Case, CaseFacts, bool, bool]:
+    """The case, the facts its guards need, whether USERNAME is barred from it by a conflict
+    of interest and whether its person's record is restricted, in one query (firing an event
+    runs this, and nothing else, to check the guards). Without WITH_PERSON the person's record
+    is read only if something asks for it."""
     row = session.execute(
-        _CASE_WITH_FACTS,
+        _CASE_WITH_FACTS if with_person else _CASE_WITH_FACTS_NOT_PERSON,
         {"reference": reference.strip().upper(), "username": username, "today": today},
     ).first()
     if row is None:
         raise NotFound(f"no case with reference {reference.strip()[:40]}")
-    case, reviewer, submitted_by, open_all, open_safeguarding, barred, window = row
+    case, reviewer, submitted_by, open_all, open_safeguarding, barred, window = row[:7]
+    restricted = bool(row[7]) if not with_person else case.respondent.restricted_at is not None
     # Only the safeguarding count is told apart by the guards; the rest is the total.
     by_severity = {
         "safeguarding": int(open_safeguarding),
@@ -224,7 +236,7 @@ def case_with_facts(
         case, values or {}, reviewer, submitted_by, {k: v for k, v in by_severity.items() if v},
         bool(window),
     )
-    return case, facts, bool(barred)
+    return case, facts, bool(barred), restricted
 
 
 def usernames(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:

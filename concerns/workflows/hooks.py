@@ -115,6 +115,11 @@ def run_hooks(ec: EventContext) -> None:
         hook(ec)
 
 
+def has_hooks(event: str) -> bool:
+    _load()
+    return bool(_HOOKS.get(event))
+
+
 def needs_preparing(event: str) -> bool:
     _load()
     # Only while the event's hooks are on (a bench may switch them off).

@@ -33,7 +33,13 @@ from concerns.workflows.cases import case_facts_many, case_with_facts, facts_fro
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, did_you_mean
 from concerns.workflows.event_writes import write_case_and_clocks
-from concerns.workflows.hooks import EventContext, needs_preparing, run_hooks, run_preparers
+from concerns.workflows.hooks import (
+    EventContext,
+    has_hooks,
+    needs_preparing,
+    run_hooks,
+    run_preparers,
+)
 from concerns.workflows.machine import (
     CASE_READERS,
     ESCALATION_RECIPIENTS,
@@ -183,10 +189,12 @@ def _check(
 ) -> tuple[EventContext, str, CaseFacts]:
     """The case and the row of the table that fires, or the refusal: one query for the case,
     every fact its guards need and whether the actor is barred from it."""
-    case, facts, barred = case_with_facts(
-        s, reference, values, today=ctx.calendar.local_date(at), username=actor.username
+    case, facts, barred, restricted = case_with_facts(
+        s, reference, values, today=ctx.calendar.local_date(at), username=actor.username,
+        # The person's record is read with the case only for an event whose hooks use it.
+        with_person=has_hooks(event),
     )
-    ensure_may_read(s, actor, case, barred=barred)
+    ensure_may_read(s, actor, case, barred=barred, person_restricted=restricted)
     if case.anonymised_at is not None:
         raise NotAllowed(f"case {case.reference}: anonymised; nothing more can happen to it")
     if expected_version is not None and case.version != expected_version:

@@ -129,15 +129,18 @@ def is_named_in(session: Session, actor: Actor, case: Case) -> bool:
 
 
 def ensure_may_read(
-    session: Session, actor: Actor, case: Case, *, barred: bool | None = None
+    session: Session, actor: Actor, case: Case, *, barred: bool | None = None,
+    person_restricted: bool | None = None,
 ) -> None:
     """BARRED, when the caller already read it with the case, is whether a conflict of interest
-    keeps ACTOR out (`is_named_in`): not asked again."""
+    keeps ACTOR out (`is_named_in`): not asked again; so is PERSON_RESTRICTED, whether the
+    case's person's record is restricted."""
     # One answer for every refusal: a member of staff named in the concern is not told so.
     # A person's record under restriction (workflows/records/restriction.py) is shown only to
     # the records officers.
-    restricted = case.respondent.restricted_at is not None and not (
-        actor.roles & RECORDS_OFFICERS)
+    if person_restricted is None:
+        person_restricted = case.respondent.restricted_at is not None
+    restricted = person_restricted and not actor.roles & RECORDS_OFFICERS
     if barred is None and actor.roles & CASE_READERS and not restricted:
         barred = is_named_in(session, actor, case)
     if not actor.roles & CASE_READERS or restricted or barred:
