@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ class AppContext:
     calendar: WorkingCalendar = field(init=False)
 
     def __post_init__(self) -> None:
+        _freeze_startup_objects()
         self.sessions = session_factory(self.engine)
         self.read_sessions = session_factory(read_only(self.engine))
         cal = self.settings.calendar
@@ -48,6 +50,21 @@ class AppContext:
 
     def migrate(self) -> None:
         migrate(self.engine)
+
+
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Once per process, at its first context: what is loaded by then (modules, mapped classes,
+    prebuilt statements) lives as long as the process, so it is moved out of the garbage
+    collector's generations. An event makes many short-lived objects, which set off the
+    collector's full passes; each walked every one of those objects (about a tenth of an
+    event's CPU time)."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 def build_context(settings: Settings | None = None) -> AppContext:
