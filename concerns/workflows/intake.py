@@ -412,8 +412,9 @@ def log_in(
     person = match_person(s, submission.respondent, region, at)
     respondent = person.respondent
     children = match_children(s, respondent, submission.children)
-    case = None if entry is not None and entry.stage == "closed" else _open_case_for(
-        s, respondent, children)
+    # A person first met now has no case yet: nothing to look for.
+    case = None if (entry is not None and entry.stage == "closed") or not person.matched \
+        else _open_case_for(s, respondent, children)
     status = "added_to_case"
     if case is None:
         status = "new_case"
