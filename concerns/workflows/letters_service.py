@@ -63,9 +63,12 @@ LETTER_EVENTS: dict[str, str] = {s.event: s.letter for s in STEPS if s.letter}
 # outcome letter around her wording (a draft: the director may edit it, and it is dated when
 # prepared).
 DRAFT_LETTERS: dict[str, str] = {"submit_outcome": "outcome"}
-# Letters whose free text is the event's own "Wording in the letter" field (the outcome's is the
-# wording the director authorised). An event's note is internal and never printed.
-WORDING_FIELD = frozenset({"information_request", "answer", "complaints_offer", "meeting_offer"})
+# Letters whose free text is the event's own "Wording in the letter" field, read from the
+# lifecycle table (the outcome's is the wording the director authorised). An event's note is
+# internal and never printed.
+WORDING_FIELD = frozenset(
+    s.letter for s in STEPS if s.letter and any(f.name == "wording" for f in s.fields)
+)
 # The clock whose due date a letter gives the person as "by …".
 REPLY_BY_CLOCK = {
     "acknowledgement": "complaints_triage",

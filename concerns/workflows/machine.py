@@ -362,6 +362,9 @@ STEPS: tuple[Step, ...] = (
         "triage",
         _IAT,
         "Acknowledge the concern and advise of next steps; triage requests go out.",
+        # Optional words of the officer's own (a question to the person, say), checked on the
+        # letter before it goes like every other letter's wording.
+        fields=(Field("wording", "text", required=False),),
         stops=("acknowledge",),
         starts=("complaints_triage", "legal_triage"),
         letter="acknowledgement",
@@ -1128,8 +1131,9 @@ def parse_values(event: str, raw: Mapping[str, str]) -> dict[str, Any]:
                 f"{f.name}.THEME" if f.kind == "findings"
                 else f"{f.name}.N.{'|'.join(ACTION_PARTS)}" if f.kind == "actions" else f.name
                 for f in fields.values()
-            ) or "none"
-            raise ValueError(f"{key}: not a value {event} takes (it takes: {known})")
+            )
+            takes = f"it takes: {known}" if known else "it takes none"
+            raise ValueError(f"{key}: not a value {event} takes ({takes})")
         name = field_words(event, base)[0]
         try:
             parsed = spec.parse(text)

@@ -135,6 +135,19 @@ def test_acknowledging_makes_and_stores_the_acknowledgement_with_its_sha256(
     assert ref in letter.html
 
 
+def test_an_acknowledgement_may_carry_the_officers_own_wording_and_never_the_note(
+    staffed: AppContext,
+) -> None:
+    ref = log(staffed)
+    act(staffed, ref, "acknowledge", "alex", note="INTERNAL-ONLY: check the older file",
+        wording="Could you tell us which school Riley goes to?")
+    [letter] = letters(staffed, ref)
+    assert letter.pdf is not None
+    text = pdf_text(letter.pdf)
+    assert "Could you tell us which school Riley goes to?" in text
+    assert "INTERNAL-ONLY" not in text and "INTERNAL-ONLY" not in letter.html
+
+
 def test_each_letter_event_makes_its_own_kind_of_letter(staffed: AppContext) -> None:
     answered = log(staffed)
     act(staffed, answered, "answer_query", "alex", wording="Your file is held at Plough Lane.")
