@@ -167,6 +167,16 @@ def screenshot(page: Any, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def click_and_load(page: Any, target: Any) -> None:
+    """Click what loads a new page and wait until that page has loaded.
+
+    A bare click returns once the request has gone, while the old page still shows: a slow
+    answer (a password hashed, a PDF made) let the next look land on the page before.
+    """
+    with page.expect_navigation():
+        target.click()
+
+
 def sign_in(page: Any, username: str, lands_on: str = "/my-work") -> None:
     page.goto("/login")
     page.fill("#username", username)

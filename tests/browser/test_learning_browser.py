@@ -11,7 +11,13 @@ import pytest
 from pypdf import PdfReader
 
 from concerns.workflows.lifecycle import fire_event
-from tests.browser.conftest import LiveServer, assert_accessible, screenshot, sign_in
+from tests.browser.conftest import (
+    LiveServer,
+    assert_accessible,
+    click_and_load,
+    screenshot,
+    sign_in,
+)
 from tests.factories import log_concern, walk_to_review
 
 pytestmark = pytest.mark.browser
@@ -51,16 +57,14 @@ def test_themes_and_an_action_reach_the_report_its_drill_down_and_the_published_
     officer.select_option("#submit-outcome-action-1-theme", "consent")
     for part, value in zip(("year", "month", "day"), due.split("-"), strict=True):
         officer.fill(f"#submit-outcome-action-1-due-{part}", value)
-    officer.locator("#event-submit-outcome button[type=submit]").click()
-    officer.wait_for_load_state()
+    click_and_load(officer, officer.locator("#event-submit-outcome button[type=submit]"))
     # The outcome letter with her wording in place, before it goes on to the director.
     assert officer.inner_text("h1") == "Check your wording in the letter"
     officer.frame_locator("iframe.app-letter-frame").locator("body").wait_for()
     assert "Thank you for raising this. We are sorry." in officer.frame_locator(
         "iframe.app-letter-frame").locator("body").inner_text()
     officer.locator("#confirm-step").scroll_into_view_if_needed()
-    officer.locator("#confirm-step").click()
-    officer.wait_for_load_state()
+    click_and_load(officer, officer.locator("#confirm-step"))
     assert "now waiting for sign-off" in officer.inner_text(".govuk-notification-banner")
     assert officer.locator("#action-1, [id^=action-]").first.is_visible()
     assert "Check consent at every first visit." in officer.inner_text("main")
@@ -79,8 +83,7 @@ def test_themes_and_an_action_reach_the_report_its_drill_down_and_the_published_
     screenshot(manager, "scrutiny-report-staff")
 
     # The record keeping figure (1) leads to the one case behind it.
-    themes.locator("tr", has_text="Record keeping").locator("a").first.click()
-    manager.wait_for_load_state()
+    click_and_load(manager, themes.locator("tr", has_text="Record keeping").locator("a").first)
     assert manager.locator("h1").inner_text() == "Theme: Record keeping"
     rows = manager.locator("tbody tr")
     assert rows.count() == 1 and rows.first.locator("a").inner_text() == reference

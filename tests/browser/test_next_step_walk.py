@@ -14,6 +14,7 @@ from tests.browser.conftest import (
     LiveServer,
     assert_accessible,
     assert_fits,
+    click_and_load,
     screenshot,
     sign_in,
 )
@@ -41,15 +42,13 @@ def primary(page: Any, reference: str, expected: str) -> None:
     # The panel comes before the case's details: no scrolling to find what to do.
     assert page.locator(".app-next-step").bounding_box()["y"] < page.locator(
         "h2", has_text="Summary").bounding_box()["y"]
-    button.click()
-    page.wait_for_load_state()
+    click_and_load(page, button)
     assert page.locator(".govuk-back-link").count() == 1
     _checked(page)
 
 
 def submit(page: Any) -> None:
-    page.locator("form[id^=event-] button[type=submit]").first.click()
-    page.wait_for_load_state()
+    click_and_load(page, page.locator("form[id^=event-] button[type=submit]").first)
 
 
 def confirm(page: Any, *, letter: bool, draft: bool = False) -> None:
@@ -62,8 +61,7 @@ def confirm(page: Any, *, letter: bool, draft: bool = False) -> None:
         page.frame_locator("iframe.app-letter-frame").locator("body").wait_for()
     _checked(page)
     page.locator("#confirm-step").scroll_into_view_if_needed()
-    page.locator("#confirm-step").click()
-    page.wait_for_load_state()
+    click_and_load(page, page.locator("#confirm-step"))
 
 
 def raise_a_concern(page: Any, name: str = "Robin Walker", *, pictured: bool = True) -> str:
@@ -262,8 +260,7 @@ def test_staff_date_inputs_mark_only_the_wrong_part_at_320_pixels(
     morgan.fill("#from-day", "1")
     morgan.fill("#from-month", "4")
     morgan.fill("#from-year", "26")
-    morgan.get_by_role("button", name="Show").click()
-    morgan.wait_for_load_state()
+    click_and_load(morgan, morgan.get_by_role("button", name="Show"))
     assert "must include a real year" in morgan.inner_text(".govuk-error-summary")
     assert morgan.locator(".govuk-input--error").evaluate_all("es => es.map(e => e.id)") == [
         "from-year"]

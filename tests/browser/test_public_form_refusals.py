@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from concerns.workflows.context import AppContext
-from tests.browser.conftest import LiveServer, _missing, assert_accessible
+from tests.browser.conftest import LiveServer, _missing, assert_accessible, click_and_load
 from tests.conftest import _sqlite_ctx
 from tests.services import unavailable
 
@@ -75,8 +75,7 @@ def assert_everything_typed_is_there(page: Any) -> None:
 
 
 def press(page: Any, button: str) -> None:
-    page.get_by_role("button", name=button).click()
-    page.wait_for_load_state()
+    click_and_load(page, page.get_by_role("button", name=button))
 
 
 def send(page: Any) -> None:

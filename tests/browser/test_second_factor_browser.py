@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     _missing,
     assert_accessible,
     assert_fits,
+    click_and_load,
     screenshot,
 )
 from tests.conftest import _sqlite_ctx
@@ -74,10 +75,10 @@ def test_a_member_of_staff_sets_up_and_then_signs_in_with_a_code(
     key = page.inner_text("#totp-key").replace(" ", "")
     assert re.fullmatch(r"[A-Z2-7]{32}", key)
     page.fill("#code", "123456" if pyotp.TOTP(key).now() != "123456" else "654321")
-    page.get_by_role("button", name="Continue").click()
+    click_and_load(page, page.get_by_role("button", name="Continue"))
     assert "not right" in page.inner_text(".govuk-error-summary")
     page.fill("#code", pyotp.TOTP(key).now())
-    page.get_by_role("button", name="Continue").click()
+    click_and_load(page, page.get_by_role("button", name="Continue"))
     codes = page.locator("#recovery-codes li").all_inner_texts()
     assert len(codes) == 10
     assert_accessible(page)

@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     LiveServer,
     assert_accessible,
     assert_fits,
+    click_and_load,
     screenshot,
     sign_in,
 )
@@ -37,8 +38,7 @@ def _new_case(live: LiveServer, **details: Any) -> str:
 def _fire(page: Any, event: str) -> None:
     """Press the button of the event's form on the case page."""
     form = page.locator(f"#event-{event.replace('_', '-')}")
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    click_and_load(page, form.locator("button[type=submit]"))
 
 
 def test_the_public_form_lists_every_problem_then_accepts_the_corrected_concern(
@@ -146,7 +146,8 @@ def test_the_assistant_prepares_the_letter_and_sends_it_once_signed(
     assistant.goto("/queue/assistant")
     assert_accessible(assistant)
     screenshot(assistant, "assistant-queue")
-    assistant.get_by_role("button", name=f"Prepare the letter for case {reference}").click()
+    click_and_load(assistant, assistant.get_by_role(
+        "button", name=f"Prepare the letter for case {reference}"))
     # She sees the outcome letter before it is made: its frame has loaded before she confirms (a
     # click while the frame is still loading can land on a page that is still moving).
     assert assistant.locator("iframe.app-letter-frame").count() == 1
