@@ -265,19 +265,19 @@ async def concern_submit(request: Request) -> Response:
         # Check your answers: nothing is sent until the person has seen what they wrote.
         return render(request, "concern_check.html", "Check your answers before sending",
                       values=values, answers=concern_form.answers(values))
-    client = client_address(request, settings.web.trusted_proxies)
-    sent_at = web.ctx.now()
-    if not public_form_limit.may_send(web.ctx.sessions, settings.web.public_form_per_hour,
-                                      client, web.secret, sent_at):
+    sender = public_form_limit.Sender(client_address(request, settings.web.trusted_proxies),
+                                      web.secret, settings.web.public_form_per_hour)
+    raw = json.dumps(checked.mapping, ensure_ascii=False).encode("utf-8")
+    try:
+        # One transaction stores the submission and counts the send (intake.store_raw).
+        outcome = intake.ingest_form(
+            web.ctx, raw, source="public web form", actor_name=None, public=True, sender=sender
+        )
+    except public_form_limit.TooManySends:
         return _concern_form(request, values, [], status=429, refusal=(
             "Your concern has not been sent yet",
             "Many concerns have been sent from your connection in the last hour. Everything you "
             f"typed is below: try again in an hour, or email it to {settings.council.email}."))
-    raw = json.dumps(checked.mapping, ensure_ascii=False).encode("utf-8")
-    outcome = intake.ingest_form(
-        web.ctx, raw, source="public web form", actor_name=None, public=True
-    )
-    public_form_limit.record_send(web.ctx.sessions, client, web.secret, sent_at)
     request.session["concern_sent"] = {
         "reference": outcome.reference if outcome.status == "new_case" else None,
         "status": outcome.status,

@@ -39,6 +39,7 @@ from concerns.triage.matching import normalise_name
 from concerns.triage.register import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError, clean_submission, clean_text
 from concerns.workflows import clocks
+from concerns.workflows.access import public_form_limit
 from concerns.workflows.access.conflicts import recheck_case
 from concerns.workflows.access.users import acting_user
 from concerns.workflows.audit import append_event
@@ -150,14 +151,19 @@ def stage_raw(
 def store_raw(
     ctx: AppContext, raw: bytes, *, channel: str, source: str, message_id: str | None = None,
     check: bool = False, actor_name: str | None = None, allow_public: bool = False,
+    sender: public_form_limit.Sender | None = None,
 ) -> StoredRaw:
     """Commit the raw bytes before anything else. The same bytes twice are stored once.
 
-    With CHECK, ACTOR_NAME's right to log is checked first, in the same transaction.
+    With CHECK, ACTOR_NAME's right to log is checked first, in the same transaction; with
+    SENDER (the public form), the send is counted against its address's hourly allowance in
+    that transaction too (TooManySends, nothing stored, when it is used up).
     """
     with ctx.uow() as uow:
         s = uow.session
         actor = admit(s, actor_name, allow_public=allow_public) if check else ""
+        if sender is not None:
+            public_form_limit.count_send(s, sender, ctx.now())
         try:
             row, seen = stage_raw(s, raw, channel=channel, source=source,
                                   message_id=message_id, at=ctx.now())
@@ -265,16 +271,20 @@ def _message_id_twins(
 
 
 def ingest_form(
-    ctx: AppContext, raw: bytes, source: str, actor_name: str | None, *, public: bool = False
+    ctx: AppContext, raw: bytes, source: str, actor_name: str | None, *, public: bool = False,
+    sender: public_form_limit.Sender | None = None,
 ) -> IntakeResult:
     """One web-form submission (docs/form-schema.json): stored raw, then validated and logged.
 
-    `public` is for the public concern form only: it logs as "public" with no staff account.
+    `public` is for the public concern form only: it logs as "public" with no staff account,
+    and SENDER's send is counted against its hourly allowance in the transaction that stores
+    the submission (TooManySends when it is used up: nothing stored).
     """
     from concerns.triage.forms import parse_form
 
     stored = store_raw(ctx, raw, channel="web", source=source, check=True,
-                       actor_name=PUBLIC_ACTOR if public else actor_name, allow_public=public)
+                       actor_name=PUBLIC_ACTOR if public else actor_name, allow_public=public,
+                       sender=sender)
     actor = stored.actor
     if stored.seen and stored.status != "new":
         return duplicate(ctx, stored, source)

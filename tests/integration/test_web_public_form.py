@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
@@ -18,8 +20,10 @@ from starlette.requests import Request
 from concerns.db.models import Case, Deadline, Notification, PublicFormSend, RawSubmission
 from concerns.letters.templating import long_date
 from concerns.web.security import client_address
-from concerns.workflows import scheduler
+from concerns.workflows import intake, scheduler
+from concerns.workflows.access.public_form_limit import Sender, TooManySends
 from concerns.workflows.context import AppContext
+from tests.factories import form_bytes
 from tests.integration.web_helpers import client_for, csrf_of, public_form
 
 TYPED = "The social worker did not return my calls for months — 三个月没有回音."
@@ -272,3 +276,63 @@ def test_the_limit_keeps_no_address_and_forgets_sends_after_an_hour(ctx: AppCont
     assert scheduler.run_cycle(ctx, later, deliver=False).throttle_rows_forgotten == 1
     with ctx.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(PublicFormSend)) == 0
+
+
+def sends(ctx: AppContext) -> int:
+    with ctx.uow() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(PublicFormSend)) or 0)
+
+
+REFUSE_STORING = {
+    "sqlite": ["CREATE TRIGGER refuse BEFORE INSERT ON raw_submissions "
+               "BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ "
+        "LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse BEFORE INSERT ON raw_submissions "
+        "FOR EACH ROW EXECUTE FUNCTION refuse()"],
+}
+
+
+def test_the_send_is_counted_in_the_transaction_that_stores_the_concern(ctx: AppContext) -> None:
+    """One use case, one transaction: a concern the database refuses to store is not counted
+    against the sender, and a stored one always is."""
+    sender = Sender("203.0.113.9", "secret", per_hour=5)
+    with ctx.engine.begin() as conn:
+        for statement in REFUSE_STORING[conn.dialect.name]:
+            conn.exec_driver_sql(statement)
+    with pytest.raises(Exception, match="refused"):
+        intake.ingest_form(ctx, form_bytes(concern="One"), "public web form", None,
+                           public=True, sender=sender)
+    assert (stored(ctx), sends(ctx)) == (0, 0)
+    with ctx.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER refuse" + (
+            " ON raw_submissions" if conn.dialect.name == "postgresql" else ""))
+    raw = form_bytes(concern="One")
+    intake.ingest_form(ctx, raw, "public web form", None, public=True, sender=sender)
+    assert (stored(ctx), sends(ctx)) == (1, 1)
+    # The very same bytes again are stored once, and counted once.
+    again = intake.ingest_form(ctx, raw, "public web form", None, public=True, sender=sender)
+    assert again.status == "duplicate"
+    assert (stored(ctx), sends(ctx)) == (1, 1)
+
+
+def test_sends_at_the_same_moment_from_one_address_cannot_pass_the_limit_together(
+    ctx: AppContext,
+) -> None:
+    sender = Sender("203.0.113.10", "secret", per_hour=2)
+    start = threading.Barrier(6)
+
+    def send(i: int) -> str:
+        start.wait()
+        try:
+            intake.ingest_form(ctx, form_bytes(concern=f"Concern number {i}"),
+                               "public web form", None, public=True, sender=sender)
+        except TooManySends:
+            return "refused"
+        return "sent"
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = sorted(pool.map(send, range(6)))
+    assert outcomes == ["refused"] * 4 + ["sent"] * 2
+    assert (stored(ctx), sends(ctx)) == (2, 2)
