@@ -111,6 +111,10 @@ def _human(d: dict[str, Any]) -> str:
 PREVIEW_SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 
 
+# A preview reads the person's details, and every view of a case is audited (DESIGN §7).
+AUDITED = "The audit trail records that you looked at it."
+
+
 def preview_event(
     c: Call, reference: str, event: str, values: dict[str, str], expected_version: int | None,
     out: Path | None,
@@ -138,11 +142,11 @@ def preview_event(
         _write(out, data)
         summary |= {"out": str(out), "format": fmt, "bytes": len(data)}
         emit(c, summary, f"Wrote {out}: {what} ({event} on {shown.reference}); nothing was "
-             "sent or stored.")
+             f"sent or stored. {AUDITED}")
         return
     summary["text"] = shown.text()
     emit(c, summary, f"Preview of {what} ({event} on {shown.reference}); nothing was sent or "
-         f"stored.\n\n{summary['text']}".rstrip())
+         f"stored. {AUDITED}\n\n{summary['text']}".rstrip())
 
 
 @app.command("to-post")

@@ -655,11 +655,17 @@ def preview_event_letter(
     """The letter EVENT would make now with these values, exactly as it would be stored, for a
     member of staff to read before it goes (for an event that writes a later letter's wording,
     that letter as it would be made today: a draft); None when the event makes no letter.
-    Refuses as firing would (role, state, guards, values), and stores nothing but the audit
-    row. The web's check page and `concerns case act --preview` both call this."""
+    Refuses as firing would (role, state, guards, values) and changes nothing on the case.
+
+    It does write one audit row, `letter_previewed`, by design: a preview reads the person's
+    name, address and what we tell them, and every view of a case is in the audit trail (DESIGN
+    §7, as `case_viewed` and `letter_rendered` are); the row is also the record that a member of
+    staff saw the letter before it went. The case is read in a read-only transaction (the
+    letter rendered outside the write lock); only that row is written, in a short transaction
+    of its own. The web's check page and `concerns case act --preview` both call this."""
     from concerns.workflows.cases import case_facts
     from concerns.workflows.lifecycle import require_event
-    from concerns.workflows.machine import choose_step, next_state, parse_values
+    from concerns.workflows.machine import choose_step, next_state, parse_values, value_problem
 
     require_event(event)
     kind = LETTER_EVENTS.get(event) or DRAFT_LETTERS.get(event)
@@ -671,22 +677,25 @@ def preview_event_letter(
     except ValueError as exc:
         key, _, problem = str(exc).partition(": ")
         raise BadInput(key, problem) from None
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         user, actor, case = readable_case(s, actor_name, reference)
         if expected_version is not None and case.version != expected_version:
             raise ConcurrentChange(case.reference)
-        today = ctx.calendar.local_date(ctx.now())
+        at = ctx.now()
+        facts = case_facts(s, case, values, today=ctx.calendar.local_date(at))
         try:
-            next_state(event, case_facts(s, case, values, today=today), actor, values)
+            next_state(event, facts, actor, values)
         except PermissionError as exc:
             raise NotAllowed(f"case {case.reference}: {exc}") from None
         respondent = case.respondent
         if kind != "outcome" and not respondent.address and not respondent.email:
             return None  # answered by phone: no letter is made (make_letter says so)
-        at = ctx.now()
-        step = choose_step(event, case_facts(s, case, values, today=today), actor, values)
+        step = choose_step(event, facts, actor, values)
         # Values only the case can judge are refused now, not after the letter was read.
+        wrong = value_problem(step, facts, actor, values)
+        if wrong:
+            raise BadInput(*wrong)
         run_checks(EventContext(ctx, s, case, step, ActingUser(user.id, user.username), values,
                                 None, at, case.state))
         content = letter_content(ctx, s, case, kind, at, values, _due_after(ctx, s, case, step, at))
@@ -695,15 +704,17 @@ def preview_event_letter(
         except LetterError as exc:
             raise _refused(exc, kind) from None
         digest = sha256_hex(html.encode("utf-8"))
+        case_id, state, ref = case.id, case.state, case.reference
+    with ctx.uow() as uow:
         append_event(
-            s,
-            case_id=case.id,
+            uow.session,
+            case_id=case_id,
             event="letter_previewed",
             actor=actor.username,
             at=ctx.now(),
-            from_state=case.state,
-            to_state=case.state,
+            from_state=state,
+            to_state=state,
             data={"kind": kind, "event": event, "sha256": digest, "draft": draft},
         )
         uow.commit()
-        return LetterPreview(case.reference, event, kind, html, digest, draft)
+    return LetterPreview(ref, event, kind, html, digest, draft)

@@ -55,6 +55,7 @@ from concerns.workflows.machine import (
     next_state,
     parse_values,
     steps_for,
+    value_problem,
     who,
 )
 
@@ -210,8 +211,9 @@ def _check(
     step = choose_step(event, facts, actor, values)
     if step.note_required and not note:
         raise BadInput("note", field_words(event, "note")[2])
-    if event == "close" and facts.reply_window_open and "reason" not in values:
-        raise BadInput("reason", field_words("close", "reason")[2] + " (it is still running)")
+    problem = value_problem(step, facts, actor, values)
+    if problem:
+        raise BadInput(*problem)
     ec = EventContext(
         ctx=ctx,
         session=s,

@@ -254,6 +254,9 @@ class Field:
 
 
 Guard = Callable[[CaseFacts, Actor], str | None]
+# A guard on the values given with the event that only the case can judge: (the field, what to
+# do) when they will not do, refused as bad input naming that field (beside it on a page).
+ValueCheck = Callable[[CaseFacts, Actor, Mapping[str, Any]], tuple[str, str] | None]
 
 
 def _both_triaged(facts: CaseFacts, actor: Actor) -> str | None:
@@ -315,6 +318,15 @@ def _reply_window_over(facts: CaseFacts, actor: Actor) -> str | None:
     return None
 
 
+def _reason_while_the_window_runs(
+    facts: CaseFacts, actor: Actor, values: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """Closing while the person's reply window still runs (the IAT manager only) needs a reason."""
+    if facts.reply_window_open and "reason" not in values:
+        return "reason", field_words("close", "reason")[2] + " (it is still running)"
+    return None
+
+
 @dataclass(frozen=True)
 class Step:
     """One row of the lifecycle table."""
@@ -328,6 +340,8 @@ class Step:
     # Guards that depend on the values given with the event: skipped when only asking
     # "could this user fire it now".
     value_guards: tuple[Guard, ...] = ()
+    # Checks of the values against the case, refused as bad input naming the field.
+    value_checks: tuple[ValueCheck, ...] = ()
     fields: tuple[Field, ...] = ()
     note_required: bool = False
     # Condition on the values choosing between rows of one event (record_meeting,
@@ -641,6 +655,7 @@ STEPS: tuple[Step, ...] = (
         "Close the case once the person's reply window has ended.",
         fields=(Field("reason", "text", required=False),),
         guards=(_reply_window_over,),
+        value_checks=(_reason_while_the_window_runs,),
         stops=("*",),
         outcome="responded",
     ),
@@ -1090,6 +1105,17 @@ def fits(step: Step, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]) 
         and (step.when is None or step.when(values, facts))
         and not any(g(facts, actor) for g in step.guards + step.value_guards)
     )
+
+
+def value_problem(
+    step: Step, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """The first of STEP's value checks that fails, as (field, what to do), or None."""
+    for check in step.value_checks:
+        problem = check(facts, actor, values)
+        if problem:
+            return problem
+    return None
 
 
 def choose_step(event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]) -> Step:

@@ -101,3 +101,34 @@ def test_previews_refuse_as_the_event_would_and_need_a_letter(
     data = json.loads(shown.out)
     assert "Please send the dates of the visits." in data["text"]
     assert data["draft"] is False and _rows(cli) == rows
+
+
+def _audit(cli: Cli) -> list[tuple[str, str | None]]:
+    db = sqlite3.connect(cli.env["CONCERNS_DATABASE_URL"].removeprefix("sqlite:///"))
+    try:
+        return db.execute("SELECT event, data FROM events ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def test_a_preview_changes_nothing_and_is_audited_as_a_look_at_the_case(
+    staffed: Cli, tmp_path: Path
+) -> None:
+    """A preview reads the person's name and address, and every view of a case is in the audit
+    trail (DESIGN §7): one `letter_previewed` row with the letter's hash, nothing else."""
+    cli = staffed
+    ref = log(cli, tmp_path, name="Jordan Looked-At")
+    before, rows, audit = _case(cli, ref), _rows(cli), _audit(cli)
+
+    shown = cli.ok("case", "act", ref, "acknowledge", "--preview", as_user="alex")
+    assert "The audit trail records that you looked at it." in shown.out
+
+    assert (_case(cli, ref), _rows(cli)) == (before, rows)
+    added = _audit(cli)[len(audit):]
+    looked = [e for e in added if e[0] != "case_viewed"]  # `_case` reads the case to compare
+    assert [e for e, _ in looked] == ["letter_previewed"]
+    assert "Jordan" not in str(looked[0][1]), "the audit row holds the letter's hash, not its text"
+    # A preview that is refused writes nothing at all.
+    count = len(_audit(cli))
+    assert cli("case", "act", ref, "acknowledge", "--preview", as_user="dana").code == 3
+    assert len(_audit(cli)) == count

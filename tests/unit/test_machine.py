@@ -17,6 +17,8 @@ from concerns.workflows.machine import (
     next_state,
     parse_values,
     refusal,
+    steps_for,
+    value_problem,
 )
 
 OFFICER = Actor("alex", frozenset({"iat_officer"}))
@@ -262,3 +264,24 @@ def test_only_the_manager_may_close_while_the_reply_window_runs() -> None:
     assert reason is not None and "reply window" in reason
     assert refusal("close", running, MANAGER) is None
     assert refusal("close", ended, OFFICER) is None
+
+
+def test_closing_early_needs_a_reason_and_the_table_says_so() -> None:
+    (close,) = steps_for("close")
+    running = CaseFacts(state="responded", reply_window_open=True)
+    ended = CaseFacts(state="responded", reply_window_open=False)
+    field, problem = value_problem(close, running, MANAGER, {}) or ("", "")
+    assert field == "reason" and problem.startswith("Enter the reason for closing before")
+    assert value_problem(close, running, MANAGER, {"reason": "The person phoned."}) is None
+    assert value_problem(close, ended, OFFICER, {}) is None
+
+
+def test_the_service_names_no_event_to_guard_it() -> None:
+    """Guards live in the lifecycle table: the service that fires events compares no event
+    name with a literal (KEPT_ON_THE_CASE and the effects are data keyed by event, not guards)."""
+    from pathlib import Path
+
+    import concerns.workflows.lifecycle as service
+
+    source = Path(service.__file__).read_text(encoding="utf-8")
+    assert 'event == "' not in source and "event in (" not in source
