@@ -13,6 +13,9 @@ normaliser). The answer is one of:
   manager confirms or clears it, and until then the case stays closed to them.
 - None: not them.
 
+Possessives ("Sam Patel's team") and names made into email addresses ("alex.morgan@…") are
+read as the names they hold; a forename that begins the other ("Jo", "Joseph") is related.
+
 In the concern's free text a forename on its own is not taken as a mention (too many people share
 one), and neither is a surname on its own written in lower case ("the young people" is not
 "Sam Young"): a forename, initial or title next to the surname is needed, or a capitalised surname.
@@ -33,7 +36,12 @@ Source = Literal["staff_named", "concern_text"]
 # Two surnames this alike (0-100) and sounding the same are taken as a possible spelling slip.
 NEAR_SURNAME = 80.0
 
-_LIST_SEPARATORS = re.compile(r"\s+(?:and|&|\+)\s+|[;/\n|]|\s[-\u2013\u2014:]\s", re.IGNORECASE)
+_LIST_SEPARATORS = re.compile(
+    r"\s+(?:and|&|\+|with|plus)\s+|[;/\n|]|\s[-\u2013\u2014:]\s", re.IGNORECASE)
+# "Sam Patel's manager", "James' team": the name without the possessive.
+_POSSESSIVE = re.compile(r"(?<=[^\W\d_])['\u2019\u02bc](?:s\b|(?=\s|$))", re.IGNORECASE)
+# "alex.morgan@council.gov.uk": the name an address is made of, as two words.
+_EMAIL_NAME = re.compile(r"\b([^\W\d_]{2,})[._]([^\W\d_]{2,})@[\w.-]+")
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?")
 # Sentence punctuation between two words means they are not one name.
 _BREAK = re.compile(r"[.!?;:,\n()\[\]\"]")
@@ -126,6 +134,9 @@ def forename_relation(written: str, staff: str) -> Literal["same", "related", "i
         return "related"
     if staff in namer.canonicals_of(written) or written in namer.canonicals_of(staff):
         return "same"
+    if written.startswith(staff) or staff.startswith(written):
+        # A short form the list does not know ("Jo" for "Joseph"): perhaps them.
+        return "related"
     return ""
 
 
@@ -178,10 +189,13 @@ def judge_name(written: str, staff: StaffName) -> Finding | None:
         return None
     if sur == "near" and fore:
         return "flagged"
-    # Written surname first without a comma: "Morgan Alex".
+    # The forename with the surname's initial: "Alex M.".
+    if len(surname) == 1 and staff.surname.startswith(surname) and fore in ("same", "related"):
+        return "flagged"
+    # Written surname first without a comma: "Morgan Alex", "Morgan A.".
     if (
         surname_relation(forename, staff) == "same"
-        and forename_relation(surname, staff.forename) in ("same", "related")
+        and forename_relation(surname, staff.forename) in ("same", "related", "initial")
     ):
         return "flagged"
     return None
@@ -244,6 +258,14 @@ def _judge_pair(
     return None
 
 
+@lru_cache(maxsize=4096)
+def plain_names(text: str) -> str:
+    """TEXT with names freed of what hides them from the check: possessives ("Sam Patel's
+    team" is "Sam Patel team") and email addresses ("alex.morgan@…" is "alex morgan"). Kept: a
+    concern's text is checked against every member of staff."""
+    return _POSSESSIVE.sub("", _EMAIL_NAME.sub(r"\1 \2", text))
+
+
 def check(
     staff_full_name: str, staff_named: Sequence[str], texts: Iterable[str]
 ) -> Match | None:
@@ -254,14 +276,18 @@ def check(
         return None
     best: Match | None = None
     for entry in staff_named:
-        for written in split_names(entry):
+        for written in split_names(plain_names(entry)):
             finding = judge_name(written, staff)
+            if finding is None:
+                # Not one name as written ("Sam Patel manager"): read as text, for a name in it.
+                in_words = judge_text(written, staff)
+                finding = in_words[0] if in_words else None
             if finding == "excluded":
                 return Match("excluded", "staff_named", written)
             if finding and best is None:
                 best = Match(finding, "staff_named", written)
     for text in texts:
-        found = judge_text(text, staff)
+        found = judge_text(plain_names(text), staff)
         if found is None:
             continue
         if found[0] == "excluded":
