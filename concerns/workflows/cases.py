@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, lazyload
@@ -20,6 +20,43 @@ from concerns.db.models import (
 )
 from concerns.workflows.errors import NotFound
 from concerns.workflows.machine import CaseFacts
+
+
+class CaseFactsSource(Protocol):
+    """What the guards' facts read of a case: a mapped Case, or a list's plain row of the same
+    columns (queries.Listed; a queue builds no ORM object per case)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def reviewer_id(self) -> int | None: ...
+    @property
+    def submitted_by_id(self) -> int | None: ...
+    @property
+    def outcome_summary(self) -> str | None: ...
+    @property
+    def outcome_wording(self) -> str | None: ...
+    @property
+    def complaints_meets_criteria(self) -> bool | None: ...
+    @property
+    def legal_proceedings(self) -> str | None: ...
+    @property
+    def return_state(self) -> str | None: ...
+    @property
+    def staff_named_keys(self) -> list[Any]: ...
+
+
+class ClockFacts(Protocol):
+    """What the guards' facts read of a clock: a mapped Deadline or a list's plain row."""
+
+    @property
+    def clock(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def due_date(self) -> date: ...
 
 
 def get_case(session: Session, reference: str) -> Case:
@@ -73,7 +110,7 @@ def _reply_windows_open(session: Session, ids: list[int], today: date | None) ->
 
 
 def facts_from(
-    case: Case,
+    case: CaseFactsSource,
     values: dict[str, Any],
     reviewer: str | None,
     submitted_by: str | None,
@@ -99,11 +136,11 @@ def facts_from(
 
 def case_facts_many(
     session: Session,
-    cases: Sequence[Case],
+    cases: Sequence[CaseFactsSource],
     values: dict[str, Any] | None = None,
     *,
     today: date | None = None,
-    clocks: dict[int, list[Deadline]] | None = None,
+    clocks: Mapping[int, Sequence[ClockFacts]] | None = None,
     staff: dict[int, str] | None = None,
 ) -> dict[int, CaseFacts]:
     """The guards' facts for many cases in four queries, whatever their number (queues).

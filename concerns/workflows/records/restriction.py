@@ -10,6 +10,7 @@ anonymising a case erases it with the rest of its trail).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +27,12 @@ def hidden_by_restriction(actor: Actor, case: Case) -> bool:
     """Whether ACTOR may not see CASE because its person's record is restricted: for lists that
     loaded the case with its person (no query; a scan of every case for the few restricted ones
     costs more than the rest of a queue)."""
-    return case.respondent.restricted_at is not None and not actor.roles & RECORDS_OFFICERS
+    return restriction_hides(actor, case.respondent.restricted_at)
+
+
+def restriction_hides(actor: Actor, restricted_at: datetime | None) -> bool:
+    """The same rule for a list that read the person's `restricted_at` as a plain column."""
+    return restricted_at is not None and not actor.roles & RECORDS_OFFICERS
 
 
 def set_restriction(
