@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from concerns.db.models import Attachment, Contact
+from concerns.workflows.access.need_to_know import may_read
 from concerns.workflows.access.users import readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
@@ -31,7 +32,9 @@ def contact_attachment(
 ) -> AttachmentFile:
     with ctx.uow() as uow:
         s = uow.session
-        user, _, case = readable_case(s, actor_name, reference)
+        user, actor, case = readable_case(s, actor_name, reference)
+        # A file a person sent with their concern is the concern's (need to know).
+        may_read(actor, case.state, "concern", case.reference)
         found = s.execute(
             select(Attachment).join(Contact, Contact.id == Attachment.contact_id)
             .where(Attachment.id == attachment_id, Contact.case_id == case.id)

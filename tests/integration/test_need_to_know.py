@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from concerns.db.models import Case
 from concerns.workflows.context import AppContext
@@ -238,3 +238,66 @@ def test_an_open_escalation_is_in_no_next_step_or_deadline_of_a_reader_without_e
             for page in (client.get("/cases").text, client.get(f"/cases/{ref}").text,
                          client.get("/my-work").text):
                 assert "escalation" not in page.lower(), username
+
+
+def _outcome_with_an_action(ctx: AppContext, ref: str) -> None:
+    """Walk a logged case to its outcome, with one action arising."""
+    act(ctx, ref, "acknowledge", "alex")
+    act(ctx, ref, "record_complaints_triage", "priya", meets_criteria="no",
+        reason="time_limit_passed")
+    act(ctx, ref, "record_legal_triage", "lee", proceedings="none")
+    act(ctx, ref, "assign_reviewer", "morgan", reviewer="sam")
+    act(ctx, ref, "start_review", "alex")
+    due = ctx.calendar.add_working_days(ctx.calendar.local_date(ctx.now()), 20)
+    act(ctx, ref, "submit_outcome", "sam", summary="Records read.", wording="We are sorry.",
+        **{"finding.record_keeping": "The reasons for decisions were not written down.",
+           "action.1.what": "Write to families after every review meeting.",
+           "action.1.owner": "Children in Need service", "action.1.due": due.isoformat(),
+           "action.1.theme": "record_keeping"})
+
+
+def test_the_actions_arising_and_the_files_sent_follow_the_table_in_every_state(
+    sqlite_ctx: AppContext,
+) -> None:
+    """An action arising is the case's outcome, and a file sent with a contact is its concern:
+    the action list (`concerns action list`) shows an action only to those who may read the
+    outcome in the case's state, and a file downloads (service and page) only for those who may
+    read the concern."""
+    from concerns.db.models import Attachment, Contact
+    from concerns.workflows.attachments import contact_attachment
+    from concerns.workflows.intake import ingest_email
+    from concerns.workflows.learning.actions import list_actions
+    from tests.integration.test_mail_corpus import CORPUS
+
+    ctx = sqlite_ctx
+    create_staff(ctx, PASSWORD)
+    raw = (CORPUS / "public-attached-email.eml").read_bytes()
+    ref = ingest_email(ctx, raw, "att.eml", "ian").reference
+    assert ref is not None
+    _outcome_with_an_action(ctx, ref)
+    with ctx.uow() as uow:
+        attachment_id = uow.session.scalars(
+            select(Attachment.id).join(Contact, Contact.id == Attachment.contact_id)).first()
+    assert attachment_id is not None
+    clients = {}
+    for username in READERS:
+        clients[username] = client_for(ctx)
+        sign_in(clients[username], username)
+    for state in STATES:
+        _put_in(ctx, ref, state)
+        for username in READERS:
+            want = expected(username, state) or set()
+            try:
+                listed = {a["reference"] for a in list_actions(ctx, username)}
+            except NotAllowed:
+                listed = set()
+            assert (ref in listed) is ("outcome" in want), (username, state)
+            page = clients[username].get(f"/cases/{ref}/attachments/{attachment_id}")
+            if "concern" in want:
+                assert contact_attachment(ctx, username, ref, attachment_id).data
+                assert page.status_code == 200, (username, state)
+            else:
+                with pytest.raises(NotAllowed):
+                    contact_attachment(ctx, username, ref, attachment_id)
+                assert page.status_code == 403, (username, state)
+                assert b"safeguarding referral" not in page.content

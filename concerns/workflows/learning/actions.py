@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Deadline, LearningAction, User
 from concerns.workflows import clocks
-from concerns.workflows.access.users import is_named_in, load_actor, readable_case
+from concerns.workflows.access.need_to_know import parts_for
+from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
@@ -43,7 +44,13 @@ def list_actions(
         ).all()
         out = []
         for action, case in rows:
-            if is_named_in(s, actor, case):
+            # Need to know: an action is what the case's outcome says, so only those who may
+            # open the case and read its outcome now see it (not triage once its part is done).
+            if "outcome" not in parts_for(actor, case.state):
+                continue
+            try:
+                ensure_may_read(s, actor, case)
+            except NotAllowed:
                 continue
             item = action_summary(action, labels, today) | {"reference": case.reference}
             if status is None or item["status"] == status:
