@@ -111,7 +111,7 @@ def _human(d: dict[str, Any]) -> str:
 PREVIEW_SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 
 
-# A preview reads the person's details, and every view of a case is audited (DESIGN §7).
+# A preview reads the person's details, and every view of a case is audited.
 AUDITED = "The audit trail records that you looked at it."
 
 

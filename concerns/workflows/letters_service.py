@@ -8,7 +8,9 @@ Hooks (registered with `hooks.on_event`) run inside the event's own transaction:
   that PDF if the letter it would make now is the same one, else renders it itself. Letters
   other than the outcome need no signature: when the person gave an email address they go to
   the outbox at once.
-- `sign` records who signed, when, and the SHA-256 of the exact stored PDF.
+- `sign` records who signed, when, and the SHA-256 of the exact stored PDF. A meeting offer the
+  director sends herself is signed as it is made, the same way (her signature image, when one
+  is configured, over the letter she was shown).
 - `send` puts exactly those bytes in the outbox as a PDF attachment, or records the posting.
 A signed letter's stored content is locked by a mapper check: any attempt to change it fails.
 
@@ -27,7 +29,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session, undefer
 
-from concerns.db.models import Case, Event, Letter, Notification, Respondent
+from concerns.db.models import Case, Event, Letter, Notification, Respondent, UserRole
 from concerns.letters import (
     FORMATS,
     KINDS,
@@ -39,7 +41,7 @@ from concerns.letters import (
     RenderedLetter,
     sha256_hex,
 )
-from concerns.letters.content import SUBJECTS
+from concerns.letters.content import DIRECTOR_SIGNS, SUBJECTS
 from concerns.letters.render import html_to_docx
 from concerns.workflows import clocks, letter_previews
 from concerns.workflows.access.need_to_know import may_read
@@ -255,7 +257,28 @@ def render_letter_first(ec: EventContext) -> None:
         return
     due_after_event = _due_after(ec.ctx, ec.session, ec.case, ec.step, ec.at)
     content = letter_content(ec.ctx, ec.session, ec.case, kind, ec.at, ec.values, due_after_event)
-    ec.prepared["letter"] = (content, _render(ec, content))
+    made = _render(ec, content)
+    ec.prepared["letter"] = (content, made)
+    if _signed_as_made(ec, kind):
+        ec.prepared["signed_letter"] = (made.sha256, _signed_html(ec, made))
+
+
+def _signed_as_made(ec: EventContext, kind: str) -> bool:
+    """A letter in the director's name that goes as it is made (the meeting offer), made by the
+    director herself: she signs it as she sends it. The outcome letter is signed at `sign`; a
+    meeting offer the assistant sends carries her name and title, not her signature."""
+    if kind not in DIRECTOR_SIGNS or kind == "outcome":
+        return False
+    role = select(UserRole.role).where(UserRole.user_id == ec.user.id,
+                                       UserRole.role == "director").limit(1)
+    return ec.session.scalars(role).first() is not None
+
+
+def _signed_html(ec: EventContext, made: RenderedLetter) -> RenderedLetter | None:
+    try:
+        return renderer(ec.ctx).signed(made.kind, made.html, ec.case.reference)
+    except LetterError as exc:
+        raise _refused(exc, made.kind) from None
 
 
 @on_event(*LETTER_EVENTS)
@@ -279,6 +302,16 @@ def make_letter(ec: EventContext) -> None:
     if seen is not None and seen != sha256_hex(made.html.encode("utf-8")):
         # The case changed between the preview and the sending (an address, a date).
         raise LetterChanged(case.reference)
+    signs = _signed_as_made(ec, kind)
+    if signs:
+        # The letter she was shown, with her signature image in its signature block when one
+        # is configured (as at `sign`): the hash of the one she read goes in the audit row.
+        ready = ec.prepared.get("signed_letter")
+        signed = ready[1] if ready is not None and ready[0] == made.sha256 else (
+            _signed_html(ec, made))
+        if signed is not None:
+            ec.data["read_sha256"] = made.sha256
+            made = signed
     letter = Letter(
         case_id=case.id,
         kind=kind,
@@ -289,6 +322,10 @@ def make_letter(ec: EventContext) -> None:
         created_by_id=ec.user.id,
         created_at=ec.at,
     )
+    if signs:
+        letter.signed_by_id = ec.user.id
+        letter.signed_at = ec.at
+        letter.signed_sha256 = made.sha256
     ec.session.add(letter)
     ec.session.flush()
     ec.data.update(letter_id=letter.id, letter_kind=kind, letter_sha256=made.sha256)
@@ -658,11 +695,12 @@ def preview_event_letter(
     Refuses as firing would (role, state, guards, values) and changes nothing on the case.
 
     It does write one audit row, `letter_previewed`, by design: a preview reads the person's
-    name, address and what we tell them, and every view of a case is in the audit trail (DESIGN
-    §7, as `case_viewed` and `letter_rendered` are); the row is also the record that a member of
-    staff saw the letter before it went. The case is read in a read-only transaction (the
-    letter rendered outside the write lock); only that row is written, in a short transaction
-    of its own. The web's check page and `concerns case act --preview` both call this."""
+    name, address and what we tell them, and every view of a case is in the audit trail (as
+    `case_viewed` and `letter_rendered` are: docs/operations.md, "The audit trail"); the row
+    is also the record that a member of staff saw the letter before it went. The case is read
+    in a read-only transaction (the letter rendered outside the write lock); only that row is
+    written, in a short transaction of its own. The web's check page and
+    `concerns case act --preview` both call this."""
     from concerns.workflows.cases import case_facts
     from concerns.workflows.lifecycle import require_event
     from concerns.workflows.machine import choose_step, next_state, parse_values, value_problem

@@ -115,7 +115,7 @@ def test_a_preview_changes_nothing_and_is_audited_as_a_look_at_the_case(
     staffed: Cli, tmp_path: Path
 ) -> None:
     """A preview reads the person's name and address, and every view of a case is in the audit
-    trail (DESIGN §7): one `letter_previewed` row with the letter's hash, nothing else."""
+    trail: one `letter_previewed` row with the letter's hash, nothing else."""
     cli = staffed
     ref = log(cli, tmp_path, name="Jordan Looked-At")
     before, rows, audit = _case(cli, ref), _rows(cli), _audit(cli)

@@ -114,3 +114,55 @@ def test_a_signature_setting_naming_no_image_is_refused_by_its_name(
             act(broken, ref, "acknowledge", "alex")
         assert refused.value.field == "council.director_signature"
         assert problem in refused.value.problem
+
+
+def _meeting_offers(ctx: AppContext) -> list[Letter]:
+    with ctx.sessions() as s:
+        letters = s.scalars(select(Letter).options(undefer(Letter.pdf))
+                            .where(Letter.kind == "meeting_offer").order_by(Letter.id)).all()
+        for letter in letters:
+            s.expunge(letter)
+        return list(letters)
+
+
+def _dissatisfied(ctx: AppContext) -> str:
+    ref = log_concern(ctx)
+    walk_to_signoff(ctx, ref)
+    act(ctx, ref, "authorise", "dana")
+    act(ctx, ref, "prepare_letter", "erin")
+    act(ctx, ref, "sign", "dana")
+    act(ctx, ref, "send", "erin", method="post")
+    act(ctx, ref, "record_dissatisfaction", "erin")
+    return ref
+
+
+def test_the_directors_own_meeting_offer_carries_her_signature_as_the_outcome_does(
+    ctx: AppContext, tmp_path: Path
+) -> None:
+    create_staff(ctx)
+    Image.new("RGB", (240, 80), (20, 40, 120)).save(tmp_path / "signature.png")
+    signing = _with_signature(ctx, "signature.png")
+    by_her, by_assistant = _dissatisfied(signing), _dissatisfied(signing)
+
+    act(signing, by_her, "offer_meeting", "dana", wording="I would value hearing from you.")
+    act(signing, by_assistant, "offer_meeting", "erin")
+
+    hers, assistants = _meeting_offers(signing)
+    images, text = _poppler(tmp_path, bytes(hers.pdf or b""))
+    assert len(images) == 1 and " 240 " in images[0], "she sent it herself: it is signed"
+    assert "Yours sincerely Dana Whitfield Director of Children's Services" in text
+    assert 'alt="Signed by Dana Whitfield"' in hers.html
+    # Recorded as signed by her, over the exact bytes stored; the letter she read is named.
+    pdf = bytes(hers.pdf or b"")
+    assert hers.signed_sha256 == hers.sha256 == hashlib.sha256(pdf).hexdigest()
+    assert hers.signed_at is not None and hers.signed_by_id == hers.created_by_id
+    with signing.sessions() as s:
+        row = s.scalars(select(Event).where(Event.event == "offer_meeting")
+                        .order_by(Event.id)).first()
+    assert row is not None and row.data["read_sha256"] != hers.sha256
+
+    # The assistant's carries the director's name and title, and no signature of hers.
+    images, text = _poppler(tmp_path, bytes(assistants.pdf or b""))
+    assert images == [] and "<img" not in assistants.html
+    assert "Yours sincerely Dana Whitfield Director of Children's Services" in text
+    assert assistants.signed_at is None
