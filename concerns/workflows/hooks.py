@@ -56,6 +56,9 @@ class EventContext:
     prepared: dict[str, Any] = field(default_factory=dict)
     # SHA-256 of the letter HTML the member of staff was shown: the letter made must be it.
     letter_seen: str | None = None
+    # Usernames of the staff this event has read, by id: the guards' facts after it name the
+    # case's reviewer and submitter from here rather than read them again.
+    usernames: dict[int, str] = field(default_factory=dict)
 
 
 Hook = Callable[[EventContext], None]

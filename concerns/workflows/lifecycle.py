@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from concerns.db.models import Deadline, Escalation, User, UserRole
+from concerns.db.models import CaseConflict, Deadline, Escalation, User, UserRole
 from concerns.workflows import clocks
 from concerns.workflows.access.users import (
     ActingUser,
@@ -29,7 +29,13 @@ from concerns.workflows.access.users import (
     readable_case,
 )
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts_many, case_with_facts, facts_from, usernames
+from concerns.workflows.cases import (
+    barring,
+    case_facts_many,
+    case_with_facts,
+    facts_from,
+    usernames,
+)
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, did_you_mean
 from concerns.workflows.event_writes import write_case_and_clocks
@@ -251,11 +257,21 @@ def _apply(ec: EventContext, new_state: str, facts: CaseFacts) -> EventResult:
     """The event's effects, clocks, hooks and audit row, in the caller's transaction. Nothing
     is flushed before the audit row: the case is written once, with everything else."""
     s, case, step, at, calendar = ec.session, ec.case, ec.step, ec.at, ec.ctx.calendar
-    # Who reviews and who submitted, as the guards' facts named them.
-    named = {case.reviewer_id: facts.reviewer, case.submitted_by_id: facts.submitted_by}
+    # Who reviews and who submitted, as the guards' facts named them; effects add whom they read.
+    for user_id, username in ((case.reviewer_id, facts.reviewer),
+                              (case.submitted_by_id, facts.submitted_by),
+                              (ec.user.id, ec.user.username)):
+        if user_id is not None and username is not None:
+            ec.usernames[user_id] = username
+    reviewer_before = case.reviewer_id
     _EFFECTS.get(step.event, _no_effect)(ec)
     # The case's open clocks, read once for the event: what it starts is added as it goes.
     rows = clocks.open_deadlines(s, case)
+    if case.reviewer_id != reviewer_before:
+        # The review clock is the reviewer's: it follows a new one.
+        for deadline in rows:
+            if deadline.clock == "review":
+                deadline.owner_user_id = case.reviewer_id
     if step.pauses:
         clocks.pause_clocks(s, calendar, case, at, rows=rows)
     if step.stops:
@@ -270,7 +286,7 @@ def _apply(ec: EventContext, new_state: str, facts: CaseFacts) -> EventResult:
     if new_state == "closed":
         case.closed_at = at
     case.updated_at = at
-    _follow_duties(ec, facts, named, rows)
+    _follow_duties(ec, facts, rows)
     run_hooks(ec)
     data = {k: _plain(v) for k, v in ec.values.items()} | ec.data
     write_case_and_clocks(s, case)
@@ -292,19 +308,17 @@ def _apply(ec: EventContext, new_state: str, facts: CaseFacts) -> EventResult:
 _ESCALATION_EVENTS = frozenset({"raise_escalation", "resolve_escalation"})
 
 
-def _facts_after(
-    ec: EventContext, before: CaseFacts, named: dict[int | None, str | None],
-    open_rows: list[Deadline],
-) -> CaseFacts:
+def _facts_after(ec: EventContext, before: CaseFacts, open_rows: list[Deadline]) -> CaseFacts:
     """The guards' facts once the event's effects are made, from what this transaction holds
     (as reading them back would give, without flushing the case to read them)."""
     s, case = ec.session, ec.case
     if ec.step.event in _ESCALATION_EVENTS:
         return case_facts_many(s, [case])[case.id]
-    named = named | {ec.user.id: ec.user.username}
-    missing = {i for i in (case.reviewer_id, case.submitted_by_id) if i not in named}
+    named = ec.usernames
+    missing = {i for i in (case.reviewer_id, case.submitted_by_id)
+               if i is not None and i not in named}
     if missing:
-        named.update(dict(usernames(s, missing).items()))
+        named.update(usernames(s, missing))
     safeguarding = before.open_safeguarding_escalations
     by_severity = {"safeguarding": safeguarding,
                    "other": before.open_escalations - safeguarding}
@@ -317,16 +331,13 @@ def _facts_after(
     )
 
 
-def _follow_duties(
-    ec: EventContext, before: CaseFacts, named: dict[int | None, str | None],
-    rows: list[Deadline],
-) -> None:
+def _follow_duties(ec: EventContext, before: CaseFacts, rows: list[Deadline]) -> None:
     """Start the clocks whose duty now applies and meet those whose duty no longer does, so a
     case between two events' clocks (triage complete; in review with no reviewer) always has an
     owner and a date. Paused clocks are left as they are (they resume with the state)."""
     s, case = ec.session, ec.case
     open_rows = [d for d in rows if d.status in clocks.OPEN_STATUSES]
-    wanted = duty_clocks(_facts_after(ec, before, named, open_rows))
+    wanted = duty_clocks(_facts_after(ec, before, open_rows))
     for clock in SITUATION_CLOCKS:
         rows = [d for d in open_rows if d.clock == clock]
         if clock in wanted and not rows:
@@ -365,24 +376,45 @@ def _record_legal_triage(ec: EventContext) -> None:
         ec.case.legal_comment = ec.values["comment"]
 
 
+# The reviewer named, with each of their roles and whether a conflict of interest bars them
+# from the case (as `is_named_in` asks): one prebuilt statement.
+_REVIEWER_FOR = (
+    select(
+        User.id,
+        User.active,
+        UserRole.role,
+        exists()
+        .where(
+            CaseConflict.case_id == bindparam("case_id"),
+            CaseConflict.user_id == User.id,
+            barring(),
+        )
+        .label("barred"),
+    )
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(User.username == bindparam("username"))
+)
+
+
 def _assign_reviewer(ec: EventContext) -> None:
     username = ec.values["reviewer"]
-    reviewer = ec.session.scalars(select(User).where(User.username == username)).first()
-    if reviewer is None:
+    rows = ec.session.connection().execute(
+        _REVIEWER_FOR, {"username": username, "case_id": ec.case.id}
+    ).all()
+    if not rows:
         raise no_such_user(ec.session, "reviewer", username)
+    reviewer = rows[0]
     if not reviewer.active:
         raise BadInput("reviewer", f"user {username}: the account is disabled")
-    if not reviewer.role_names & IAT:
+    if not {r.role for r in rows} & IAT:
         raise BadInput("reviewer", "must be an IAT officer or manager")
-    if is_named_in(ec.session, actor_of(reviewer), ec.case):
+    if reviewer.barred:
         raise NotAllowed(
             f"case {ec.case.reference}: assign_reviewer refused: {username} is named in the "
             "concern (conflict of interest)"
         )
     ec.case.reviewer_id = reviewer.id
-    for deadline in clocks.open_deadlines(ec.session, ec.case):
-        if deadline.clock == "review":
-            deadline.owner_user_id = reviewer.id
+    ec.usernames[reviewer.id] = username
 
 
 def _raise_escalation(ec: EventContext) -> None:
