@@ -118,3 +118,22 @@ def test_a_disabled_reviewers_reminders_go_to_their_role(staffed: Cli) -> None:
         ctx.engine.dispose()
     recipients = {item["to"] for item in swept.items if item["reference"] == reference}
     assert recipients and "sam" not in recipients
+
+
+def test_an_account_that_reads_cases_needs_a_name_the_conflict_check_can_find(
+    staffed: Cli,
+) -> None:
+    """A careless `user add` without --full-name would make a case reader the conflict-of-interest
+    check can never find in a concern: refused, naming the field, for adding and for roles."""
+    cli = staffed
+    for name in ([], ["--full-name", "Bob"], ["--full-name", "(agency)"]):
+        refused = cli("user", "add", "bob", "--role", "iat_officer", *name, as_user="admin")
+        assert refused.code == 2 and refused.err.startswith("error: full-name:"), name
+    cli.ok("user", "add", "ops", "--role", "auditor", as_user="admin")
+    refused = cli("user", "roles", "ops", "--role", "legal", "--reason", "Moved to Legal",
+                  as_user="admin")
+    assert refused.code == 2 and "full-name" in refused.err
+    cli.ok("user", "add", "bob", "--role", "iat_officer", "--full-name", "Bob Stone",
+           as_user="admin")
+    listed = {u["username"]: u for u in cli.ok("user", "list", "--json", as_user="admin").json()}
+    assert listed["bob"]["full_name"] == "Bob Stone" and listed["ops"]["roles"] == ["auditor"]

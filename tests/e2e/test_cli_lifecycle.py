@@ -125,7 +125,8 @@ def test_a_case_walked_from_intake_to_closed_through_the_command(
         as_user="alex",
     )
     # Someone who holds both roles still cannot authorise what they submitted.
-    cli.ok("user", "add", "chris", "--role", "director", "--role", "iat_officer", as_user="admin")
+    cli.ok("user", "add", "chris", "--role", "director", "--role", "iat_officer",
+           "--full-name", "Chris Dunmore", as_user="admin")
     cli.ok("case", "act", ref, "return_for_changes", "--note", "Add dates.", as_user="dana")
     cli.ok("case", "act", ref, "assign_reviewer", "--set", "reviewer=chris", as_user="morgan")
     cli.ok("case", "act", ref, "submit_outcome", as_user="chris")
@@ -264,8 +265,8 @@ def test_nobody_can_log_a_concern_from_the_command_as_the_public_form(
 
 
 def test_a_password_from_stdin_must_not_be_empty(staffed: Cli) -> None:
-    result = staffed("user", "add", "pat", "--role", "iat_officer", "--password-stdin",
-                     as_user="admin", stdin="\n")
+    result = staffed("user", "add", "pat", "--role", "iat_officer", "--full-name", "Pat Kerr",
+                     "--password-stdin", as_user="admin", stdin="\n")
     assert result.code == 2 and "password: nothing was read" in result.err
-    assert staffed("user", "add", "pat", "--role", "iat_officer", "--password-stdin",
-                   as_user="admin", stdin="a long pass phrase\n").code == 0
+    assert staffed("user", "add", "pat", "--role", "iat_officer", "--full-name", "Pat Kerr",
+                   "--password-stdin", as_user="admin", stdin="a long pass phrase\n").code == 0

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from concerns.db.models import Case, Deadline, User, UserRole
+from concerns.triage.conflict import staff_name
 from concerns.triage.matching import normalise_name
 from concerns.workflows.access import sessions as staff_sessions
 from concerns.workflows.access.auth import check_password_rules, forget_failures, hash_password
@@ -200,6 +201,7 @@ def add_user(
             if "admin" not in actor.roles:
                 raise NotAllowed("only an admin may add users")
             acting = actor.username
+        _named_if_reading(roles, full_name)
         if s.scalars(select(User.id).where(User.username == username)).first() is not None:
             raise BadInput("username", "already taken")
         user = User(
@@ -223,6 +225,15 @@ def add_user(
         info = _info(user)
         uow.commit()
     return info
+
+
+def _named_if_reading(roles: Iterable[str], full_name: str) -> None:
+    """Someone who reads cases needs a forename and surname on record: the conflict-of-interest
+    check finds staff named in a concern by their name, and could never find a nameless one."""
+    if set(roles) & CASE_READERS and staff_name(full_name) is None:
+        raise BadInput("full-name", "give the person's forename and surname (--full-name): "
+                                    "staff who read cases are checked by name for conflicts "
+                                    "of interest")
 
 
 def list_users(ctx: AppContext, actor_name: str | None) -> list[UserInfo]:
@@ -314,6 +325,7 @@ def set_roles(ctx: AppContext, actor_name: str | None, username: str, roles: Ite
     with ctx.uow() as uow:
         s = uow.session
         actor, user = _managed(s, actor_name, username, "change roles")
+        _named_if_reading(wanted, user.full_name)
         if "admin" in user.role_names and "admin" not in wanted and not _admins_left(s, user):
             raise NotAllowed("this is the last active admin: add another first")
         before = sorted(user.role_names)
