@@ -8,7 +8,9 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -76,7 +78,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login", dependencies=[Depends(require_csrf)])
-def login(
+async def login(
     request: Request,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=2000)] = "",
@@ -90,12 +92,18 @@ def login(
     if not errors:
         web = state(request)
         ctx = web.ctx
-        result = auth.authenticate(
-            ctx.sessions, ctx.settings.web, ctx.now, username, password,
+        attempt = await run_in_threadpool(
+            auth.prepare_attempt, ctx.sessions, ctx.settings.web, ctx.now, username,
             address=client_address(request, ctx.settings.web.trusted_proxies), secret=web.secret,
         )
+        if attempt.delay:
+            # Held without a worker thread: many held attempts (someone hammering the director's
+            # username) cannot take every thread and stop the site for everyone else.
+            await anyio.sleep(attempt.delay)
+        result = await run_in_threadpool(auth.check_attempt, ctx.sessions, attempt, username,
+                                         password)
         if result.ok and result.user_id is not None:
-            person = auth.session_user(ctx.sessions, result.user_id)
+            person = await run_in_threadpool(auth.session_user, ctx.sessions, result.user_id)
             if person is not None and second_factor.required(ctx.settings.web, person.roles):
                 # Half signed in: a new session that only knows who is to give a code.
                 begin_session(request, None, {

@@ -164,3 +164,46 @@ def test_old_failures_stop_counting(staffed: AppContext) -> None:
     result = auth.authenticate(staffed.sessions, WEB, lambda: later, "priya", PASSWORD,
                                address="192.0.2.1", secret="test", sleep=Sleeps())
     assert result.ok and result.delay == 0
+
+
+def test_held_sign_ins_do_not_hold_the_workers_every_page_needs(sqlite_ctx: AppContext) -> None:
+    """An attacker hammering the director's username is held for seconds each time; the holds
+    are waited out without a worker thread, so with a single thread to share the site still
+    answers everyone else at once."""
+    import threading
+    import time
+    from dataclasses import replace
+
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from concerns.web.app import create_app
+    from tests.integration.web_helpers import csrf_of
+
+    create_staff(sqlite_ctx, password=PASSWORD)
+    web = replace(WEB, sign_in_free_failures=0, sign_in_max_delay_seconds=3)
+    for _ in range(3):
+        auth.authenticate(sqlite_ctx.sessions, web, sqlite_ctx.now, "dana", "wrong guess",
+                          address="198.51.100.7", secret="x", sleep=Sleeps())
+    settings = replace(sqlite_ctx.settings, web=replace(sqlite_ctx.settings.web,
+                                                       sign_in_free_failures=0,
+                                                       sign_in_max_delay_seconds=3))
+    ctx = AppContext(settings, sqlite_ctx.engine)
+    with TestClient(create_app(settings, ctx), follow_redirects=False) as client:
+        def one_thread() -> None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+
+        client.portal.call(one_thread)  # type: ignore[union-attr]
+        csrf = csrf_of(client.get("/login").text)
+        held: list[int] = []
+        attacker = threading.Thread(target=lambda: held.append(client.post(
+            "/login", data={"username": "dana", "password": "another guess",
+                            "csrf_token": csrf}).status_code))
+        attacker.start()
+        time.sleep(0.5)  # the attacker's attempt is being held now
+        started = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        answered_in = time.perf_counter() - started
+        attacker.join()
+    assert held == [401]
+    assert answered_in < 1.0

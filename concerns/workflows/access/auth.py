@@ -128,20 +128,31 @@ def throttle_delay(web: WebSettings, from_here: int, anywhere: int) -> float:
                      2 ** (count - web.sign_in_free_failures)))
 
 
-def authenticate(
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt before its password is checked: how long to hold it first."""
+
+    at: datetime
+    account: str
+    place: str
+    delay: float
+    throttled: bool
+
+
+def prepare_attempt(
     sessions: sessionmaker[Session],
     web: WebSettings,
     now: Callable[[], datetime],
     username: str,
-    password: str,
     *,
     address: str = "unknown",
     secret: str = "",
-    sleep: Callable[[float], None] = time.sleep,
-) -> SignIn:
-    """Check USERNAME and PASSWORD from ADDRESS, after the delay its recent failures call for."""
+) -> Attempt:
+    """Read the recent failures of USERNAME from ADDRESS: the delay they call for, and whether
+    the address is refused. The caller holds the attempt for the delay, then `check_attempt`;
+    the web app waits without holding a worker thread, so held attempts cannot starve the site."""
     at = now()
-    dummy = _dummy_hash()
+    _dummy_hash()
     account = _account_key(username)
     place = address_key(address, secret)
     since = at - timedelta(minutes=web.sign_in_window_minutes)
@@ -153,10 +164,17 @@ def authenticate(
         from_address = count(SignInFailure.address_key == place)
         from_here = count(SignInFailure.address_key == place, SignInFailure.account_key == account)
         anywhere = count(SignInFailure.account_key == account)
-    delay = throttle_delay(web, from_here, anywhere)
-    if delay:
-        sleep(delay)
-    throttled = from_address >= web.sign_in_address_limit
+    return Attempt(at, account, place, throttle_delay(web, from_here, anywhere),
+                   from_address >= web.sign_in_address_limit)
+
+
+def check_attempt(
+    sessions: sessionmaker[Session], attempt: Attempt, username: str, password: str
+) -> SignIn:
+    """Check USERNAME and PASSWORD once ATTEMPT has been held for its delay. One transaction:
+    a failure is counted and audited, a success forgets this address's failures."""
+    at, account, place = attempt.at, attempt.account, attempt.place
+    dummy = _dummy_hash()
     with UnitOfWork(sessions) as uow:
         user = uow.session.scalars(
             select(User).where(User.username == username.strip())
@@ -164,15 +182,15 @@ def authenticate(
         usable = user is not None and user.active and bool(user.password_hash)
         checked = _verify(user.password_hash if usable and user and user.password_hash
                           else dummy, password)
-        if throttled or not usable or not checked or user is None:
+        if attempt.throttled or not usable or not checked or user is None:
             uow.session.add(SignInFailure(at=at, address_key=place, account_key=account))
-            data: dict[str, object] = {"throttled": throttled, "delay": delay}
+            data: dict[str, object] = {"throttled": attempt.throttled, "delay": attempt.delay}
             if user is None:
                 data["account"] = account[:16]
             _audit(uow.session, "sign_in_failed",
                    user.username if user is not None else "(unknown)", at, data)
             uow.commit()
-            return SignIn("bad_credentials", delay=delay)
+            return SignIn("bad_credentials", delay=attempt.delay)
         assert user.password_hash is not None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
@@ -182,7 +200,26 @@ def authenticate(
         user.last_sign_in_at = at
         _audit(uow.session, "signed_in", user.username, at, {})
         uow.commit()
-        return SignIn("ok", user_id=user.id, username=user.username, delay=delay)
+        return SignIn("ok", user_id=user.id, username=user.username, delay=attempt.delay)
+
+
+def authenticate(
+    sessions: sessionmaker[Session],
+    web: WebSettings,
+    now: Callable[[], datetime],
+    username: str,
+    password: str,
+    *,
+    address: str = "unknown",
+    secret: str = "",
+    sleep: Callable[[float], None] = time.sleep,
+) -> SignIn:
+    """Check USERNAME and PASSWORD from ADDRESS, after the delay its recent failures call for
+    (`prepare_attempt`, SLEEP, `check_attempt`)."""
+    attempt = prepare_attempt(sessions, web, now, username, address=address, secret=secret)
+    if attempt.delay:
+        sleep(attempt.delay)
+    return check_attempt(sessions, attempt, username, password)
 
 
 def forget_old_failures(sessions: sessionmaker[Session], web: WebSettings, at: datetime) -> int:
