@@ -33,11 +33,13 @@ from concerns.cli.common import (
     table,
 )
 from concerns.cli.lazy import lazy_import
+from concerns.workflows.errors import BadInput
 from concerns.workflows.machine import (
     PARTS,
     choice_label,
     clock_label,
     event_label,
+    fields_of,
     label,
     state_label,
 )
@@ -285,12 +287,29 @@ def case_list(
     c = call(json_out, as_user, config)
     rows = queries.list_cases(c.ctx, c.user, state=state, overdue=overdue, owner=owner,
                               search=search or None)
-    emit(
-        c,
-        rows,
-        lambda r: table(
-            r, ["reference", "state", "received_at", "respondent_name", "owner", "overdue"]
-        ),
+    emit(c, rows, _case_rows)
+
+
+def _case_rows(rows: list[dict[str, Any]], *extra: str, received: bool = True) -> str:
+    """Cases as a table in words (the JSON keeps the codes): the state's label, what must happen
+    next, who must do it and by when ("overdue" when any of its deadlines is missed)."""
+    return table(
+        [
+            {
+                "Reference": r["reference"],
+                "State": state_label(r["state"]),
+                "Received": str(r.get("received_at") or "")[:10],
+                "Person": r.get("respondent_name") or "",
+                "Next step": r.get("task") or "",
+                "With": r.get("owner_label") or "",
+                "Due": " ".join(filter(None, (r.get("due"), "overdue" if r.get("overdue")
+                                              else ""))),
+                **{name: r.get(name, "") for name in extra},
+            }
+            for r in rows
+        ],
+        ["Reference", "State", *(["Received"] if received else []), "Person", "Next step",
+         "With", "Due", *extra],
     )
 
 
@@ -345,7 +364,8 @@ def _render_case(d: dict[str, Any]) -> str:
     if earlier:
         lines.append("Earlier deadlines:")
         for dl in earlier:
-            lines.append(f"  {clock_label(dl['clock'])}: due {dl['due']}, {dl['status']}")
+            lines.append(f"  {clock_label(dl['clock'])}: due {dl['due']}, "
+                         f"{choice_label(dl['status']).lower()}")
     if d["letters"]:
         lines.append("Letters:")
         for letter in d["letters"]:
@@ -407,7 +427,7 @@ def case_events(
 
     def human(rs: list[dict[str, Any]]) -> str:
         if not rs:
-            return "(nothing you may do on this case now)"
+            return "Nothing you may do on this case now."
         out = []
         for r in rs:
             keys = " ".join(
@@ -416,7 +436,9 @@ def case_events(
                 for f in r["fields"]
             )
             note = " --note TEXT" if r["note_required"] else ""
-            out.append(f"{r['event']:<26} {r['description']}\n{'':<26} {keys}{note}".rstrip())
+            # The event's name appears only in the command to type.
+            command = f"concerns case act {reference.strip().upper()} {r['event']} {keys}{note}"
+            out.append(f"{event_label(r['event'])}: {r['description']}\n    {command.rstrip()}")
         return "\n".join(out)
 
     emit(c, rows, human)
@@ -428,6 +450,20 @@ def _set_value(f: dict[str, Any]) -> str:
     if f["kind"] == "actions":
         return ".N.what=TEXT .N.owner=SERVICE .N.due=DATE .N.theme=THEME"
     return "=" + ("|".join(f["choices"]) if f["choices"] else f["kind"].upper())
+
+
+def _as_typed(event: str, values: dict[str, str], exc: BadInput) -> BadInput:
+    """A refused value as the command line takes it: the option to give, and for a choice the
+    values to type (the message itself names the field and the choices in words)."""
+    if exc.field == "note":
+        return BadInput("--note", exc.problem)
+    spec = fields_of(event).get(exc.field.partition(".")[0])
+    if spec is None:
+        return exc
+    problem = exc.problem
+    if spec.kind == "choice" and values.get(spec.name, "").strip() not in spec.choices:
+        problem += f" (type --set {spec.name}={'|'.join(spec.choices)})"
+    return BadInput(f"--set {exc.field}", problem)
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, str]:
@@ -481,24 +517,19 @@ def case_act(
     c = call(json_out, as_user, config)
     if out is not None and not preview:
         fail("--out: only with --preview (the letter an event makes is stored with the case)", 2)
-    if preview:
-        letters_cmd.preview_event(c, reference, event, _parse_sets(sets or []), expected_version,
-                                  out)
-        return
-    result = lifecycle.fire_event(
-        c.ctx,
-        reference,
-        event,
-        c.user,
-        _parse_sets(sets or []),
-        note,
-        expected_version=expected_version,
-    )
-    emit(
-        c,
-        result.__dict__,
-        f"{result.reference}: {result.event} ({result.from_state} -> {result.to_state})",
-    )
+    values = _parse_sets(sets or [])
+    try:
+        if preview:
+            letters_cmd.preview_event(c, reference, event, values, expected_version, out)
+            return
+        result = lifecycle.fire_event(
+            c.ctx, reference, event, c.user, values, note, expected_version=expected_version
+        )
+    except BadInput as exc:
+        raise _as_typed(event, values, exc) from None
+    moved = (f"{state_label(result.from_state)} to {state_label(result.to_state)}"
+             if result.to_state != result.from_state else state_label(result.to_state))
+    emit(c, result.__dict__, f"{result.reference}: {event_label(result.event)} ({moved}).")
 
 
 @case_app.command("correct")
@@ -534,21 +565,24 @@ def queue_cmd(
     """Work waiting for the director, the assistant, or for me."""
     c = call(json_out, as_user, config)
     rows = queries.queue(c.ctx, c.user, which)
-    # The assistant's queue also names the letters she has to post.
-    to_post = ["to_post"] if which == "assistant" else []
+    # The assistant's queue also names the letters she has to post (by the number that
+    # `letters posted REF LETTER_ID` takes).
+    to_post = ("Letters to post",) if which == "assistant" else ()
     emit(
         c,
         rows,
-        lambda r: table(
+        lambda r: _case_rows(
             [
                 {
                     **x,
-                    "events": ",".join(x["events"]),
-                    "to_post": ",".join(str(p["letter_id"]) for p in x.get("letters_to_post", [])),
+                    "task": x.get("task") or "; ".join(event_label(e) for e in x["events"]),
+                    "Letters to post": ", ".join(
+                        str(p["letter_id"]) for p in x.get("letters_to_post", [])),
                 }
                 for x in r
             ],
-            ["reference", "state", "due", "respondent_name", "events", *to_post],
+            *to_post,
+            received=False,
         ),
     )
 
