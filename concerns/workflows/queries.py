@@ -8,10 +8,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import BindParameter, Select, bindparam, exists, select
+from sqlalchemy.orm import Session
 
-from concerns.db.models import Case, Child, Deadline, Escalation, Event, Letter, Respondent, User
+from concerns.db.models import (
+    Attachment,
+    Case,
+    CaseChild,
+    Child,
+    Contact,
+    Deadline,
+    Escalation,
+    Event,
+    Letter,
+    Respondent,
+    User,
+)
 from concerns.triage.flag_words import flag_in_words
 from concerns.workflows.access.conflicts import barred_case_ids
 from concerns.workflows.access.need_to_know import (
@@ -22,7 +34,7 @@ from concerns.workflows.access.need_to_know import (
 )
 from concerns.workflows.access.users import acting_user, ensure_may_read, readable_case
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts, case_facts_many, facts_from, get_case
+from concerns.workflows.cases import case_facts, case_facts_many, case_with_facts
 from concerns.workflows.clocks import OPEN_STATUSES, deadline_status
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
@@ -263,14 +275,18 @@ def show_case(
         s = read.session
         if actor is None:
             _, actor = acting_user(s, actor_name)
-        case = get_case(s, reference)
+        today = ctx.calendar.local_date(ctx.now())
+        # The case, its guards' facts, whether a conflict of interest bars this reader and
+        # whether its person's record is restricted: one prebuilt statement, as an event reads.
+        case, facts, barred, restricted = case_with_facts(
+            s, reference, today=today, username=actor.username
+        )
         try:
-            ensure_may_read(s, actor, case)
+            ensure_may_read(s, actor, case, barred=barred, person_restricted=restricted)
         except NotAllowed as exc:
             refused = exc
         else:
-            today = ctx.calendar.local_date(ctx.now())
-            detail = _detail(s, case, actor, today)
+            detail = _detail(s, case, facts, actor, today)
             detail["learning"] = case_learning(
                 s, case.id, ctx.settings.learning.theme_labels, today
             )
@@ -293,48 +309,114 @@ def show_case(
     return detail
 
 
-def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
+# What the case page reads besides the case itself, each as plain columns in a statement built
+# once (a statement built per request costs its cache key every time; the relationships'
+# lazy loads cost more than the rows they bring).
+_CASE_ID: BindParameter[int] = bindparam("case_id")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseClock:
+    """One run of a clock as the case page shows it."""
+
+    id: int
+    clock: str
+    status: str
+    due_date: date
+    owner_role: str
+    started_on: date
+    explanation: dict[str, Any]
+
+
+_CLOCKS = (
+    select(Deadline.id, Deadline.clock, Deadline.status, Deadline.due_date,
+           Deadline.owner_role, Deadline.started_on, Deadline.explanation)
+    .where(Deadline.case_id == _CASE_ID).order_by(Deadline.id)
+)
+# The letters' HTML and PDF are not shown here: not read.
+_LETTERS = (
+    select(Letter.id, Letter.kind, Letter.sha256, Letter.signed_sha256, Letter.signed_at,
+           Letter.sent_at, Letter.sent_method)
+    .where(Letter.case_id == _CASE_ID).order_by(Letter.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """One event of a case's trail as its history (and a director's return) shows it."""
+
+    case_id: int | None
+    event: str
+    actor: str
+    at: datetime
+    from_state: str | None
+    to_state: str | None
+    data: dict[str, Any]
+    note: str | None
+
+
+_SAID = (Event.case_id, Event.event, Event.actor, Event.at, Event.from_state, Event.to_state,
+         Event.data, Event.note)
+# The views are the audit trail's, not the case's history.
+_HISTORY = (
+    select(*_SAID)
+    .where(Event.case_id == _CASE_ID, Event.event != "case_viewed").order_by(Event.id)
+)
+_CHILDREN = (
+    select(Child.id, Child.name, Child.date_of_birth)
+    .join(CaseChild, CaseChild.child_id == Child.id)
+    .where(CaseChild.case_id == _CASE_ID).order_by(Child.id)
+)
+# The other cases about each child.
+_RELATED = (
+    select(CaseChild.child_id, Case.reference)
+    .join(Case, Case.id == CaseChild.case_id)
+    .where(CaseChild.child_id.in_(bindparam("child_ids", expanding=True)),
+           CaseChild.case_id != _CASE_ID)
+    .order_by(Case.reference)
+)
+_CONTACTS = (
+    select(Contact.id, Contact.received_at, Contact.channel, Contact.route, Contact.subject,
+           Contact.concern, Contact.flags)
+    .where(Contact.case_id == _CASE_ID).order_by(Contact.received_at, Contact.id)
+)
+# The files' names and sizes; their content stays in the database.
+_ATTACHMENTS = (
+    select(Attachment.contact_id, Attachment.id, Attachment.filename, Attachment.content_type,
+           Attachment.size)
+    .where(Attachment.contact_id.in_(bindparam("contact_ids", expanding=True)))
+    .order_by(Attachment.id)
+)
+_ESCALATIONS = (
+    select(Escalation.severity, Escalation.to, Escalation.note, Escalation.raised_by_id,
+           Escalation.raised_at, Escalation.resolved_at)
+    .where(Escalation.case_id == _CASE_ID).order_by(Escalation.id)
+)
+
+
+def _detail(
+    s: Session, case: Case, facts: CaseFacts, actor: Actor, today: date
+) -> dict[str, Any]:
+    conn = s.connection()
+    at = {"case_id": case.id}
     respondent = case.respondent
-    deadlines = s.scalars(
-        select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)
-    ).all()
-    # The letters' HTML and PDF are not shown here: not read.
-    letters = s.scalars(
-        select(Letter)
-        .options(defer(Letter.html))
-        .where(Letter.case_id == case.id)
-        .order_by(Letter.id)
-    ).all()
-    events = s.scalars(
-        select(Event)
-        .where(Event.case_id == case.id, Event.event != "case_viewed")
-        .order_by(Event.id)
-    ).all()
-    related: dict[int, list[str]] = {}
-    for child in case.children:
-        related[child.id] = list(
-            s.scalars(
-                select(Case.reference)
-                .join(Case.children)
-                .where(Child.id == child.id, Case.id != case.id)
-                .order_by(Case.reference)
+    deadlines = [CaseClock(*row) for row in conn.execute(_CLOCKS, at)]
+    letters = conn.execute(_LETTERS, at).all()
+    events = [Said(*row) for row in conn.execute(_HISTORY, at)]
+    children = conn.execute(_CHILDREN, at).all()
+    related: dict[int, list[str]] = {child.id: [] for child in children}
+    if children:
+        for child_id, other in conn.execute(_RELATED, {**at, "child_ids": list(related)}):
+            related[child_id].append(other)
+    contacts = conn.execute(_CONTACTS, at).all()
+    attachments: dict[int, list[dict[str, Any]]] = {c.id: [] for c in contacts}
+    if contacts:
+        for a in conn.execute(_ATTACHMENTS, {"contact_ids": list(attachments)}):
+            attachments[a.contact_id].append(
+                {"id": a.id, "filename": a.filename, "content_type": a.content_type,
+                 "size": a.size}
             )
-        )
     names, ids = staff_names(s)
-    escalations = s.scalars(
-        select(Escalation).where(Escalation.case_id == case.id).order_by(Escalation.id)
-    ).all()
-    # The guards' facts from what is read here already (case_facts would ask again).
-    open_by_severity: dict[str, int] = {}
-    for e in escalations:
-        if e.resolved_at is None:
-            open_by_severity[e.severity] = open_by_severity.get(e.severity, 0) + 1
-    facts = facts_from(
-        case, {}, ids.get(case.reviewer_id) if case.reviewer_id else None,
-        ids.get(case.submitted_by_id) if case.submitted_by_id else None, open_by_severity,
-        any(d.clock == "reply_window" and d.status == "running" and d.due_date >= today
-            for d in deadlines),
-    )
     escalation_rows = [
         {
             "severity": e.severity,
@@ -344,7 +426,7 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
             "raised_at": e.raised_at.isoformat(),
             "resolved_at": e.resolved_at.isoformat() if e.resolved_at else None,
         }
-        for e in escalations
+        for e in conn.execute(_ESCALATIONS, at)
     ]
     latest_run = {d.clock: d.id for d in deadlines}
     return {
@@ -374,9 +456,9 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
             {
                 "name": c.name,
                 "date_of_birth": c.date_of_birth.isoformat() if c.date_of_birth else None,
-                "related_cases": related.get(c.id, []),
+                "related_cases": related[c.id],
             }
-            for c in case.children
+            for c in children
         ],
         "involvement": {
             "from_year": case.involvement_from_year,
@@ -405,19 +487,15 @@ def _detail(s: Session, case: Case, actor: Actor, today: Any) -> dict[str, Any]:
                 "flags": list(c.flags or []),
                 # The same flags with their places in words, for people to read.
                 "flags_in_words": [flag_in_words(f) for f in c.flags or []],
-                "attachments": [
-                    {"id": a.id, "filename": a.filename, "content_type": a.content_type,
-                     "size": a.size}
-                    for a in c.attachments
-                ],
+                "attachments": attachments[c.id],
             }
-            for c in case.contacts
+            for c in contacts
         ],
         "deadlines": [
             {
                 "clock": d.clock,
                 "due": d.due_date.isoformat(),
-                "status": deadline_status(d, today),
+                "status": _status(d, today),
                 "owner": d.owner_role,
                 "started": d.started_on.isoformat(),
                 "explanation": d.explanation,
@@ -461,7 +539,7 @@ RETURNS = {
 }
 
 
-def _returned(state: str, events: Sequence[Event], names: dict[str, str]) -> dict[str, Any] | None:
+def _returned(state: str, events: Sequence[Said], names: dict[str, str]) -> dict[str, Any] | None:
     """The director's return, while the work she sent back is not yet handed on again."""
     if state not in RETURNS:
         return None
@@ -482,14 +560,15 @@ def _returns_of(
     if not cases:
         return {}
     kinds = {e for pair in RETURNS.values() for e in pair[:2]}
-    by_case: dict[int, list[Event]] = {c.id: [] for c in cases}
-    for e in s.scalars(
-        select(Event)
+    by_case: dict[int, list[Said]] = {c.id: [] for c in cases}
+    for row in s.execute(
+        select(*_SAID)
         .where(Event.case_id.in_(list(by_case)), Event.event.in_(kinds))
         .order_by(Event.id)
     ):
-        if e.case_id is not None:
-            by_case[e.case_id].append(e)
+        said = Said(*row)
+        if said.case_id is not None:
+            by_case[said.case_id].append(said)
     return {c.id: _returned(c.state, by_case[c.id], names) for c in cases}
 
 
