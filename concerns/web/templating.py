@@ -17,6 +17,14 @@ from concerns.workflows.machine import clock_label, event_label, label, role_lab
 
 TEMPLATES = Path(__file__).parent / "templates"
 LONDON = ZoneInfo("Europe/London")
+STATE_COLOURS = {
+    "logged": "blue", "triage": "light-blue", "awaiting_information": "yellow",
+    "complaint_offered": "purple", "in_review": "turquoise", "awaiting_signoff": "orange",
+    "authorised": "green", "letter_ready": "green", "signed": "green", "responded": "grey",
+    "dissatisfied": "red", "meeting_offered": "pink", "closed": "grey",
+}
+STATUS_COLOURS = {"running": "blue", "paused": "yellow", "met": "green", "overdue": "red",
+                  "stopped": "grey"}
 
 
 def make_templates() -> Jinja2Templates:
@@ -40,6 +48,9 @@ def make_templates() -> Jinja2Templates:
     # Names an event and a clock share (acknowledge) need the right table.
     env.filters["event"] = event_label
     env.filters["clock"] = clock_label
+    # The GOV.UK tag colour of a case's state and of a clock's status (_macros.html).
+    env.filters["state_colour"] = lambda state: STATE_COLOURS.get(state, "grey")
+    env.filters["status_colour"] = lambda status: STATUS_COLOURS.get(status, "grey")
     # Which boxes of a refused GOV.UK date input to mark (web/date_input.py).
     env.globals["date_highlight"] = date_input.highlight
     return Jinja2Templates(env=env)
