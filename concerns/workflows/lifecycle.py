@@ -41,6 +41,7 @@ from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, di
 from concerns.workflows.event_writes import write_case_and_clocks
 from concerns.workflows.hooks import (
     EventContext,
+    checks,
     has_hooks,
     needs_preparing,
     run_hooks,
@@ -483,7 +484,13 @@ def _authorise(ec: EventContext) -> None:
 
 
 def _offer_meeting(ec: EventContext) -> None:
-    """A meeting date, when given, is a working day after today (it is printed in the letter)."""
+    _meeting_date_ahead(ec)
+
+
+@checks("offer_meeting")
+def _meeting_date_ahead(ec: EventContext) -> None:
+    """A meeting date, when given, is a working day after today (it is printed in the letter):
+    refused before the letter is shown, and again when it is sent."""
     day = ec.values.get("date")
     if day is None:
         return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -181,6 +182,12 @@ def test_the_meeting_offer_prints_its_wording_field_and_not_its_note(ctx: AppCon
         act(ctx, ref, event, actor, "A note.", **values)
     with pytest.raises(BadInput, match="date: The meeting date must be after today"):
         act(ctx, ref, "offer_meeting", "dana", date="2020-01-06")
+    # Refused before a letter with that date is shown, too (a Saturday as well as a past day).
+    saturday = ctx.calendar.local_date(ctx.now()) + timedelta(days=7)
+    saturday += timedelta(days=(5 - saturday.weekday()) % 7)
+    for day, problem in (("2020-01-06", "after today"), (saturday.isoformat(), "a working day")):
+        with pytest.raises(BadInput, match=f"date: The meeting date must be {problem}"):
+            preview_event_letter(ctx, "dana", ref, "offer_meeting", {"date": day})
     act(ctx, ref, "offer_meeting", "dana", "Dana prefers mornings.",
         wording="Please come to Plough Lane.")
     with ctx.sessions() as session:
