@@ -60,3 +60,13 @@ class ReadOnlyWork(UnitOfWork):
 
     def commit(self) -> None:
         raise RuntimeError("a read-only unit of work cannot commit")
+
+
+def transaction_of(session: Session) -> tuple[object | None, object | None]:
+    """What identifies SESSION's current transaction (and savepoint, if any): something read in
+    it and kept on `session.info` holds only while this is the same (`is`, item by item)."""
+    return session.get_transaction(), session.get_nested_transaction()
+
+
+def same_transaction(kept: tuple[object | None, object | None], session: Session) -> bool:
+    return kept[0] is session.get_transaction() and kept[1] is session.get_nested_transaction()

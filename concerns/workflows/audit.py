@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Connection, ScalarSelect, Table, insert, select, text
 from sqlalchemy.orm import Session
 
+from concerns.db.engine import READ_ONLY
 from concerns.db.models import Event
+from concerns.db.uow import same_transaction, transaction_of
 
 GENESIS = "0" * 64
 # Any fixed number: the key of the PostgreSQL advisory lock that serialises appends.
@@ -70,6 +72,24 @@ def row_hash(prev_hash: str, event: Event) -> str:
 
 
 _HEAD = select(Event.__table__.c.hash).order_by(Event.__table__.c.id.desc()).limit(1)
+# The chain's last hash as a column, for a statement that reads it with something else.
+CHAIN_HEAD: ScalarSelect[str] = _HEAD.scalar_subquery()
+# session.info key: the chain's last hash as read (or written) in the transaction holding it.
+_KNOWN_HEAD = "concerns.audit_chain_head"
+
+
+def head_readable_early(conn: Connection) -> bool:
+    """Whether a write transaction on CONN may read the chain's head before it appends (with
+    its first read, `remember_head`): on SQLite, where BEGIN IMMEDIATE took the database's only
+    write lock, no other writer can append until it commits. On PostgreSQL the head is read
+    only once the chain's lock is held, just before the append."""
+    return conn.dialect.name == "sqlite" and not conn.get_execution_options().get(READ_ONLY)
+
+
+def remember_head(session: Session, head: str | None) -> None:
+    """HEAD is the chain's last hash, read in this transaction where `head_readable_early`
+    allows: `append_event` chains to it without reading it again."""
+    session.info[_KNOWN_HEAD] = (transaction_of(session), head or GENESIS)
 
 
 _EVENTS = cast(Table, Event.__table__)
@@ -95,21 +115,30 @@ def append_event(
     runs for every event and every audited view)."""
     session.flush()
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    # On SQLite the write lock taken by BEGIN IMMEDIATE already serialises appends.
-    # Read on the transaction's own connection: every earlier row of this transaction is seen.
-    prev = conn.execute(_HEAD).scalar() or GENESIS
+    early = head_readable_early(conn)
+    known = session.info.get(_KNOWN_HEAD)
+    if early and known is not None and same_transaction(known[0], session):
+        prev = known[1]
+    else:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+        # On SQLite the write lock taken by BEGIN IMMEDIATE already serialises appends.
+        # Read on the transaction's own connection: every earlier row of this transaction is
+        # seen.
+        prev = conn.execute(_HEAD).scalar() or GENESIS
     salt = secrets.token_hex(16)
     plain = _jsonable(data or {})
     payload = payload_hash(salt, plain, note)
     frame = _frame(case_id, event, actor, at, from_state, to_state, payload)
+    digest = hashlib.sha256((prev + frame).encode("utf-8")).hexdigest()
     conn.execute(_INSERT, {
         "case_id": case_id, "event": event, "actor": actor, "at": at,
         "from_state": from_state, "to_state": to_state, "data": plain, "note": note,
-        "payload_salt": salt, "payload_hash": payload, "prev_hash": prev,
-        "hash": hashlib.sha256((prev + frame).encode("utf-8")).hexdigest(),
+        "payload_salt": salt, "payload_hash": payload, "prev_hash": prev, "hash": digest,
     })
+    if early:
+        # The next append in this transaction chains to this row.
+        remember_head(session, digest)
 
 
 def erase_payload(row: Event, at: datetime) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from concerns.db.models import (
@@ -18,6 +19,8 @@ from concerns.db.models import (
     Respondent,
     User,
 )
+from concerns.workflows.audit import CHAIN_HEAD, head_readable_early, remember_head
+from concerns.workflows.clocks import OPEN_STATUSES, remember_stored
 from concerns.workflows.errors import NotFound
 from concerns.workflows.machine import CaseFacts
 
@@ -243,6 +246,25 @@ _CASE_WITH_FACTS_NOT_PERSON = _CASE_WITH_FACTS.add_columns(
 ).options(lazyload(Case.respondent))
 
 
+_OPEN_CLOCK = aliased(Deadline)
+
+
+@functools.cache
+def _case_for_event(with_person: bool, with_head: bool) -> Select[Any]:
+    """The statement `case_with_facts` runs: the case and its facts, one row per open clock
+    of the case (or one row with none), and where asked the audit chain's head."""
+    stmt = (
+        (_CASE_WITH_FACTS if with_person else _CASE_WITH_FACTS_NOT_PERSON)
+        .add_columns(_OPEN_CLOCK)
+        .outerjoin(
+            _OPEN_CLOCK,
+            and_(_OPEN_CLOCK.case_id == Case.id, _OPEN_CLOCK.status.in_(OPEN_STATUSES)),
+        )
+        .order_by(_OPEN_CLOCK.id)
+    )
+    return stmt.add_columns(CHAIN_HEAD) if with_head else stmt
+
+
 def case_with_facts(
     session: Session,
     reference: str,
@@ -255,15 +277,25 @@ def case_with_facts(
     """The case, the facts its guards need, whether USERNAME is barred from it by a conflict
     of interest and whether its person's record is restricted, in one query (firing an event
     runs this, and nothing else, to check the guards). Without WITH_PERSON the person's record
-    is read only if something asks for it."""
-    row = session.execute(
-        _CASE_WITH_FACTS if with_person else _CASE_WITH_FACTS_NOT_PERSON,
+    is read only if something asks for it.
+
+    The same query reads what the event goes on to need, kept for this transaction: the case's
+    open clocks (`clocks.open_deadlines` does not read them again) and, on SQLite, the audit
+    chain's head (`audit.append_event` does not either)."""
+    with_head = head_readable_early(session.connection())
+    rows = session.execute(
+        _case_for_event(with_person, with_head),
         {"reference": reference.strip().upper(), "username": username, "today": today},
-    ).first()
-    if row is None:
+    ).all()
+    if not rows:
         raise NotFound(f"no case with reference {reference.strip()[:40]}")
+    row = rows[0]
     case, reviewer, submitted_by, open_all, open_safeguarding, barred, window = row[:7]
     restricted = bool(row[7]) if not with_person else case.respondent.restricted_at is not None
+    clock_at = 7 if with_person else 8
+    remember_stored(session, case.id, [r[clock_at] for r in rows if r[clock_at] is not None])
+    if with_head:
+        remember_head(session, row[clock_at + 1])
     # Only the safeguarding count is told apart by the guards; the rest is the total.
     by_severity = {
         "safeguarding": int(open_safeguarding),

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, Deadline
+from concerns.db.uow import same_transaction, transaction_of
 from concerns.workflows.calendar import DueDateExplanation, WorkingCalendar
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.machine import clock_label
@@ -146,10 +147,36 @@ def open_deadlines(
     taken as they stand in memory: clocks met or paused earlier in the event are filtered by
     their current status, and clocks started but not yet flushed are included."""
     wanted = tuple(statuses)
-    with session.no_autoflush:
-        stored = list(session.scalars(_OPEN, {"case_id": case.id}))
+    known = session.info.get(_STORED)
+    if known is not None and known[1] == case.id and same_transaction(known[0], session):
+        stored = known[2]
+    else:
+        with session.no_autoflush:
+            stored = list(session.scalars(_OPEN, {"case_id": case.id}))
     started = [d for d in session.new if isinstance(d, Deadline) and d.case_id == case.id]
     return [d for d in (*stored, *started) if d.status in wanted]
+
+
+# session.info key: one case's open clocks as stored, read in the transaction that holds them.
+_STORED = "concerns.open_clocks_stored"
+
+
+def remember_stored(session: Session, case_id: int, rows: list[Deadline]) -> None:
+    """ROWS are CASE_ID's open clocks as stored, in the order they started, just read in this
+    transaction (with the case, as an event does): `open_deadlines` takes them from here instead
+    of reading them again, until anything is flushed or written past the ORM."""
+    session.info[_STORED] = (transaction_of(session), case_id, rows)
+
+
+def forget_stored(session: Session) -> None:
+    """What is stored may have changed: `open_deadlines` reads the clocks again."""
+    session.info.pop(_STORED, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _flush_context: object) -> None:
+    # A flush may have stored a clock started in this transaction (no longer in session.new).
+    forget_stored(session)
 
 
 _OPEN = (

@@ -7,7 +7,8 @@ by plain UPDATEs and INSERTs on the event's connection, with the same effect:
 - the case by one `UPDATE cases SET … WHERE id = ? AND version = ?`, the version bumped by one;
   no row matched means someone else's change committed first: StaleDataError, as the ORM raises,
   which the event turns into "the case changed, reload";
-- each clock changed by one UPDATE by id, each clock started by one INSERT, in the order started.
+- each clock changed by one UPDATE by id; the clocks started by INSERTs in the order started (one
+  executemany for those that set the same columns).
 
 The objects are then left as a flush would leave them (changed ones clean, new clocks out of the
 session: nothing in the event reads them again), so the ORM's flush that follows writes only
@@ -17,6 +18,7 @@ columns (a changed relationship) is left to that flush.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, inspect, update
@@ -26,6 +28,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
 from concerns.db.models import Case, Deadline
+from concerns.workflows.clocks import forget_stored
 
 _CASES = cast(Table, Case.__table__)
 _DEADLINES = cast(Table, Deadline.__table__)
@@ -70,6 +73,8 @@ def _clean(session: Session, obj: object) -> None:
 def write_case_and_clocks(session: Session, case: Case) -> None:
     """Write CASE's changes (with its version check) and its clocks' (see the module docstring)."""
     conn = session.connection()
+    # The clocks started here leave the session: what `open_deadlines` kept no longer holds.
+    forget_stored(session)
     started = sorted(
         (d for d in session.new if type(d) is Deadline),
         key=lambda d: instance_state(d).insert_order or 0,
@@ -82,16 +87,19 @@ def write_case_and_clocks(session: Session, case: Case) -> None:
             if changes:
                 conn.execute(_UPDATE_DEADLINE, changes | {"where_id": obj.id})
             _clean(session, obj)
+    rows = []
     for deadline in started:
         values = instance_state(deadline).dict
-        row = {
+        rows.append({
             column: values[key]
             for key, column in _DEADLINE_COLUMNS.items()
             # As the ORM does: an attribute left None lets the column's default apply.
             if values.get(key) is not None
-        }
-        conn.execute(_INSERT_DEADLINE, row)
+        })
         session.expunge(deadline)
+    # Clocks that set the same columns go in by one executemany, in the order started.
+    for _, group in itertools.groupby(rows, key=lambda row: row.keys()):
+        conn.execute(_INSERT_DEADLINE, list(group))
     changes = _changes(case, _CASE_COLUMNS)
     if changes:
         changes.pop("version", None)
