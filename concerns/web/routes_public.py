@@ -162,7 +162,26 @@ def code_page(request: Request) -> Response:
 
 
 @router.post("/login/code", dependencies=[Depends(require_csrf)])
-def code_submit(request: Request, code: Annotated[str, Form(max_length=100)] = "") -> Response:
+async def code_submit(request: Request,
+                      code: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """The code from the app (or a recovery code); each wrong one holds the next longer
+    (auth.code_delay), waited out without a worker thread, as at sign-in."""
+    uid = _pending(request)
+    if uid is not None and code.strip():
+        ctx = state(request).ctx
+        delay = await run_in_threadpool(
+            auth.code_delay, ctx.sessions, ctx.settings.web, uid, _address(request),
+            state(request).secret, ctx.now())
+        if delay:
+            await anyio.sleep(delay)
+    return await run_in_threadpool(_code_submit, request, code)
+
+
+def _address(request: Request) -> str:
+    return client_address(request, state(request).ctx.settings.web.trusted_proxies)
+
+
+def _code_submit(request: Request, code: str) -> Response:
     uid = _pending(request)
     if uid is None:
         end_session(request)
@@ -181,7 +200,8 @@ def code_submit(request: Request, code: Annotated[str, Form(max_length=100)] = "
         begin_session(request, uid, {"csrf": secrets.token_urlsafe(32)})
         return render(request, "recovery_codes.html", "Your recovery codes",
                       codes=enrolled.recovery_codes, next=target)
-    if second_factor.verify(ctx.sessions, uid, code, ctx.now()):
+    if second_factor.verify(ctx.sessions, uid, code, ctx.now(), address=_address(request),
+                            secret=state(request).secret):
         begin_session(request, uid, {"csrf": secrets.token_urlsafe(32)})
         return RedirectResponse(target, status_code=303)
     wrong = int(request.session.get("wrong_codes") or 0) + 1

@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
 
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from concerns.db.models import User
 from concerns.workflows.access.users import reset_second_factor
 from concerns.workflows.context import AppContext
 from tests.factories import create_staff
@@ -70,10 +71,14 @@ def test_set_up_then_sign_in_with_a_code_each_time_and_each_code_once(web: AppCo
     key, _codes = _enrol(web, "alex")
     client = client_for(web)
     _password(client, "alex")
-    # The code used to set up (the same time step) is not accepted again.
-    replayed = _code(client, pyotp.TOTP(key).now())
+    # The code used to set up (its time step, read back: the clock may have moved on since)
+    # is not accepted again; the next step's is.
+    with web.sessions() as s:
+        used = s.scalars(select(User.totp_last_step).where(User.username == "alex")).one()
+    assert used is not None
+    replayed = _code(client, pyotp.TOTP(key).generate_otp(used))
     assert replayed.status_code == 401
-    later = pyotp.TOTP(key).at(web.now() + timedelta(seconds=30))
+    later = pyotp.TOTP(key).generate_otp(used + 1)
     assert _code(client, later).status_code == 303
     assert client.get("/api/me").status_code == 200
 
@@ -113,3 +118,39 @@ def test_an_administrator_resets_a_lost_second_factor_and_it_is_set_up_again(
     client = client_for(web)
     _password(client, "lee")
     assert KEY_RE.search(client.get("/login/code").text), "set up again"
+
+
+def test_wrong_codes_hold_the_next_ones_longer_and_a_new_password_does_not_forget_them(
+    web: AppContext,
+) -> None:
+    """Someone who has the password cannot try five codes, give the password again and try five
+    more at full speed: every wrong code counts, across half-finished sign-ins, until the
+    administrator's unlock."""
+    from concerns.db.models import SignInFailure
+    from concerns.web.security import secret_key
+    from concerns.workflows.access import auth
+    from concerns.workflows.access.users import unlock_user
+
+    _enrol(web, "erin")
+    with web.sessions() as s:
+        erin = s.scalars(select(User.id).where(User.username == "erin")).one()
+
+    secret = secret_key(web.settings.web.secret_key, web.settings.var_dir)
+
+    def delay() -> float:
+        return auth.code_delay(web.sessions, web.settings.web, erin, "testclient", secret,
+                               web.now())
+
+    assert delay() == 0
+    client = client_for(web)
+    for _round in range(2):
+        _password(client, "erin")
+        for _ in range(2):
+            assert _code(client, "000000").status_code == 401
+    # Four wrong codes, over two sign-ins with the right password: the next is held.
+    assert delay() > 0
+    with web.sessions() as s:
+        stored = s.scalars(select(SignInFailure.account_key)).all()
+    assert stored and all("erin" not in key for key in stored)
+    unlock_user(web, "admin", "erin", "Rang the service desk from her desk phone")
+    assert delay() == 0

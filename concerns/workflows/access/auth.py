@@ -231,11 +231,43 @@ def forget_old_failures(sessions: sessionmaker[Session], web: WebSettings, at: d
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def forget_failures(session: Session, username: str) -> int:
-    """Lift the throttling of one username (an administrator's unlock)."""
-    result = session.execute(
-        delete(SignInFailure).where(SignInFailure.account_key == _account_key(username)))
+def forget_failures(session: Session, username: str, user_id: int | None = None) -> int:
+    """Lift the throttling of one username (an administrator's unlock), and of its wrong
+    second-factor codes when USER_ID is given."""
+    keys = [_account_key(username)] + ([code_key(user_id)] if user_id is not None else [])
+    result = session.execute(delete(SignInFailure).where(SignInFailure.account_key.in_(keys)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- wrong second-factor codes ----------------------------------------------------------------
+# Counted apart from the password's failures, so giving the right password again (which forgets
+# those) does not forget them: someone who has the password cannot try five codes, sign in
+# again and try five more at full speed; each code after the free few is held longer.
+
+
+def code_key(user_id: int) -> str:
+    return _account_key(f"second factor\x00{user_id}")
+
+
+def code_delay(sessions: sessionmaker[Session], web: WebSettings, user_id: int, address: str,
+               secret: str, at: datetime) -> float:
+    """Seconds to hold a second-factor code for USER_ID from ADDRESS, by its recent wrong codes."""
+    account, place = code_key(user_id), address_key(address, secret)
+    since = at - timedelta(minutes=web.sign_in_window_minutes)
+    with sessions() as s:
+        def count(*where: ColumnElement[bool]) -> int:
+            return int(s.scalar(select(func.count()).select_from(SignInFailure)
+                                .where(SignInFailure.at >= since,
+                                       SignInFailure.account_key == account, *where)) or 0)
+
+        return throttle_delay(web, count(SignInFailure.address_key == place), count())
+
+
+def count_code_failure(session: Session, user_id: int, address: str, secret: str,
+                       at: datetime) -> None:
+    """One wrong second-factor code, in the caller's transaction (with its audit row)."""
+    session.add(SignInFailure(at=at, address_key=address_key(address, secret),
+                              account_key=code_key(user_id)))
 
 
 @dataclass(frozen=True)

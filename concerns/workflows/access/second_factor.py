@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from concerns.db.models import User
 from concerns.db.uow import UnitOfWork
+from concerns.workflows.access import auth
 from concerns.workflows.audit import append_event
 from concerns.workflows.errors import BadInput, NotFound
 from concerns.workflows.machine import CASE_READERS
@@ -104,8 +105,10 @@ def is_enrolled(sessions: sessionmaker[Session], user_id: int) -> bool:
         return bool(s.scalar(select(User.totp_secret).where(User.id == user_id)))
 
 
-def verify(sessions: sessionmaker[Session], user_id: int, code: str, at: datetime) -> bool:
-    """A code from the app (each accepted once) or an unused recovery code. Audited."""
+def verify(sessions: sessionmaker[Session], user_id: int, code: str, at: datetime, *,
+           address: str = "unknown", secret: str = "") -> bool:
+    """A code from the app (each accepted once) or an unused recovery code. Audited; a wrong
+    one counts towards the delay before the next (`auth.code_delay`), from ADDRESS."""
     tidy = _tidy(code)
     with UnitOfWork(sessions) as uow:
         user = _user(uow.session, user_id)
@@ -123,6 +126,8 @@ def verify(sessions: sessionmaker[Session], user_id: int, code: str, at: datetim
                 left.remove(hashed)
                 user.recovery_codes = left
                 ok, how = True, "recovery_code"
+        if not ok:
+            auth.count_code_failure(uow.session, user_id, address, secret, at)
         append_event(uow.session, event="second_factor_passed" if ok else "second_factor_failed",
                      actor=user.username, at=at,
                      data={"by": how, "recovery_codes_left": len(user.recovery_codes or [])}

@@ -355,7 +355,7 @@ def reset_password(ctx: AppContext, actor_name: str | None, username: str, passw
         at = ctx.now()
         user.password_hash = hash_password(password)
         ended = staff_sessions.end_all_for(s, user.id, at)
-        forget_failures(s, user.username)
+        forget_failures(s, user.username, user.id)
         append_event(s, event="password_reset", actor=actor.username, at=at,
                      data={"username": username, "sessions_ended": ended}, note=why)
         info = _info(user)
@@ -370,7 +370,7 @@ def unlock_user(ctx: AppContext, actor_name: str | None, username: str, reason: 
     with ctx.uow() as uow:
         s = uow.session
         actor, user = _managed(s, actor_name, username, "unlock accounts")
-        cleared = forget_failures(s, user.username)
+        cleared = forget_failures(s, user.username, user.id)
         append_event(s, event="user_unlocked", actor=actor.username, at=ctx.now(),
                      data={"username": username, "failures_forgotten": cleared}, note=why)
         info = _info(user)
@@ -389,6 +389,7 @@ def reset_second_factor(ctx: AppContext, actor_name: str | None, username: str, 
         at = ctx.now()
         user.totp_secret, user.totp_last_step, user.recovery_codes = None, None, []
         ended = staff_sessions.end_all_for(s, user.id, at)
+        forget_failures(s, user.username, user.id)
         append_event(s, event="second_factor_reset", actor=actor.username, at=at,
                      data={"username": username, "sessions_ended": ended}, note=why)
         info = _info(user)
