@@ -101,6 +101,10 @@ ACCOUNT_ACTIONS = {
 }
 
 
+# The staff page's fields a refusal may point at (the rest are about the account as a whole).
+ACCOUNT_FIELDS = ("username", "action", "role", "reason", "password")
+
+
 def _users_page(request: Request, user: StaffUser, errors: list[tuple[str, str]] | None = None,
                 values: dict[str, Any] | None = None, status: int = 200) -> Response:
     rows = users.list_users(state(request).ctx, user.username)
@@ -137,9 +141,16 @@ async def users_manage(request: Request, user: Staff) -> Response:
             done = ACCOUNT_ACTIONS[action][1](ctx, user.username, username, reason)
         else:
             raise BadInput("action", "choose what to do")
-    except (BadInput, NotFound) as exc:
-        field = getattr(exc, "field", "username") or "username"
-        return _users_page(request, user, [(f"account-{field}", exc.message)], values, 400)
+    except (BadInput, NotFound, NotAllowed) as exc:
+        if isinstance(exc, NotAllowed) and "admin" not in user.roles:
+            raise  # no form to show it on: the refusal is a page of its own
+        # Shown on the form, by the field at fault, with what was chosen ("this is the last
+        # active admin" by the account's name).
+        field = getattr(exc, "field", "")
+        if field not in ACCOUNT_FIELDS:
+            field = "username"  # about the account itself (its name, its being the last admin)
+        return _users_page(request, user, [(f"account-{field}", exc.message)], values,
+                           exc.http_status if isinstance(exc, NotAllowed) else 400)
     request.session["flash"] = f"{done.username}: done ({action.replace('-', ' ')})."
     return RedirectResponse("/users", status_code=303)
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from concerns.db.models import Event
+from concerns.workflows.access.users import add_user
 from concerns.workflows.context import AppContext
 from tests.factories import create_staff
 from tests.integration.web_helpers import PASSWORD, client_for, sign_in
@@ -106,3 +107,48 @@ def test_a_new_password_that_breaks_a_rule_is_refused_by_the_field_and_never_ech
     assert "short1" not in refused.text
     assert 'value="reset-password" checked' in refused.text
     sign_in(client_for(web), "sam")  # the old password still works: nothing changed
+
+
+def test_every_account_change_on_the_page_is_audited_with_who_and_why(web: AppContext) -> None:
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    changes = [
+        ({"action": "disable"}, "user_disabled"),
+        ({"action": "enable"}, "user_enabled"),
+        ({"action": "roles", "role": ["iat_manager", "iat_officer"]}, "user_roles_changed"),
+        ({"action": "reset-password", "password": "a fresh long passphrase"}, "password_reset"),
+        ({"action": "unlock"}, "user_unlocked"),
+        ({"action": "reset-second-factor"}, "second_factor_reset"),
+    ]
+    for i, (change, _event) in enumerate(changes):
+        done = admin.post("/users", data={"csrf_token": csrf, "username": "sam",
+                                          "reason": f"Reason {i}", **change})
+        assert done.status_code == 303, change
+    with web.sessions() as s:
+        audited = [(e.event, e.actor, e.note, (e.data or {}).get("username")) for e in s.scalars(
+            select(Event).where(Event.event.in_([event for _, event in changes]))
+            .order_by(Event.id))]
+    assert audited == [(event, "admin", f"Reason {i}", "sam")
+                       for i, (_, event) in enumerate(changes)]
+    # Nothing typed as a password is kept in the audit trail.
+    with web.sessions() as s:
+        assert not any("fresh long" in str(e.data) + str(e.note)
+                       for e in s.scalars(select(Event)))
+
+
+def test_a_refusal_about_the_account_is_shown_on_the_form_by_the_account(
+    web: AppContext,
+) -> None:
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    last = admin.post("/users", data={"csrf_token": csrf, "username": "admin",
+                                      "action": "disable", "reason": "Tidying up"})
+    assert last.status_code == 403
+    assert "last active admin" in last.text and 'href="#account-username"' in last.text
+    assert 'value="admin" selected' in last.text
+    add_user(web, "admin", "ops", ("auditor",))
+    nameless = admin.post("/users", data={"csrf_token": csrf, "username": "ops",
+                                          "action": "roles", "role": ["legal"],
+                                          "reason": "Covering Legal"})
+    assert nameless.status_code == 400
+    assert "forename and surname" in nameless.text and 'href="#account-username"' in nameless.text
