@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from concerns.web import date_input
 from concerns.web.deps import StaffUser, render, signed_in, state
-from concerns.web.security import require_csrf
+from concerns.web.security import posted_number, require_csrf
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound, day_field
 from concerns.workflows.records import subject_access as sar
 from concerns.workflows.records.decisions import DECISIONS
@@ -127,9 +127,10 @@ async def sar_open(request: Request, user: Staff) -> Response:
     form = await request.form()
     raw = str(form.get("person", "")).strip()
     try:
-        if not raw.isdigit():
+        person = posted_number(raw)
+        if person is None:
             raise BadInput("person", "enter the person's id (a number, as on the case page)")
-        opened = sar.open_request(state(request).ctx, user.username, int(raw))
+        opened = sar.open_request(state(request).ctx, user.username, person)
     except (BadInput, NotAllowed, NotFound) as exc:
         return _queue(request, user, status_code=exc.http_status,
                       errors=[("person", exc.message)])
@@ -153,7 +154,10 @@ async def sar_redact(request: Request, user: Staff, request_id: int) -> Response
     try:
         if toggle:
             rid, _, action = toggle.partition(":")
-            sar.set_redaction(ctx, user.username, request_id, int(rid), action == "on")
+            redaction = posted_number(rid)
+            if redaction is None:
+                raise NotFound(f"request {request_id} has no such redaction")
+            sar.set_redaction(ctx, user.username, request_id, redaction, action == "on")
         else:
             sar.add_redaction(ctx, user.username, request_id, words)
     except (BadInput, NotAllowed) as exc:

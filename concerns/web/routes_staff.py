@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from concerns.web import concern_form, date_input, event_forms
 from concerns.web.deps import StaffUser, render, require_role, signed_in, state
-from concerns.web.security import require_csrf
+from concerns.web.security import posted_number, require_csrf
 from concerns.workflows import (
     intake,
     letter_previews,
@@ -271,7 +271,7 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
             # A date that cannot be read: refused by the box at fault, everything typed kept.
             return _form_again(request, user, reference, event, posted, return_to, unreadable,
                                422)
-        expected = int(version) if version.isdigit() else None
+        expected = posted_number(version)
         preview = letters_service.preview_event_letter(
             ctx, user.username, reference, event, values, expected_version=expected
         )

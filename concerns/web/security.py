@@ -357,6 +357,15 @@ class IdConvertor(Convertor[int]):
 register_url_convertor("id", IdConvertor())
 
 
+def posted_number(text: str | None) -> int | None:
+    """A number posted in a form (a case's version, a person's id), or None: ASCII digits only
+    and at most 18 of them, as `IdConvertor`; "²" or "٣" (digits to str.isdigit, not to int)
+    and numbers beyond what the database holds are None, never an error in the server."""
+    if text and len(text) <= 18 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def secret_key(configured: str, var_dir: Path) -> str:
     """The configured key, or one made at random and kept in var/secret_key (mode 0600)."""
     if configured:

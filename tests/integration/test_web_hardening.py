@@ -93,3 +93,26 @@ def test_an_attachment_or_a_subject_access_request_beyond_the_database_answers_4
     released = information.post(f"/records/subject-access/{huge}/release",
                                 data={"csrf_token": csrf})
     assert released.status_code == 404
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "9" * 19, str(2**63)])
+def test_a_number_posted_in_a_form_that_no_id_could_be_is_refused_without_an_error(
+    web: AppContext, number: str,
+) -> None:
+    """Digits to str.isdigit but not to int ("²"), or beyond what the database holds: the case's
+    version is taken as not given, a person's id is refused by its field, a redaction is not
+    found; never a server error."""
+    reference = log_concern(web)
+    officer = client_for(web)
+    csrf = sign_in(officer, "alex")
+    fired = officer.post(f"/cases/{reference}/events/acknowledge",
+                         data={"csrf_token": csrf, "version": number})
+    assert fired.status_code in (200, 303)
+    information = client_for(web)
+    csrf = sign_in(information, "priya")
+    opened = information.post("/records/subject-access/open",
+                              data={"csrf_token": csrf, "person": number})
+    assert opened.status_code == 422 and "person" in opened.text
+    toggled = information.post("/records/subject-access/1/redactions",
+                               data={"csrf_token": csrf, "toggle": f"{number}:on"})
+    assert toggled.status_code == 404
