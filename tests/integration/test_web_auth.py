@@ -207,3 +207,38 @@ def test_held_sign_ins_do_not_hold_the_workers_every_page_needs(sqlite_ctx: AppC
         attacker.join()
     assert held == [401]
     assert answered_in < 1.0
+
+
+def test_unknown_wrong_disabled_and_throttled_take_the_same_time(sqlite_ctx: AppContext) -> None:
+    """Measured, not only the same hold: each refusal does one password check of the same cost,
+    so a locked-out or unknown username cannot be told from a wrong password by its timing (it
+    once answered 'locked' in 30 ms and 'not right' in 600 ms)."""
+    import statistics
+    import time
+    from dataclasses import replace
+
+    from concerns.workflows.access.users import disable_user
+
+    create_staff(sqlite_ctx, password=PASSWORD)
+    disable_user(sqlite_ctx, "admin", "erin", "Left the council")
+    web = replace(WEB, sign_in_free_failures=1000, sign_in_address_limit=3)
+    for _ in range(3):
+        auth.authenticate(sqlite_ctx.sessions, web, sqlite_ctx.now, "lee", "wrong guess",
+                          address="198.51.100.9", secret="t", sleep=Sleeps())
+    kinds = {
+        "wrong password": ("dana", "not the password", "192.0.2.1"),
+        "unknown username": ("nobody-here", "not the password", "192.0.2.1"),
+        "disabled account": ("erin", PASSWORD, "192.0.2.1"),
+        "throttled address": ("dana", PASSWORD, "198.51.100.9"),
+    }
+    took: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for _ in range(7):
+        for kind, (username, password, address) in kinds.items():
+            started = time.perf_counter()
+            result = auth.authenticate(sqlite_ctx.sessions, web, sqlite_ctx.now, username,
+                                       password, address=address, secret="t", sleep=Sleeps())
+            took[kind].append(time.perf_counter() - started)
+            assert result.message == "The username or password is not right", kind
+    medians = {kind: statistics.median(times) for kind, times in took.items()}
+    slowest, fastest = max(medians.values()), min(medians.values())
+    assert slowest < 2 * fastest, medians
