@@ -135,7 +135,8 @@ def build(
                 InputSpec(
                     name=field.name,
                     input_id=input_id(event, field.name),
-                    label=label + ("" if field.required or kept else " (optional)"),
+                    label=label + ("" if field.required or kept or field.conditional
+                                   else " (optional)"),
                     hint=hint,
                     kind=kind,
                     choices=options,

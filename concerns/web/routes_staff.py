@@ -280,7 +280,8 @@ async def fire(request: Request, user: Staff, reference: str, event: str) -> Res
             return _check_page(request, user, reference, event, posted, preview)
         if preview is None and event in CONFIRM_EVENTS and posted.get("confirmed") != "yes":
             # The answers are checked before the question is asked.
-            lifecycle.check_values(event, values, note)
+            lifecycle.check_values(event, values, note, ctx=ctx, reference=reference,
+                                   actor_name=user.username)
             return _check_page(request, user, reference, event, posted, None)
         result = lifecycle.fire_event(
             ctx, reference, event, user.username, values, note,

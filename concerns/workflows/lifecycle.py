@@ -88,16 +88,27 @@ class EventResult:
 ATTEMPTS = 3
 
 
-def check_values(event: str, raw_values: Mapping[str, str], note: str | None) -> None:
+def check_values(
+    event: str, raw_values: Mapping[str, str], note: str | None, *,
+    ctx: AppContext | None = None, reference: str | None = None, actor_name: str | None = None,
+) -> None:
     """Refuse the event's values (and a missing note) as `fire_event` would, storing nothing:
-    what a confirmation page checks before it asks "are you sure"."""
+    what a confirmation page checks before it asks "are you sure". Given the case (CTX,
+    REFERENCE, ACTOR_NAME), also as the case stands: role, state, guards and the table's value
+    checks (a reason to close early), read without the write lock."""
     try:
-        parse_values(event, raw_values)
+        values = parse_values(event, raw_values)
     except ValueError as exc:
         key, _, problem = str(exc).partition(": ")
         raise BadInput(key, problem) from None
-    if not (note or "").strip() and all(s.note_required for s in steps_for(event)):
+    note = (note or "").strip() or None
+    if not note and all(s.note_required for s in steps_for(event)):
         raise BadInput("note", field_words(event, "note")[2])
+    if ctx is None or reference is None:
+        return
+    with ctx.read() as read:
+        user, actor = acting_user(read.session, actor_name)
+        _check(ctx, read.session, reference, event, user, actor, values, note, ctx.now(), None)
 
 
 

@@ -233,6 +233,9 @@ class Field:
     kind: str = "text"  # text | choice | date | user | findings | actions
     choices: tuple[str, ...] = ()
     required: bool = True
+    # Needed only in some cases, which a value check of its row refuses without it (the hint
+    # says when): never labelled optional.
+    conditional: bool = False
 
     def parse(self, raw: str) -> Any:
         value = raw.strip()
@@ -653,7 +656,7 @@ STEPS: tuple[Step, ...] = (
         "closed",
         _IAT,
         "Close the case once the person's reply window has ended.",
-        fields=(Field("reason", "text", required=False),),
+        fields=(Field("reason", "text", required=False, conditional=True),),
         guards=(_reply_window_over,),
         value_checks=(_reason_while_the_window_runs,),
         stops=("*",),

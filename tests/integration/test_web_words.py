@@ -233,3 +233,23 @@ def test_closing_events_ask_first_and_keep_what_was_typed(web: AppContext) -> No
                 note="She wrote to withdraw.").status_code == 303
     with web.sessions() as session:
         assert session.scalars(select(Case.state).where(Case.reference == ref)).one() == "closed"
+
+
+def test_closing_early_asks_for_the_reason_without_calling_it_optional(web: AppContext) -> None:
+    ref = log_concern(web)
+    for event, actor, values in LETTER_WALK:
+        act(web, ref, event, actor, "A note.", **values)
+        if event == "send":
+            break
+    client = client_for(web)
+    token = sign_in(client, "morgan")
+    page = client.get(f"/cases/{ref}/events/close").text
+    assert "Reason for closing before the reply window ends" in visible_text(page)
+    assert "(optional)" not in visible_text(page).split("Internal note")[0]
+    refused = client.post(f"/cases/{ref}/events/close", data={"csrf_token": token})
+    assert refused.status_code == 422
+    assert "Enter the reason for closing before the reply window ends" in visible_text(
+        refused.text)
+    with web.sessions() as session:
+        assert session.scalars(select(Case.state).where(Case.reference == ref)).one() == (
+            "responded")
