@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from fastapi.testclient import TestClient
+
 from concerns.db.engine import make_engine
 from concerns.workflows.context import AppContext
 from concerns.workflows.reminders import sweep
@@ -137,3 +140,38 @@ def test_an_account_that_reads_cases_needs_a_name_the_conflict_check_can_find(
            as_user="admin")
     listed = {u["username"]: u for u in cli.ok("user", "list", "--json", as_user="admin").json()}
     assert listed["bob"]["full_name"] == "Bob Stone" and listed["ops"]["roles"] == ["auditor"]
+
+
+@pytest.mark.parametrize("command", [
+    ["disable", "sam"],
+    ["roles", "sam", "--role", "iat_manager"],
+    ["reset-password", "sam", "--password-stdin"],
+    ["reset-second-factor", "sam"],
+])
+def test_an_account_command_ends_the_accounts_open_sessions_at_once(
+    staffed: Cli, command: list[str],
+) -> None:
+    """Run from the command line while sam is signed in to the web app: sam's cookie is refused
+    at the next request; another member of staff's session goes on."""
+    from concerns.web.app import create_app
+    from tests.integration.web_helpers import sign_in
+
+    cli = staffed
+    for username in ("sam", "alex"):
+        made = cli("user", "reset-password", username, "--reason", "Set for the test",
+                   "--password-stdin", as_user="admin", stdin=NEW_PASSWORD)
+        assert made.code == 0, made.err
+    ctx = _ctx(cli)
+    try:
+        sam, alex = (TestClient(create_app(ctx.settings, ctx), follow_redirects=False)
+                     for _ in range(2))
+        sign_in(sam, "sam", NEW_PASSWORD.strip())
+        sign_in(alex, "alex", NEW_PASSWORD.strip())
+        assert sam.get("/api/me").status_code == 200
+        done = cli(*["user", *command], "--reason", "Changed for the test", as_user="admin",
+                   stdin="yet another long passphrase\n")
+        assert done.code == 0, done.err
+        assert sam.get("/api/me").status_code == 401
+        assert alex.get("/api/me").status_code == 200
+    finally:
+        ctx.engine.dispose()
