@@ -145,15 +145,19 @@ def case_facts_many(
     today: date | None = None,
     clocks: Mapping[int, Sequence[ClockFacts]] | None = None,
     staff: dict[int, str] | None = None,
+    open_escalations: Mapping[int, dict[str, int]] | None = None,
 ) -> dict[int, CaseFacts]:
     """The guards' facts for many cases in four queries, whatever their number (queues).
     TODAY (the council's local date) tells whether the person's reply window still runs.
-    A list that has read the cases' CLOCKS already (every deadline of each case) and the STAFF
-    (user id → username) passes them: not asked again."""
+    A list that has read the cases' CLOCKS already (every deadline of each case), the STAFF
+    (user id → username) and each case's OPEN_ESCALATIONS by severity (open_escalation_count
+    beside its columns) passes them: not asked again."""
     values = values or {}
     ids = [c.id for c in cases]
     open_by_case: dict[int, dict[str, int]] = {cid: {} for cid in ids}
-    if ids:
+    if open_escalations is not None:
+        open_by_case.update(open_escalations)
+    elif ids:
         rows = session.execute(
             select(Escalation.case_id, Escalation.severity, func.count())
             .where(Escalation.case_id.in_(ids), Escalation.resolved_at.is_(None))
@@ -196,7 +200,8 @@ _REVIEWER = aliased(User)
 _SUBMITTER = aliased(User)
 
 
-def _open_escalations(*severities: str) -> Any:
+def open_escalation_count(*severities: str) -> Any:
+    """A case's open escalations (of SEVERITIES, or all), as a column beside the case's own."""
     query = select(func.count()).where(
         Escalation.case_id == Case.id, Escalation.resolved_at.is_(None)
     )
@@ -213,8 +218,8 @@ _CASE_WITH_FACTS = (
         Case,
         _REVIEWER.username,
         _SUBMITTER.username,
-        _open_escalations(),
-        _open_escalations("safeguarding"),
+        open_escalation_count(),
+        open_escalation_count("safeguarding"),
         exists()
         .where(
             CaseConflict.case_id == Case.id,

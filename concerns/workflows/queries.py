@@ -15,6 +15,7 @@ from concerns.db.models import (
     Attachment,
     Case,
     CaseChild,
+    CaseConflict,
     Child,
     Contact,
     Deadline,
@@ -25,7 +26,6 @@ from concerns.db.models import (
     User,
 )
 from concerns.triage.flag_words import flag_in_words
-from concerns.workflows.access.conflicts import barred_case_ids
 from concerns.workflows.access.need_to_know import (
     clock_hidden,
     filter_case,
@@ -34,7 +34,13 @@ from concerns.workflows.access.need_to_know import (
 )
 from concerns.workflows.access.users import acting_user, ensure_may_read, readable_case
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_facts, case_facts_many, case_with_facts
+from concerns.workflows.cases import (
+    barring,
+    case_facts,
+    case_facts_many,
+    case_with_facts,
+    open_escalation_count,
+)
 from concerns.workflows.clocks import OPEN_STATUSES, deadline_status
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
@@ -67,9 +73,12 @@ def full_names(session: Session) -> dict[str, str]:
     return staff_names(session)[0]
 
 
+_STAFF = select(User.id, User.username, User.full_name)
+
+
 def staff_names(session: Session) -> tuple[dict[str, str], dict[int, str]]:
     """username → full name, and user id → username, in one query."""
-    rows = session.execute(select(User.id, User.username, User.full_name)).all()
+    rows = session.connection().execute(_STAFF).all()
     return {u.username: u.full_name or u.username for u in rows}, {u.id: u.username for u in rows}
 
 
@@ -149,25 +158,61 @@ class Listed:
     staff_named_keys: list[Any]
     respondent_name: str
     restricted_at: datetime | None
+    # Open escalations, all and safeguarding: the guards' facts.
+    open_escalations: int
+    open_safeguarding: int
+
+    def open_by_severity(self) -> dict[str, int]:
+        """As case_facts_many counts them: the guards tell only safeguarding from the rest."""
+        counts = {"safeguarding": self.open_safeguarding,
+                  "other": self.open_escalations - self.open_safeguarding}
+        return {severity: n for severity, n in counts.items() if n}
 
 
-# The columns of Listed, in its order: a list adds its own WHERE and ORDER BY.
-_LISTED = select(
-    Case.id, Case.reference, Case.state, Case.version, Case.received_at, Case.reviewer_id,
-    Case.submitted_by_id, Case.outcome_summary, Case.outcome_wording,
-    Case.complaints_meets_criteria, Case.legal_proceedings, Case.return_state,
-    Case.staff_named_keys, Respondent.name, Respondent.restricted_at,
-).join(Respondent, Respondent.id == Case.respondent_id)
+# The columns of Listed, in its order, without the cases a conflict of interest bars the reader
+# (:username) from: a list adds its own WHERE and ORDER BY.
+_LISTED = (
+    select(
+        Case.id, Case.reference, Case.state, Case.version, Case.received_at, Case.reviewer_id,
+        Case.submitted_by_id, Case.outcome_summary, Case.outcome_wording,
+        Case.complaints_meets_criteria, Case.legal_proceedings, Case.return_state,
+        Case.staff_named_keys, Respondent.name, Respondent.restricted_at,
+        open_escalation_count(), open_escalation_count("safeguarding"),
+    )
+    .join(Respondent, Respondent.id == Case.respondent_id)
+    .where(
+        ~exists()
+        .where(
+            CaseConflict.case_id == Case.id,
+            CaseConflict.user_id == User.id,
+            User.username == bindparam("username"),
+            barring(),
+        )
+        .correlate(Case)
+    )
+)
 
 
-def _listed(s: Session, query: Select[Any], actor: Actor) -> list[Listed]:
-    """The cases of QUERY (a _LISTED select) that ACTOR may see in a list: not those a conflict
-    of interest bars them from, nor those of a restricted person's record."""
-    barred = barred_case_ids(s, actor.username)
+def _listed(
+    s: Session, query: Select[Any], actor: Actor, params: dict[str, Any] | None = None
+) -> list[Listed]:
+    """The cases of QUERY (a _LISTED select, with PARAMS) that ACTOR may see in a list: not
+    those a conflict of interest bars them from, nor those of a restricted person's record.
+    Run on the connection: plain rows need nothing of the ORM session."""
+    rows = s.connection().execute(query, {"username": actor.username, **(params or {})})
     return [
-        case for case in (Listed(*row) for row in s.execute(query))
-        if case.id not in barred and not restriction_hides(actor, case.restricted_at)
+        case for case in (Listed(*row) for row in rows)
+        if not restriction_hides(actor, case.restricted_at)
     ]
+
+
+def _listed_facts(
+    s: Session, cases: list[Listed], today: date, clocks: dict[int, list[ListedClock]],
+    staff: dict[int, str],
+) -> dict[int, CaseFacts]:
+    """The guards' facts of listed cases, from what the list has read already."""
+    return case_facts_many(s, cases, today=today, clocks=clocks, staff=staff,
+                           open_escalations={c.id: c.open_by_severity() for c in cases})
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,15 +226,18 @@ class ListedClock:
     due_date: date
 
 
+_LIST_CLOCKS = (
+    select(Deadline.id, Deadline.case_id, Deadline.clock, Deadline.status, Deadline.due_date)
+    .where(Deadline.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(Deadline.id)
+)
+
+
 def _deadlines_by_case(s: Session, case_ids: list[int]) -> dict[int, list[ListedClock]]:
     out: dict[int, list[ListedClock]] = {cid: [] for cid in case_ids}
     if not case_ids:
         return out
-    for row in s.execute(
-        select(Deadline.id, Deadline.case_id, Deadline.clock, Deadline.status, Deadline.due_date)
-        .where(Deadline.case_id.in_(case_ids))
-        .order_by(Deadline.id)
-    ):
+    for row in s.connection().execute(_LIST_CLOCKS, {"case_ids": case_ids}):
         out[row.case_id].append(ListedClock(*row))
     return out
 
@@ -253,7 +301,7 @@ def list_cases(
         cases = _listed(s, query.order_by(Case.received_at.desc()).limit(limit), actor)
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         names, staff = staff_names(s)
-        all_facts = case_facts_many(s, cases, today=today, clocks=deadlines, staff=staff)
+        all_facts = _listed_facts(s, cases, today, deadlines, staff)
         out = [_summary(c, deadlines[c.id], today, all_facts[c.id], names, actor)
                for c in cases]
         if owner:
@@ -553,19 +601,23 @@ def _returned(state: str, events: Sequence[Said], names: dict[str, str]) -> dict
     return None
 
 
+# The events that send work back and hand it on again, of many cases.
+_RETURNS = (
+    select(*_SAID)
+    .where(Event.case_id.in_(bindparam("case_ids", expanding=True)),
+           Event.event.in_(sorted({e for pair in RETURNS.values() for e in pair[:2]})))
+    .order_by(Event.id)
+)
+
+
 def _returns_of(
     s: Session, cases: Sequence[Listed], names: dict[str, str]
 ) -> dict[int, dict[str, Any] | None]:
     """_returned for many cases in one query (the reviewer's list marks returned work)."""
     if not cases:
         return {}
-    kinds = {e for pair in RETURNS.values() for e in pair[:2]}
     by_case: dict[int, list[Said]] = {c.id: [] for c in cases}
-    for row in s.execute(
-        select(*_SAID)
-        .where(Event.case_id.in_(list(by_case)), Event.event.in_(kinds))
-        .order_by(Event.id)
-    ):
+    for row in s.connection().execute(_RETURNS, {"case_ids": list(by_case)}):
         said = Said(*row)
         if said.case_id is not None:
             by_case[said.case_id].append(said)
@@ -600,6 +652,27 @@ def events_for(ctx: AppContext, actor_name: str | None, reference: str) -> list[
         return out
 
 
+# The queues' cases, each statement built once: those in a state the queue waits on (and
+# the reader's lists show, :listed), or with letters to post too; and mine: a case not closed
+# with a running clock this user (or, unassigned, their role) owns, or that they review.
+_LISTED_STATE = Case.state.in_(bindparam("listed", expanding=True))
+_WAITING_STATE = Case.state.in_(bindparam("waiting", expanding=True))
+_WAITING = _LISTED.where(_WAITING_STATE, _LISTED_STATE).order_by(Case.received_at)
+_WAITING_OR_TO_POST = _LISTED.where(
+    _WAITING_STATE | Case.id.in_(bindparam("to_post", expanding=True)), _LISTED_STATE
+).order_by(Case.received_at)
+_OWNS = exists().where(
+    Deadline.case_id == Case.id,
+    Deadline.status == "running",
+    (Deadline.owner_user_id == bindparam("user_id"))
+    | (Deadline.owner_user_id.is_(None)
+       & Deadline.owner_role.in_(bindparam("roles", expanding=True))),
+)
+_MINE = _LISTED.where(
+    Case.state != "closed", _OWNS | (Case.reviewer_id == bindparam("user_id")), _LISTED_STATE
+).order_by(Case.received_at)
+
+
 def queue(
     ctx: AppContext, actor_name: str | None, which: str, *,
     actor: Actor | None = None, user_id: int | None = None,
@@ -624,26 +697,20 @@ def queue(
         if which == "assistant":
             for letter in waiting_to_post(s):
                 to_post.setdefault(letter.case_id, []).append(letter)
+        params: dict[str, Any] = {"listed": list(listed_states(actor))}
         if which == "mine":
-            # Only cases with a clock this user (or their role) owns, or that they review.
-            owns = exists().where(
-                Deadline.case_id == Case.id,
-                Deadline.status == "running",
-                (Deadline.owner_user_id == user_id)
-                | (Deadline.owner_user_id.is_(None) & Deadline.owner_role.in_(actor.roles)),
-            )
-            query = _LISTED.where(Case.state != "closed", owns | (Case.reviewer_id == user_id))
+            query = _MINE
+            params.update(user_id=user_id, roles=sorted(actor.roles))
+        elif to_post:
+            query = _WAITING_OR_TO_POST
+            params.update(waiting=list(QUEUES[which]), to_post=sorted(to_post))
         else:
-            waiting = Case.state.in_(QUEUES[which])
-            if to_post:
-                query = _LISTED.where(waiting | Case.id.in_(sorted(to_post)))
-            else:
-                query = _LISTED.where(waiting)
-        query = query.where(Case.state.in_(listed_states(actor)))
-        cases = _listed(s, query.order_by(Case.received_at), actor)
+            query = _WAITING
+            params.update(waiting=list(QUEUES[which]))
+        cases = _listed(s, query, actor, params)
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         names, staff = staff_names(s)
-        all_facts = case_facts_many(s, cases, today=today, clocks=deadlines, staff=staff)
+        all_facts = _listed_facts(s, cases, today, deadlines, staff)
         returned = _returns_of(s, [c for c in cases if c.state in RETURNS], names)
         out = []
         for case in cases:
@@ -701,7 +768,7 @@ def team_view(
         )
         deadlines = _deadlines_by_case(s, [c.id for c in cases])
         names, staff = staff_names(s)
-        all_facts = case_facts_many(s, cases, today=today, clocks=deadlines, staff=staff)
+        all_facts = _listed_facts(s, cases, today, deadlines, staff)
         rows = []
         for case in cases:
             row = _summary(case, deadlines[case.id], today, all_facts[case.id], names, actor)
