@@ -209,12 +209,15 @@ def _case_page(
 ) -> Response:
     case = queries.show_case(state(request).ctx, user.username, reference, actor=user.actor)
     events = list(case.get("events_available", []))
-    shown = [event] if event else (events if template == "signoff.html" else [])
+    primary = _primary(case)
+    # The sign-off page shows every form: the next step's own first (its one green button).
+    first = [primary] if primary in events else []
+    shown = [event] if event else (
+        first + [e for e in events if e != primary] if template == "signoff.html" else [])
     forms = event_forms.build(
         shown, case, _choices(request, user, reference, shown), posted,
         themes=state(request).ctx.settings.learning.themes,
     )
-    primary = _primary(case)
     title = f"{label(event)}: case {case['reference']}" if event else f"Case {case['reference']}"
     return render(
         request, template, title, status_code=status_code,

@@ -107,7 +107,14 @@ def test_the_director_authorises_from_her_queue_with_edited_wording(
     director.goto("/queue/director")
     assert_accessible(director)
     screenshot(director, "director-queue")
-    director.get_by_role("link", name=f"Review and sign off case {reference}").click()
+    click_and_load(director, director.get_by_role("link",
+                                                  name=f"Review and sign off case {reference}"))
+    # Her next step leads, with the page's one green button; returning it is the other choice.
+    forms = director.locator("form[id^=event-]")
+    assert forms.evaluate_all("fs => fs.map(f => f.id)") == [
+        "event-authorise", "event-return-for-changes"]
+    assert director.locator("form[id^=event-] button:not(.govuk-button--secondary)").evaluate_all(
+        "bs => bs.map(b => b.textContent.trim())") == ["Authorise the outcome"]
     wording = director.locator("#authorise-wording")
     assert "We are sorry" in wording.input_value()
     wording.fill("Thank you for writing to us. We apologise for the delay in sharing the plan.")
