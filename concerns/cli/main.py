@@ -250,6 +250,19 @@ def user_reset_second_factor(name: UserArg, reason: ReasonOpt, json_out: JsonOpt
                   "second factor removed, sessions ended")
 
 
+@user_app.command("rename")
+@handled
+def user_rename(
+    name: UserArg,
+    full_name: Annotated[str, typer.Option("--full-name", help="Their name as letters show it.")],
+    reason: ReasonOpt,
+    json_out: JsonOpt = False, as_user: AsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Set an account's full name; every case is checked again for a conflict of interest."""
+    c = call(json_out, as_user, config)
+    _account_done(c, users.rename_user(c.ctx, c.user, name, full_name, reason), "name changed")
+
+
 @user_app.command("unlock")
 @handled
 def user_unlock(name: UserArg, reason: ReasonOpt, json_out: JsonOpt = False,

@@ -175,3 +175,35 @@ def test_an_account_command_ends_the_accounts_open_sessions_at_once(
         assert alex.get("/api/me").status_code == 200
     finally:
         ctx.engine.dispose()
+
+
+def test_a_name_is_set_or_changed_and_the_cases_are_checked_under_the_new_one(
+    staffed: Cli,
+) -> None:
+    """`user rename`: an account added without a name gets one and may then read cases; a
+    member of staff whose surname changes is checked against every case under the new name."""
+    cli = staffed
+    ctx = _ctx(cli)
+    try:
+        reference = log_concern(ctx, staff_named=["Jo Whitlow (team manager)"])
+    finally:
+        ctx.engine.dispose()
+    assert cli.ok("case", "show", reference, "--json", as_user="jo").json()["reference"]
+    renamed = cli("user", "rename", "jo", "--full-name", "Jo Whitlow", "--reason",
+                  "Married in June", as_user="admin")
+    assert renamed.code == 0 and "jo: name changed." in renamed.out
+    refused = cli("case", "show", reference, as_user="jo")
+    assert refused.code == 3 and "you cannot open this case" in refused.err
+    assert cli("user", "rename", "jo", "--full-name", "Jo", "--reason", "x",
+               as_user="admin").err.startswith("error: full-name:")
+    assert cli("user", "rename", "jo", "--full-name", "Jo Bloggs", "--reason", "x",
+               as_user="alex").code == 3
+    cli.ok("user", "add", "ops", "--role", "auditor", as_user="admin")
+    cli.ok("user", "rename", "ops", "--full-name", "Olu Peters", "--reason", "Was missing",
+           as_user="admin")
+    cli.ok("user", "roles", "ops", "--role", "legal", "--reason", "Moved to Legal",
+           as_user="admin")
+    audited = [(e["event"], e["actor"], e["note"]) for e in _history(cli)
+               if e["event"] == "user_renamed"]
+    assert audited == [("user_renamed", "admin", "Married in June"),
+                       ("user_renamed", "admin", "Was missing")]

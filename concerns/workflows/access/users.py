@@ -363,6 +363,30 @@ def reset_password(ctx: AppContext, actor_name: str | None, username: str, passw
     return info
 
 
+def rename_user(ctx: AppContext, actor_name: str | None, username: str, full_name: str,
+                reason: str) -> UserInfo:
+    """Set an account's full name (a new surname, a name missing or mistyped when it was added):
+    every case is checked again for a conflict of interest under the new name, and what was
+    found under the old one stands (a concern naming the old name still names the person)."""
+    why = _why(reason)
+    full_name = " ".join(full_name.split())
+    if len(full_name) > 200:
+        raise BadInput("full-name", "longer than 200 characters")
+    with ctx.uow() as uow:
+        s = uow.session
+        actor, user = _managed(s, actor_name, username, "change names")
+        _named_if_reading(user.role_names, full_name)
+        at = ctx.now()
+        user.full_name, user.name_key = full_name, normalise_name(full_name)
+        s.flush()
+        found = recheck_user(s, user, at)
+        append_event(s, event="user_renamed", actor=actor.username, at=at,
+                     data={"username": username, "conflicts_found": found}, note=why)
+        info = _info(user)
+        uow.commit()
+    return info
+
+
 def unlock_user(ctx: AppContext, actor_name: str | None, username: str, reason: str
                 ) -> UserInfo:
     """Lift the sign-in delays that failures of this username have built up."""
