@@ -242,3 +242,39 @@ def test_unknown_wrong_disabled_and_throttled_take_the_same_time(sqlite_ctx: App
     medians = {kind: statistics.median(times) for kind, times in took.items()}
     slowest, fastest = max(medians.values()), min(medians.values())
     assert slowest < 2 * fastest, medians
+
+
+def test_every_web_process_counts_the_same_failures(ctx: AppContext) -> None:
+    """Two apps over one database stand for two `serve --workers` processes: failures through
+    one hold the next attempt through the other, and an address refused by one is refused by
+    the other (SQLite and PostgreSQL)."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from concerns.db.models import Event
+    from tests.integration.web_helpers import client_for, csrf_of
+
+    create_staff(ctx, password=PASSWORD)
+    settings = replace(ctx.settings, web=replace(
+        ctx.settings.web, sign_in_free_failures=2, sign_in_max_delay_seconds=1,
+        sign_in_address_limit=4))
+    shared = AppContext(settings, ctx.engine)
+    first, second = client_for(shared), client_for(shared)
+
+    def sign_in_as(client: TestClient, username: str, password: str) -> int:
+        csrf = csrf_of(client.get("/login").text)
+        return int(client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": csrf}).status_code)
+
+    for _ in range(2):
+        assert sign_in_as(first, "dana", "not the password") == 401
+    assert sign_in_as(second, "dana", "still not it") == 401
+    with ctx.sessions() as s:
+        last = s.scalars(select(Event).where(Event.event == "sign_in_failed")
+                         .order_by(Event.id.desc())).first()
+    assert last is not None and (last.data or {}).get("delay", 0) > 0
+    # A fourth failure from this address through the first app: the second refuses the address,
+    # even with the right password.
+    assert sign_in_as(first, "lee", "not the password") == 401
+    assert sign_in_as(second, "alex", PASSWORD) == 401
