@@ -209,10 +209,15 @@ def test_every_role_moves_the_case_on_with_the_primary_button(
     assert {d["kind"] for d in seen} >= {"acknowledgement", "outcome"}
 
 
-def test_screenshots_of_the_case_page_team_view_and_a_letter_check(
+def test_screenshots_of_my_work_the_case_page_team_view_and_a_letter_check(
     new_page: Any, live: LiveServer
 ) -> None:
     reference = raise_a_concern(new_page(width=320), "Alex Sample", pictured=False)
+    officer = new_page()
+    sign_in(officer, "alex")  # lands on My work
+    _checked(officer)
+    assert "Acknowledge the concern" in officer.inner_text("table")
+    screenshot(officer, "my-work")
     manager = new_page()
     sign_in(manager, "morgan")
     manager.goto(f"/cases/{reference}")
