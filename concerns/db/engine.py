@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -125,10 +125,17 @@ def _configure_sqlite(engine: Engine, database: str | None) -> None:
     def _on_begin(conn: Any) -> None:
         # A read-only unit of work (see `read_only`) begins a deferred transaction: in WAL mode
         # it reads one consistent snapshot and never takes, or waits for, the write lock.
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        # Sent on the driver's own connection: every transaction begins here, and SQLAlchemy's
+        # statement machinery (a cursor, an execution context, events) cost as much as the
+        # BEGIN itself. A failure (the lock not had within busy_timeout) is raised as
+        # SQLAlchemy would have raised it, an OperationalError without parameters.
+        driver_error = conn.dialect.loaded_dbapi.Error
+        try:
+            conn.connection.driver_connection.execute(begin)
+        except driver_error as exc:
+            raise DBAPIError.instance(begin, None, exc, driver_error,
+                                      hide_parameters=True) from exc
 
 
 # Execution option marking a connection whose transactions only read.
