@@ -206,8 +206,15 @@ def open_escalation_count(*severities: str) -> Any:
         Escalation.case_id == Case.id, Escalation.resolved_at.is_(None)
     )
     if severities:
-        query = query.where(Escalation.severity.in_(severities))
+        query = query.where(one_of(Escalation.severity, severities))
     return query.correlate(Case).scalar_subquery()
+
+
+def one_of(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """COLUMN is one of a few fixed VALUES, as `column IN (...)` with plain parameters: an
+    `in_()` sends an expanding parameter that SQLAlchemy rewrites into the SQL at every run,
+    which cost a tenth of the statement that reads a case for every event."""
+    return or_(*(column == value for value in values))
 
 
 # The case, its reviewer's and submitter's usernames, its open escalations, whether the acting
@@ -263,7 +270,7 @@ def _case_for_event(with_person: bool, with_head: bool) -> Select[Any]:
         .add_columns(_OPEN_CLOCK)
         .outerjoin(
             _OPEN_CLOCK,
-            and_(_OPEN_CLOCK.case_id == Case.id, _OPEN_CLOCK.status.in_(OPEN_STATUSES)),
+            and_(_OPEN_CLOCK.case_id == Case.id, one_of(_OPEN_CLOCK.status, OPEN_STATUSES)),
         )
         .order_by(_OPEN_CLOCK.id)
     )

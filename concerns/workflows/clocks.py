@@ -8,6 +8,7 @@ closures and pauses were skipped, who extended it and why) so staff can check it
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -126,7 +127,24 @@ def _first_run(
     start = calendar.local_date(at)
     target = spec.target if days is None else days
     explanation = {"from": start.isoformat(), "days": target, "working_days": spec.working}
-    return explanation, _work_out(calendar, explanation, [])
+    # A clock's first run depends on nothing but the calendar, the day it starts and its days:
+    # worked out once for each (nearly every event starts a clock).
+    runs = _FIRST_RUNS.setdefault(calendar, {})
+    key = (start, target, spec.working)
+    worked = runs.get(key)
+    if worked is None:
+        if len(runs) >= _FIRST_RUNS_KEPT:
+            runs.clear()
+        worked = runs[key] = _work_out(calendar, explanation, [])
+    return explanation, worked
+
+
+# Each calendar's first runs worked out so far (a calendar's days never change once made),
+# a few hundred at most.
+_FIRST_RUNS: weakref.WeakKeyDictionary[
+    WorkingCalendar, dict[tuple[date, int, bool], DueDateExplanation]
+] = weakref.WeakKeyDictionary()
+_FIRST_RUNS_KEPT = 512
 
 
 def due_if_started(
