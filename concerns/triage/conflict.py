@@ -41,7 +41,8 @@ _LIST_SEPARATORS = re.compile(
 # "Sam Patel's manager", "James' team": the name without the possessive.
 _POSSESSIVE = re.compile(r"(?<=[^\W\d_])['\u2019\u02bc](?:s\b|(?=\s|$))", re.IGNORECASE)
 # "alex.morgan@council.gov.uk": the name an address is made of, as two words.
-_EMAIL_NAME = re.compile(r"\b([^\W\d_]{2,})[._]([^\W\d_]{2,})@[\w.-]+")
+_EMAIL_NAME = re.compile(r"\b([^\W\d_]{2,}(?:[._-][^\W\d_]{2,})+)@[\w.-]+")
+_EMAIL_SEPARATORS = re.compile(r"[._-]")
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?")
 # Sentence punctuation between two words means they are not one name.
 _BREAK = re.compile(r"[.!?;:,\n()\[\]\"]")
@@ -160,13 +161,18 @@ def surname_relation(written: str, staff: StaffName) -> Literal["same", "near", 
     return ""
 
 
+@lru_cache(maxsize=4096)
+def _written_parts(written: str) -> tuple[str, str, str, tuple[str, ...]]:
+    """(title, forename, surname, middle names) of a name as written, normalised. Kept: each
+    name in a concern is judged against every member of staff."""
+    parsed = _parse(written)
+    return (normalise_name(parsed.title), normalise_name(parsed.first),
+            normalise_name(parsed.last), tuple(normalise_name(parsed.middle).split()))
+
+
 def judge_name(written: str, staff: StaffName) -> Finding | None:
     """One name as written in the `staff_named` list, against one member of staff."""
-    parsed = _parse(written)
-    title = normalise_name(parsed.title)
-    forename = normalise_name(parsed.first)
-    surname = normalise_name(parsed.last)
-    middle = normalise_name(parsed.middle).split()
+    title, forename, surname, middle = _written_parts(written)
     if not surname:
         # One word: a forename or a surname, nobody can tell which.
         word = forename
@@ -210,6 +216,8 @@ def judge_text(text: str, staff: StaffName) -> tuple[Finding, str] | None:
         if not sur:
             continue
         before = words[i - 1] if i and _linked(text, words[i - 1], word) else None
+        if before is not None:
+            before = _past_middle_initials(text, words, i - 1, staff) or before
         after = words[i + 1] if i + 1 < len(words) and _linked(text, word, words[i + 1]) else None
         found = _judge_pair(
             before.group() if before else "", word.group(), after.group() if after else "",
@@ -222,6 +230,21 @@ def judge_text(text: str, staff: StaffName) -> tuple[Finding, str] | None:
             return found, mention
         best = best or (found, mention)
     return best
+
+
+def _past_middle_initials(
+    text: str, words: list[re.Match[str]], k: int, staff: StaffName
+) -> re.Match[str] | None:
+    """"Samuel J. Patel", "Sam J R Patel": the forename before the middle initials that end at
+    WORDS[K], when it is the member of staff's (or related); None otherwise."""
+    start = k
+    while (k > 0 and start - k < 2 and len(normalise_name(words[k].group())) == 1
+           and _linked(text, words[k - 1], words[k])):
+        k -= 1
+        if forename_relation(normalise_name(words[k].group()), staff.forename) in (
+                "same", "related"):
+            return words[k]
+    return None
 
 
 def _linked(text: str, first: re.Match[str], second: re.Match[str]) -> bool:
@@ -263,7 +286,8 @@ def plain_names(text: str) -> str:
     """TEXT with names freed of what hides them from the check: possessives ("Sam Patel's
     team" is "Sam Patel team") and email addresses ("alex.morgan@…" is "alex morgan"). Kept: a
     concern's text is checked against every member of staff."""
-    return _POSSESSIVE.sub("", _EMAIL_NAME.sub(r"\1 \2", text))
+    return _POSSESSIVE.sub("", _EMAIL_NAME.sub(
+        lambda found: _EMAIL_SEPARATORS.sub(" ", found.group(1)), text))
 
 
 def check(
@@ -278,10 +302,12 @@ def check(
     for entry in staff_named:
         for written in split_names(plain_names(entry)):
             finding = judge_name(written, staff)
-            if finding is None:
-                # Not one name as written ("Sam Patel manager"): read as text, for a name in it.
+            if finding != "excluded":
+                # Not one name as written ("Sam Patel manager", "Social worker Alex Morgan"):
+                # read as text too, for a name in it; the stronger finding counts.
                 in_words = judge_text(written, staff)
-                finding = in_words[0] if in_words else None
+                if in_words is not None and (finding is None or in_words[0] == "excluded"):
+                    finding = in_words[0]
             if finding == "excluded":
                 return Match("excluded", "staff_named", written)
             if finding and best is None:
