@@ -14,6 +14,10 @@ With letters on, the time each write transaction holds SQLite's write lock is me
 An "event" is one use case that changes the register: the intake of the concern and the 11
 lifecycle events a case goes through here (12 per lifecycle).
 
+Each concern comes from a person of its own (realistic, distinct people, as in the intake bench):
+with everyone given the test factory's one phone number and postcode, each intake flagged every
+earlier person as a possible match, so the cost per event grew with the number of lifecycles.
+
 Environment: CONCERNS_BENCH_LIFECYCLES (default 30).
 """
 
@@ -31,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.bench_intake import People  # noqa: E402
 from bench.common import (  # noqa: E402
     WriteLockClock,
     capture_all,
@@ -46,10 +51,14 @@ from concerns.workflows.settings import load_settings  # noqa: E402
 from tests.factories import act, create_staff, log_concern  # noqa: E402
 
 N = int(os.environ.get("CONCERNS_BENCH_LIFECYCLES", "30"))
+# Lifecycle i's person (i = -1 warms up).
+PEOPLE = People(N + 1).people
 
 
 def lifecycle(ctx: AppContext, i: int) -> None:
-    ref = log_concern(ctx, name=f"Bench Person {i}", email=f"bench{i}@example.com")
+    who = PEOPLE[i + 1]
+    ref = log_concern(ctx, name=who["name"], email=who["email"], phone=who["phone"],
+                      address=who["address"], postcode=who["postcode"])
     act(ctx, ref, "acknowledge", "alex")
     act(
         ctx,
