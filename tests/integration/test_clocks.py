@@ -9,6 +9,8 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from concerns.db.models import Case, Deadline
+from concerns.workflows import clocks
+from concerns.workflows.cases import case_with_facts
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.lifecycle import fire_event
@@ -204,3 +206,22 @@ def test_case_show_reports_a_paused_clock_and_an_overdue_one(staffed: AppContext
     assert statuses == {"acknowledge": "paused", "information_wait": "running"}
     paused = next(d for d in shown["deadlines"] if d["clock"] == "acknowledge")
     assert "already late by 1 working day" in paused["explanation"]["text"]
+
+
+def test_the_open_clocks_read_with_the_case_still_count_a_clock_started_and_stored_since(
+    staffed: AppContext,
+) -> None:
+    # An event reads the case's open clocks with the case and keeps them for its transaction;
+    # a clock started and flushed after that must not be lost from what it sees.
+    ref = log_concern(staffed)
+    with staffed.uow() as uow:
+        s = uow.session
+        today = staffed.calendar.local_date(staffed.now())
+        case, *_ = case_with_facts(s, ref, today=today, username="alex")
+        read = clocks.open_deadlines(s, case)
+        started = clocks.start_clock(s, staffed.settings, staffed.calendar, case, "route",
+                                     staffed.now())
+        s.flush()
+        assert [d.clock for d in clocks.open_deadlines(s, case)] == [
+            *(d.clock for d in read), started.clock
+        ]
