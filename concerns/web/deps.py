@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
 from fastapi import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -77,24 +78,49 @@ def state(request: Request) -> WebState:
 
 def current_user(request: Request) -> StaffUser | None:
     """The user of this request's session, checked against the database on every request."""
+    found = _known_user(request)
+    if not isinstance(found, _Unread):
+        return found
+    user_id = session_user_id(request)
+    assert user_id is not None  # _known_user answered for a request without one
+    # A read-only transaction: checking the user never takes SQLite's write lock.
+    return _remember(request, auth.session_user(state(request).ctx.read_sessions, user_id))
+
+
+class _Unread:
+    """What _known_user answers when the user must still be read from the database."""
+
+
+def _known_user(request: Request) -> StaffUser | _Unread | None:
+    """The request's user as already known, without the database: from this request's cache
+    or as the session middleware read it with the session's row (every signed-in request);
+    None when signed out; _Unread() when it must be read."""
     cached = getattr(request.state, "staff_user", False)
     if cached is None or isinstance(cached, StaffUser):
         return cached
     user_id = session_user_id(request)
-    found: StaffUser | None = None
-    if user_id is not None:
-        user = request.scope.get("state", {}).get("session_user")
-        if not isinstance(user, auth.SessionUser) or user.id != user_id:
-            # A read-only transaction: checking the user never takes SQLite's write lock.
-            user = auth.session_user(state(request).ctx.read_sessions, user_id)
-        if user is not None:
-            found = StaffUser(user.id, user.username, user.full_name, user.roles, user.name_key)
+    if user_id is None:
+        return _remember(request, None)
+    user = request.scope.get("state", {}).get("session_user")
+    if isinstance(user, auth.SessionUser) and user.id == user_id:
+        return _remember(request, user)
+    return _Unread()
+
+
+def _remember(request: Request, user: auth.SessionUser | None) -> StaffUser | None:
+    found = (StaffUser(user.id, user.username, user.full_name, user.roles, user.name_key)
+             if user is not None else None)
     request.state.staff_user = found
     return found
 
 
-def signed_in(request: Request) -> StaffUser:
-    user = current_user(request)
+async def signed_in(request: Request) -> StaffUser:
+    """The signed-in user, or SignInNeeded. Async: the session middleware has read the user
+    with the session, so this needs no worker thread of its own (a sync dependency takes one
+    on every request); should it not have, the user is read in one."""
+    known = _known_user(request)
+    user = (await to_thread.run_sync(current_user, request) if isinstance(known, _Unread)
+            else known)
     if user is None:
         raise SignInNeeded()
     return user

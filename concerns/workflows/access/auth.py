@@ -297,7 +297,8 @@ _SESSION_USER = (
 
 def read_session_user(session: Session, user_id: int) -> SessionUser | None:
     """`session_user` in the caller's transaction (the web reads it with the session's row)."""
-    rows = session.execute(_SESSION_USER, {"user_id": user_id}).all()
+    # On the connection: plain rows need nothing of the ORM session (every request runs this).
+    rows = session.connection().execute(_SESSION_USER, {"user_id": user_id}).all()
     if not rows:
         return None
     first = rows[0]
