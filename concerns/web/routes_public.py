@@ -29,6 +29,7 @@ from concerns.web.security import (
 )
 from concerns.workflows import intake
 from concerns.workflows.access import auth, public_form_limit, second_factor
+from concerns.workflows.access.sessions import PENDING_KEY, PENDING_MINUTES
 from concerns.workflows.errors import BadInput
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +108,7 @@ async def login(
             if person is not None and second_factor.required(ctx.settings.web, person.roles):
                 # Half signed in: a new session that only knows who is to give a code.
                 begin_session(request, None, {
-                    "csrf": secrets.token_urlsafe(32), "pending_uid": result.user_id,
+                    "csrf": secrets.token_urlsafe(32), PENDING_KEY: result.user_id,
                     "pending_at": ctx.now().isoformat(), "wrong_codes": 0,
                     "next": _safe_next(next),
                 })
@@ -123,12 +124,11 @@ async def login(
 
 
 # --- the second factor ------------------------------------------------------------------------
-PENDING_MINUTES = 5
 
 
 def _pending(request: Request) -> int | None:
     """Who is half signed in on this session (password given, code not yet), if anyone."""
-    uid = request.session.get("pending_uid")
+    uid = request.session.get(PENDING_KEY)
     started = request.session.get("pending_at")
     if not isinstance(uid, int) or not isinstance(started, str):
         return None

@@ -154,3 +154,29 @@ def test_wrong_codes_hold_the_next_ones_longer_and_a_new_password_does_not_forge
     assert stored and all("erin" not in key for key in stored)
     unlock_user(web, "admin", "erin", "Rang the service desk from her desk phone")
     assert delay() == 0
+
+
+@pytest.mark.parametrize("change", ["reset the password", "disable the account"])
+def test_a_half_finished_sign_in_ends_with_the_accounts_other_sessions(
+    web: AppContext, change: str,
+) -> None:
+    """Someone who had the old password is at the second-factor step when the administrator
+    resets the password (or disables the account): they can neither set up a second factor of
+    their own nor finish with a code."""
+    from concerns.workflows.access.users import disable_user, reset_password
+
+    client = client_for(web)
+    _password(client, "lee")
+    page = client.get("/login/code").text
+    found = KEY_RE.search(page)
+    assert found, "no key on the setup page"
+    if change == "reset the password":
+        reset_password(web, "admin", "lee", "a brand new long passphrase", "Password seen")
+    else:
+        disable_user(web, "admin", "lee", "Account misused")
+    done = client.post("/login/code", data={
+        "code": pyotp.TOTP(found.group(1).replace(" ", "")).now(), "csrf_token": csrf_of(page)})
+    assert done.status_code in (303, 403)
+    assert client.get("/api/me").status_code == 401
+    with web.sessions() as s:
+        assert s.scalars(select(User.totp_secret).where(User.username == "lee")).one() is None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from concerns.db.models import StaffSession
@@ -23,6 +23,10 @@ from concerns.workflows.settings import WebSettings
 
 # last_seen_at is written at most this often, not on every request.
 TOUCH_EVERY = timedelta(seconds=60)
+# A half-finished sign-in (password given, second-factor code not yet): a session without a
+# user whose data names them under PENDING_KEY, good for PENDING_MINUTES.
+PENDING_KEY = "pending_uid"
+PENDING_MINUTES = 5
 
 
 def _key(token: str) -> str:
@@ -107,10 +111,19 @@ def end(sessions: sessionmaker[Session], token: str, at: datetime) -> None:
 
 
 def end_all_for(session: Session, user_id: int, at: datetime) -> int:
-    """End every session of one account (in the caller's transaction); how many were live."""
+    """End every session of one account (in the caller's transaction), half-finished sign-ins
+    included (else a password reset or a disabling would leave someone who had the old password
+    free to finish with a code, or to set up a second factor of their own); how many were live."""
+    recent = session.execute(
+        select(StaffSession.id, StaffSession.data)
+        .where(StaffSession.user_id.is_(None), StaffSession.ended_at.is_(None),
+               StaffSession.created_at >= at - timedelta(minutes=PENDING_MINUTES))
+    ).all()
+    pending = [row.id for row in recent if (row.data or {}).get(PENDING_KEY) == user_id]
     result = session.execute(
         update(StaffSession)
-        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        .where(or_(StaffSession.user_id == user_id, StaffSession.id.in_(pending)),
+               StaffSession.ended_at.is_(None))
         .values(ended_at=at, data={})
     )
     return int(getattr(result, "rowcount", 0) or 0)
