@@ -180,6 +180,11 @@ def test_every_role_moves_the_case_on_with_the_primary_button(
     confirm(erin, letter=True)
 
     primary(dana, reference, "Sign the letter")
+    # She signs the letter she reads on the same page.
+    assert "We are sorry the plan" in dana.frame_locator("iframe.app-letter-frame").locator(
+        "body").inner_text()
+    # Below a letter frame the button is scrolled to first, as on the check pages.
+    dana.locator("#event-sign button[type=submit]").scroll_into_view_if_needed()
     submit(dana)
 
     primary(erin, reference, "Send the signed letter")
