@@ -36,6 +36,9 @@ def make_templates() -> Jinja2Templates:
             ]
         ),
         autoescape=True,
+        # The templates ship with the code: not checked for changes on disk at every render
+        # (about twenty stat calls a page).
+        auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Deadline, LearningAction, ReviewFinding
@@ -70,12 +70,21 @@ def _actions(ec: EventContext, labels: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+# A case's current findings and its actions: read on every view of a case, so each statement
+# is built once (building one costs its cache key on every call, more than running it).
+_CURRENT_FINDINGS = (
+    select(ReviewFinding)
+    .where(ReviewFinding.case_id == bindparam("case_id"), ReviewFinding.superseded_at.is_(None))
+    .order_by(ReviewFinding.id)
+)
+_ACTIONS = (
+    select(LearningAction).where(LearningAction.case_id == bindparam("case_id"))
+    .order_by(LearningAction.id)
+)
+
+
 def _current_findings(session: Session, case_id: int) -> list[ReviewFinding]:
-    return list(session.scalars(
-        select(ReviewFinding)
-        .where(ReviewFinding.case_id == case_id, ReviewFinding.superseded_at.is_(None))
-        .order_by(ReviewFinding.id)
-    ))
+    return list(session.scalars(_CURRENT_FINDINGS, {"case_id": case_id}))
 
 
 def _checked(
@@ -184,10 +193,7 @@ def case_learning(
     ]
     actions = [
         action_summary(a, labels, today)
-        for a in session.scalars(
-            select(LearningAction).where(LearningAction.case_id == case_id)
-            .order_by(LearningAction.id)
-        )
+        for a in session.scalars(_ACTIONS, {"case_id": case_id})
     ]
     return {"findings": findings, "actions": actions}
 
