@@ -36,7 +36,7 @@ from concerns.workflows.machine import (
     EVENTS,
     ROLES,
     STATES,
-    STEPS,
+    closes_with,
     label,
 )
 
@@ -44,7 +44,6 @@ router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]
 
 # Events that close the case: their confirmation button warns.
-CLOSING_EVENTS = frozenset(s.event for s in STEPS if s.dest == "closed")
 QUEUE_TITLES = {"director": "Sign-off queue", "assistant": "Letters queue"}
 LOG_CHANNELS = {"phone": "Phone call", "letter": "Letter", "in_person": "In person"}
 
@@ -344,7 +343,7 @@ def _check_page(
     return render(
         request, "check.html", f"{asks}: {label(event)}", case=case, form=form, event=event,
         carried=carried, answers=event_forms.answers(form, posted), preview=preview, token=token,
-        closes=event in CLOSING_EVENTS,
+        closes=closes_with(event, event_forms.values_from(event, posted)[0]),
     )
 
 

@@ -842,6 +842,7 @@ CONFIRM_EVENTS = frozenset(
         "record_dissatisfaction",
         "close",
         "close_outside_framework",
+        "record_meeting",  # resolved or declined closes the case
         "send",
     }
 )
@@ -1119,6 +1120,16 @@ def value_problem(
         if problem:
             return problem
     return None
+
+
+def closes_with(event: str, values: Mapping[str, Any]) -> bool:
+    """Whether EVENT given VALUES closes the case: a row of it leads to closed and its choice
+    on the values (the meeting's result) holds."""
+    return any(
+        step.dest == "closed"
+        and (step.when is None or step.when(values, CaseFacts(state=step.sources[0])))
+        for step in steps_for(event)
+    )
 
 
 def choose_step(event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]) -> Step:

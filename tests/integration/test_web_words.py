@@ -253,3 +253,22 @@ def test_closing_early_asks_for_the_reason_without_calling_it_optional(web: AppC
     with web.sessions() as session:
         assert session.scalars(select(Case.state).where(Case.reference == ref)).one() == (
             "responded")
+
+
+def test_recording_the_meeting_asks_first_and_warns_only_when_it_closes(web: AppContext) -> None:
+    ref = log_concern(web)
+    for event, actor, values in LETTER_WALK:
+        act(web, ref, event, actor, "A note.", **values)
+    client = client_for(web)
+    token = sign_in(client, "dana")
+    url = f"/cases/{ref}/events/record_meeting"
+    further = client.post(url, data={"csrf_token": token, "result": "further_action"})
+    assert "Are you sure?" in further.text and "This closes the case" not in further.text
+    declined = client.post(url, data={"csrf_token": token, "result": "declined"})
+    assert "Are you sure?" in declined.text and "This closes the case" in declined.text
+    with web.sessions() as session:
+        assert session.scalars(select(Case.state).where(Case.reference == ref)).one() == (
+            "meeting_offered")
+    assert fire(client, token, ref, "record_meeting", result="declined").status_code == 303
+    with web.sessions() as session:
+        assert session.scalars(select(Case.state).where(Case.reference == ref)).one() == "closed"

@@ -285,3 +285,13 @@ def test_the_service_names_no_event_to_guard_it() -> None:
 
     source = Path(service.__file__).read_text(encoding="utf-8")
     assert 'event == "' not in source and "event in (" not in source
+
+
+def test_every_event_that_can_close_a_case_or_write_to_the_person_asks_first() -> None:
+    """A closing event asks "are you sure"; a letter's event shows the letter (the web's check
+    page), so nothing that ends a case or reaches the person goes in one click."""
+    from concerns.workflows.machine import CONFIRM_EVENTS
+
+    for step in STEPS:
+        if step.dest == "closed":
+            assert step.event in CONFIRM_EVENTS or step.letter, step.event
