@@ -59,6 +59,8 @@ NAME_TABLE: tuple[Written, ...] = (
             "then alex morgan rang me and said it was closed", {"alex": "excluded"}),
     Written("in the text with a possessive", [], "Sam Patel's report got my son's age wrong.",
             {"sam": "excluded"}),
+    Written("in the text with the surname's initial", [], "I spoke with Alex M. at the office.",
+            {"alex": "flagged"}),
     Written("in the text with a middle initial", [], "Samuel J. Patel was rude to me.",
             {"sam": "excluded"}),
     Written("in the text as an email address", [],

@@ -212,7 +212,18 @@ def judge_text(text: str, staff: StaffName) -> tuple[Finding, str] | None:
     words = list(_WORD.finditer(text))
     best: tuple[Finding, str] | None = None
     for i, word in enumerate(words):
-        sur = surname_relation(normalise_name(word.group()), staff)
+        key = normalise_name(word.group())
+        if (
+            best is None and len(key) == 1 and word.group()[:1].isupper() and i
+            and staff.surname.startswith(key) and _linked(text, words[i - 1], word)
+            and words[i - 1].group()[:1].isupper()
+            and forename_relation(normalise_name(words[i - 1].group()), staff.forename)
+            in ("same", "related")
+        ):
+            # "Alex M.": the forename with the surname's initial, perhaps them.
+            best = ("flagged", text[words[i - 1].start(): word.end()].rstrip("."))
+            continue
+        sur = surname_relation(key, staff)
         if not sur:
             continue
         before = words[i - 1] if i and _linked(text, words[i - 1], word) else None
