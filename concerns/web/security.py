@@ -216,12 +216,24 @@ def client_address(request: Request, trusted: tuple[str, ...]) -> str:
     address in it that is not itself a trusted proxy."""
     peer = request.client.host if request.client else "unknown"
     if not trusted or not _in(peer, trusted):
+        if not trusted and "x-forwarded-for" in request.headers:
+            _warn_untrusted_proxy()
         return peer
     forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
     for address in reversed([a for a in forwarded if a]):
         if not _in(address, trusted):
             return address
     return peer
+
+
+@functools.cache
+def _warn_untrusted_proxy() -> None:
+    """Once per process (the address is never logged): behind a proxy nobody listed, every
+    client is counted as the proxy, so the sign-in and public-form limits are shared by all."""
+    log.warning(
+        "requests carry X-Forwarded-For but web.trusted_proxies is empty: if a proxy is in "
+        "front of this server, list it there, or every client counts as the proxy's address "
+        "(one client's failed sign-ins would refuse everyone's)")
 
 
 def _in(address: str, networks: tuple[str, ...]) -> bool:

@@ -6,6 +6,7 @@ proxies config.toml lists."""
 from __future__ import annotations
 
 import html
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -111,6 +112,24 @@ def test_the_forwarded_address_is_believed_only_from_a_listed_proxy() -> None:
     # A client cannot hide behind an address it adds itself in front of the proxy's.
     assert client_address(request_from("10.0.0.5", "1.1.1.1, 203.0.113.9, 10.0.0.6"),
                           ("10.0.0.0/8",)) == "203.0.113.9"
+
+
+def test_a_forwarded_address_with_no_proxy_listed_is_warned_of_once_without_the_address(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A careless install behind a proxy nobody listed counts every client as the proxy: the
+    server says so in its log, once, without any address."""
+    from concerns.web import security
+
+    security._warn_untrusted_proxy.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="concerns.web"):
+        client_address(request_from("127.0.0.1", None), ())
+        assert not caplog.records
+        for _ in range(3):
+            client_address(request_from("127.0.0.1", "203.0.113.9"), ())
+    [warning] = caplog.records
+    assert "web.trusted_proxies" in warning.getMessage()
+    assert "203.0.113.9" not in warning.getMessage() and "127.0.0.1" not in warning.getMessage()
 
 
 def test_a_body_over_the_cap_is_refused_unread_with_a_clear_page(web: AppContext) -> None:
