@@ -164,8 +164,8 @@ class WebSettings:
     sign_in_address_limit: int = 50
     # Strict-Transport-Security max-age when cookies are secure (HTTPS only).
     hsts_seconds: int = 31536000
-    # Staff who read case content give a code from an authenticator app (TOTP) after their
-    # password. On unless config.toml turns it off (a demo).
+    # Staff who read case content, and administrators, give a code from an authenticator app
+    # (TOTP) after their password. On unless config.toml turns it off (a demo).
     second_factor: bool = True
     public_form_per_hour: int = 20
     # Largest request body read (bytes): a bigger one is refused before it is read.

@@ -110,6 +110,16 @@ def test_roles_that_do_not_read_cases_sign_in_with_a_password(web: AppContext) -
     assert client.get("/api/me").status_code == 200
 
 
+def test_an_administrator_gives_a_code_too(web: AppContext) -> None:
+    """An admin reads no case, but their password alone could reset anyone's password and second
+    factor and so open every case."""
+    client = client_for(web)
+    _password(client, "admin")
+    assert client.get("/api/me").status_code == 401
+    assert client.get("/users").status_code == 303
+    _enrol(web, "admin")
+
+
 def test_an_administrator_resets_a_lost_second_factor_and_it_is_set_up_again(
     web: AppContext,
 ) -> None:

@@ -1,6 +1,6 @@
 """A second factor for staff: time-based one-time codes (TOTP, `pyotp`) with recovery codes.
 
-Required at sign-in for roles that read case content when `[web] second_factor` is on (it is by
+Required at sign-in for roles that read case content, and for administrators, when `[web] second_factor` is on (it is by
 default; the demo's config.toml turns it off). A member of staff without one sets it up at their
 next sign-in: the key goes into their authenticator app, a code from it confirms, and ten
 recovery codes are shown once (each works once, stored only as a hash). A code is accepted once
@@ -34,9 +34,14 @@ MAX_WRONG_CODES = 5
 ISSUER = "Concerns about Care"
 
 
+# Who gives a code: staff who read case content, and administrators, whose password alone could
+# otherwise reset anyone's password and second factor and so open every case.
+NEEDS_SECOND_FACTOR = CASE_READERS | frozenset({"admin"})
+
+
 def required(web: WebSettings, roles: frozenset[str]) -> bool:
     """Whether someone with ROLES needs a second factor to sign in."""
-    return web.second_factor and bool(roles & CASE_READERS)
+    return web.second_factor and bool(roles & NEEDS_SECOND_FACTOR)
 
 
 def _hash(code: str) -> str:
