@@ -1,11 +1,12 @@
 """A second factor for staff: time-based one-time codes (TOTP, `pyotp`) with recovery codes.
 
-Required at sign-in for roles that read case content, and for administrators, when `[web] second_factor` is on (it is by
-default; the demo's config.toml turns it off). A member of staff without one sets it up at their
-next sign-in: the key goes into their authenticator app, a code from it confirms, and ten
-recovery codes are shown once (each works once, stored only as a hash). A code is accepted once
-(the time step is remembered), so a code seen over someone's shoulder cannot be replayed. After
-too many wrong codes the half-finished sign-in ends and the password is asked again.
+Required at sign-in for roles that read case content, and for administrators, when `[web]
+second_factor` is on (it is by default; the demo's config.toml turns it off). A member of staff
+without one sets it up at their next sign-in: the key goes into their authenticator app, a code
+from it confirms, and ten recovery codes are shown once (each works once, stored only as a hash). A
+code is accepted once (the time step is remembered), so a code seen over someone's shoulder cannot
+be replayed. After too many wrong codes the half-finished sign-in ends and the password is asked
+again.
 """
 
 from __future__ import annotations
