@@ -272,3 +272,27 @@ def test_recording_the_meeting_asks_first_and_warns_only_when_it_closes(web: App
     assert fire(client, token, ref, "record_meeting", result="declined").status_code == 303
     with web.sessions() as session:
         assert session.scalars(select(Case.state).where(Case.reference == ref)).one() == "closed"
+
+
+def test_a_part_the_reader_may_not_see_is_left_out_not_shown_as_not_recorded(
+    web: AppContext,
+) -> None:
+    ref = log_concern(web)
+    for event, actor, values in WALK:
+        if event == "prepare_letter":
+            break
+        act(web, ref, event, actor, "A note.", **values)
+    assistant, director = client_for(web), client_for(web)
+    sign_in(assistant, "erin")
+    sign_in(director, "dana")
+    page = assistant.get(f"/cases/{ref}").text
+    keys = re.findall(r'<dt class="govuk-summary-list__key">([^<]+)</dt>', page)
+    # The assistant does not see the triage or the concern: no row says they are missing.
+    assert {"Complaints triage", "Legal triage", "Involvement"}.isdisjoint(keys), keys
+    hers = visible_text(page)
+    for wrong in ("Not recorded", "Not given", "()", "Does not meet the criteria"):
+        assert wrong not in hers, wrong
+    # The director, who may, reads them.
+    shown = visible_text(director.get(f"/cases/{ref}").text)
+    assert "Does not meet the criteria (The time limit has passed)" in " ".join(shown.split())
+    assert "2010 to 2015" in shown
