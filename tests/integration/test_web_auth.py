@@ -4,8 +4,10 @@ ever locking a member of staff out (shared through the database by every web pro
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from concerns.db.models import Event, User
@@ -181,13 +183,13 @@ def test_held_sign_ins_do_not_hold_the_workers_every_page_needs(sqlite_ctx: AppC
     from tests.integration.web_helpers import csrf_of
 
     create_staff(sqlite_ctx, password=PASSWORD)
-    web = replace(WEB, sign_in_free_failures=0, sign_in_max_delay_seconds=3)
+    web = replace(WEB, sign_in_free_failures=0, sign_in_max_delay_seconds=5)
     for _ in range(3):
         auth.authenticate(sqlite_ctx.sessions, web, sqlite_ctx.now, "dana", "wrong guess",
                           address="198.51.100.7", secret="x", sleep=Sleeps())
     settings = replace(sqlite_ctx.settings, web=replace(sqlite_ctx.settings.web,
                                                        sign_in_free_failures=0,
-                                                       sign_in_max_delay_seconds=3))
+                                                       sign_in_max_delay_seconds=5))
     ctx = AppContext(settings, sqlite_ctx.engine)
     with TestClient(create_app(settings, ctx), follow_redirects=False) as client:
         def one_thread() -> None:
@@ -200,21 +202,21 @@ def test_held_sign_ins_do_not_hold_the_workers_every_page_needs(sqlite_ctx: AppC
             "/login", data={"username": "dana", "password": "another guess",
                             "csrf_token": csrf}).status_code))
         attacker.start()
-        time.sleep(0.5)  # the attacker's attempt is being held now
-        started = time.perf_counter()
+        time.sleep(1)  # the attacker's attempt is being held now (for 5 seconds)
         assert client.get("/healthz").status_code == 200
-        answered_in = time.perf_counter() - started
+        # Answered while the attempt is still held: the hold did not keep the one thread.
+        assert attacker.is_alive()
         attacker.join()
     assert held == [401]
-    assert answered_in < 1.0
 
 
-def test_unknown_wrong_disabled_and_throttled_take_the_same_time(sqlite_ctx: AppContext) -> None:
-    """Measured, not only the same hold: each refusal does one password check of the same cost,
-    so a locked-out or unknown username cannot be told from a wrong password by its timing (it
-    once answered 'locked' in 30 ms and 'not right' in 600 ms)."""
-    import statistics
-    import time
+def test_unknown_wrong_disabled_and_throttled_each_check_one_password(
+    sqlite_ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each refusal does exactly one real password check (argon2, the same cost), so a locked-out,
+    disabled or unknown username cannot be told from a wrong password by its timing (it once
+    answered 'locked' in 30 ms and 'not right' in 600 ms). Counted, not timed: a timed test
+    proves nothing on a loaded machine."""
     from dataclasses import replace
 
     from concerns.workflows.access.users import disable_user
@@ -225,23 +227,27 @@ def test_unknown_wrong_disabled_and_throttled_take_the_same_time(sqlite_ctx: App
     for _ in range(3):
         auth.authenticate(sqlite_ctx.sessions, web, sqlite_ctx.now, "lee", "wrong guess",
                           address="198.51.100.9", secret="t", sleep=Sleeps())
+    checks: list[str] = []
+
+    class CountingHasher(PasswordHasher):  # the real argon2 check, counted
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+            checks.append("checked")
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(auth, "_hasher", CountingHasher())
     kinds = {
         "wrong password": ("dana", "not the password", "192.0.2.1"),
         "unknown username": ("nobody-here", "not the password", "192.0.2.1"),
         "disabled account": ("erin", PASSWORD, "192.0.2.1"),
         "throttled address": ("dana", PASSWORD, "198.51.100.9"),
+        "a password too long to be one": ("dana", "x" * 5000, "192.0.2.1"),
     }
-    took: dict[str, list[float]] = {kind: [] for kind in kinds}
-    for _ in range(7):
-        for kind, (username, password, address) in kinds.items():
-            started = time.perf_counter()
-            result = auth.authenticate(sqlite_ctx.sessions, web, sqlite_ctx.now, username,
-                                       password, address=address, secret="t", sleep=Sleeps())
-            took[kind].append(time.perf_counter() - started)
-            assert result.message == "The username or password is not right", kind
-    medians = {kind: statistics.median(times) for kind, times in took.items()}
-    slowest, fastest = max(medians.values()), min(medians.values())
-    assert slowest < 2 * fastest, medians
+    for kind, (username, password, address) in kinds.items():
+        checks.clear()
+        result = auth.authenticate(sqlite_ctx.sessions, web, sqlite_ctx.now, username,
+                                   password, address=address, secret="t", sleep=Sleeps())
+        assert result.message == "The username or password is not right", kind
+        assert checks == ["checked"], kind
 
 
 def test_every_web_process_counts_the_same_failures(ctx: AppContext) -> None:
