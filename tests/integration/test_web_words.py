@@ -296,3 +296,45 @@ def test_a_part_the_reader_may_not_see_is_left_out_not_shown_as_not_recorded(
     shown = visible_text(director.get(f"/cases/{ref}").text)
     assert "Does not meet the criteria (The time limit has passed)" in " ".join(shown.split())
     assert "2010 to 2015" in shown
+
+
+def test_returned_and_blocked_work_shows_on_the_case_page_and_in_case_show(
+    web: AppContext,
+) -> None:
+    ref = log_concern(web)
+    for event, actor, values in WALK[:5]:  # to the review, with Sam as reviewer
+        act(web, ref, event, actor, "A note.", **values)
+    act(web, ref, "add_review_note", "sam", "Met the team manager.", kind="interview_staff")
+    act(web, ref, "raise_escalation", "sam", "A bruise was seen at the last visit.",
+        severity="safeguarding", to="morgan")
+    reviewer = client_for(web)
+    sign_in(reviewer, "sam")
+
+    def page() -> str:
+        return " ".join(visible_text(reviewer.get(f"/cases/{ref}").text).split())
+
+    def text() -> str:
+        return _render_case(show_case(web, "sam", ref))
+
+    # Blocked: a banner on the page, and in `case show` with the escalation and its note.
+    assert "A safeguarding escalation is open: the outcome cannot go to the director" in page()
+    shown = text()
+    assert "BLOCKED: an open safeguarding escalation stops the outcome going on." in shown
+    assert "Escalations:" in shown and "A bruise was seen at the last visit." in shown
+    # A review note shows its kind, on the page and in `case show`.
+    assert "Interview with staff Met the team manager." in page()
+    assert "Kind: Interview with staff\n    Met the team manager." in shown
+
+    act(web, ref, "resolve_escalation", "morgan")
+    act(web, ref, "submit_outcome", "sam", **WALK[8][2])
+    act(web, ref, "return_for_changes", "dana", "Please say sorry plainly.")
+    # Returned: the director's note in a banner, and in `case show`.
+    assert "Returned for changes" in page() and "Please say sorry plainly." in page()
+    shown = text()
+    assert "RETURNED FOR CHANGES by" in shown and "Please say sorry plainly." in shown
+    # The review clock started again: the earlier one is history, not a second row.
+    deadlines = shown.split("Deadlines:")[1].split("Earlier deadlines:")
+    assert len(deadlines) == 2, shown
+    assert deadlines[0].count("Learning review:") == 1
+    assert "Learning review:" in deadlines[1]
+    assert "Earlier deadlines" in page()
