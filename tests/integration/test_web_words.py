@@ -338,3 +338,29 @@ def test_returned_and_blocked_work_shows_on_the_case_page_and_in_case_show(
     assert deadlines[0].count("Learning review:") == 1
     assert "Learning review:" in deadlines[1]
     assert "Earlier deadlines" in page()
+
+
+def test_reviewers_recipients_and_deadlines_are_choices_by_name_not_typed(
+    web: AppContext,
+) -> None:
+    from concerns.workflows.lifecycle import form_choices
+
+    ref = log_concern(web, staff_named=["Jo Bloggs"])
+    for event, actor, values in WALK[:3]:
+        act(web, ref, event, actor, "A note.", **values)
+    choices = form_choices(web, "morgan", ref)
+    # IAT staff by full name, never one named in the concern.
+    reviewers = dict(choices["reviewer"])
+    assert reviewers.get("sam") == "Sam Patel" and reviewers.get("alex") == "Alex Morgan"
+    assert "jo" not in reviewers and "priya" not in reviewers
+    # Escalations go to the safeguarding services or to staff by name and role.
+    recipients = [words for _, words in choices["to"]]
+    assert "LADO (Local Authority Designated Officer)" in recipients
+    assert "Morgan Reid (IAT manager)" in recipients
+    assert not any("Jo Bloggs" in r for r in recipients)
+    # The deadlines that may be extended are those running, in words.
+    assert ("allocation", "Assigning a reviewer") in choices["clock"]
+    client = client_for(web)
+    sign_in(client, "morgan")
+    page = client.get(f"/cases/{ref}/events/assign_reviewer").text
+    assert "Sam Patel" in page and 'value="sam"' in page and "Jo Bloggs" not in page
