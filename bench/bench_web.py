@@ -200,8 +200,11 @@ def _bare_queue(db: sqlite3.Connection) -> list[Any]:
         f"ORDER BY c.received_at", DIRECTOR_STATES,
     ).fetchall()
     ids = [r[0] for r in rows]
+    # The rows and columns the queue reads of the cases' clocks: the open ones.
     deadlines = db.execute(
-        f"SELECT * FROM deadlines WHERE case_id IN ({','.join('?' * len(ids))})", ids
+        "SELECT id, case_id, clock, status, due_date FROM deadlines "
+        f"WHERE case_id IN ({','.join('?' * len(ids))}) AND status IN ('running', 'paused') "
+        "ORDER BY id", ids
     ).fetchall() if ids else []
     return [rows, deadlines]
 

@@ -226,9 +226,12 @@ class ListedClock:
     due_date: date
 
 
+# Only the open clocks (running, paused): a list row's next steps, its overdue mark and the
+# guards' reply window read no other, and a case's met and stopped clocks only accumulate.
 _LIST_CLOCKS = (
     select(Deadline.id, Deadline.case_id, Deadline.clock, Deadline.status, Deadline.due_date)
-    .where(Deadline.case_id.in_(bindparam("case_ids", expanding=True)))
+    .where(Deadline.case_id.in_(bindparam("case_ids", expanding=True)),
+           Deadline.status.in_(OPEN_STATUSES))
     .order_by(Deadline.id)
 )
 
