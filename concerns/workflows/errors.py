@@ -70,7 +70,11 @@ def parse_day(text: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError("not a real date") from None
+        # What to correct, without repeating the date (it may be someone's birthday).
+        month = int(value[5:7])
+        fix = ("the month must be 01 to 12" if not 1 <= month <= 12
+               else "the day must be 01 to the last day of the month")
+        raise ValueError(f"not a real date: {fix}") from None
 
 
 def day_field(value: str | None, field: str, *, required: bool = False) -> date | None:

@@ -17,7 +17,8 @@ def test_a_date_is_read_and_a_blank_one_is_none() -> None:
 
 @pytest.mark.parametrize(("typed", "problem"), [
     ("3/12/2026", "expected a date as YYYY-MM-DD"),
-    ("2026-02-30", "not a real date"),
+    ("2026-02-30", "not a real date: the day must be 01 to the last day of the month"),
+    ("2026-13-01", "not a real date: the month must be 01 to 12"),
 ])
 def test_a_wrong_date_names_the_field_and_the_problem(typed: str, problem: str) -> None:
     with pytest.raises(BadInput) as refused:
