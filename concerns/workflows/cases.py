@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from concerns.db.models import (
     ReferenceCounter,
     Respondent,
     User,
+    UserRole,
 )
 from concerns.workflows.audit import CHAIN_HEAD, head_readable_early, remember_head
 from concerns.workflows.clocks import OPEN_STATUSES, remember_stored
@@ -72,20 +74,27 @@ def get_case(session: Session, reference: str) -> Case:
 def next_reference(session: Session, prefix: str, at: datetime) -> str:
     """CAC-2026-0001: numbered per year, atomically, on SQLite and PostgreSQL alike."""
     year = at.year
-    table = ReferenceCounter.__table__
-    dialect = session.get_bind().dialect.name
+    number = session.execute(
+        _next_number(session.get_bind().dialect.name), {"year": year}
+    ).scalar_one()
+    return f"{prefix}-{year}-{number:04d}"
+
+
+@functools.cache
+def _next_number(dialect: str) -> Any:
+    """The year's next number, as one upsert built once per dialect: building it (and its cache
+    key) on every intake cost more than running it."""
     # Here, not at the top: reading a case should not load the PostgreSQL dialect.
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
+    table = ReferenceCounter.__table__
+    return (
         insert(table)
-        .values(year=year, last=1)
+        .values(year=bindparam("year"), last=1)
         .on_conflict_do_update(index_elements=["year"], set_={"last": table.c.last + 1})
         .returning(table.c.last)
     )
-    number = session.execute(stmt).scalar_one()
-    return f"{prefix}-{year}-{number:04d}"
 
 
 def case_facts(
@@ -259,12 +268,25 @@ _CASE_WITH_FACTS_NOT_PERSON = _CASE_WITH_FACTS.add_columns(
 
 
 _OPEN_CLOCK = aliased(Deadline)
+_ACTOR = aliased(User)
+# The acting user, named by the same parameter as the conflict check, and their roles as one
+# string (a join to their roles would repeat the case's rows once per role).
+_ACTOR_COLUMNS = (
+    _ACTOR.id,
+    _ACTOR.active,
+    _ACTOR.name_key,
+    select(func.aggregate_strings(UserRole.role, ","))
+    .where(UserRole.user_id == _ACTOR.id)
+    .correlate(_ACTOR)
+    .scalar_subquery(),
+)
 
 
 @functools.cache
-def _case_for_event(with_person: bool, with_head: bool) -> Select[Any]:
+def _case_for_event(with_person: bool, with_head: bool, with_actor: bool) -> Select[Any]:
     """The statement `case_with_facts` runs: the case and its facts, one row per open clock
-    of the case (or one row with none), and where asked the audit chain's head."""
+    of the case (or one row with none), where asked the audit chain's head and, last, the
+    acting user's columns."""
     stmt = (
         (_CASE_WITH_FACTS if with_person else _CASE_WITH_FACTS_NOT_PERSON)
         .add_columns(_OPEN_CLOCK)
@@ -274,7 +296,23 @@ def _case_for_event(with_person: bool, with_head: bool) -> Select[Any]:
         )
         .order_by(_OPEN_CLOCK.id)
     )
-    return stmt.add_columns(CHAIN_HEAD) if with_head else stmt
+    if with_head:
+        stmt = stmt.add_columns(CHAIN_HEAD)
+    if with_actor:
+        stmt = stmt.add_columns(*_ACTOR_COLUMNS).outerjoin(
+            _ACTOR, _ACTOR.username == bindparam("username")
+        )
+    return stmt
+
+
+@dataclass(frozen=True)
+class ActorColumns:
+    """The acting user as read with the case: id None when nobody has the username."""
+
+    id: int | None
+    active: bool
+    name_key: str
+    roles: frozenset[str]
 
 
 def case_with_facts(
@@ -294,9 +332,29 @@ def case_with_facts(
     The same query reads what the event goes on to need, kept for this transaction: the case's
     open clocks (`clocks.open_deadlines` does not read them again) and, on SQLite, the audit
     chain's head (`audit.append_event` does not either)."""
+    case, facts, barred, restricted, _ = case_and_actor(
+        session, reference, values, today=today, username=username, with_person=with_person,
+        with_actor=False,
+    )
+    return case, facts, barred, restricted
+
+
+def case_and_actor(
+    session: Session,
+    reference: str,
+    values: dict[str, Any] | None = None,
+    *,
+    today: date,
+    username: str,
+    with_person: bool = True,
+    with_actor: bool = True,
+) -> tuple[Case, CaseFacts, bool, bool, ActorColumns | None]:
+    """`case_with_facts`, and with WITH_ACTOR the acting user USERNAME and their roles read by
+    the same statement (an event's second statement before; the caller refuses a missing or
+    disabled user). NotFound when there is no such case."""
     with_head = head_readable_early(session.connection())
     rows = session.execute(
-        _case_for_event(with_person, with_head),
+        _case_for_event(with_person, with_head, with_actor),
         {"reference": reference.strip().upper(), "username": username, "today": today},
     ).all()
     if not rows:
@@ -308,6 +366,11 @@ def case_with_facts(
     remember_stored(session, case.id, [r[clock_at] for r in rows if r[clock_at] is not None])
     if with_head:
         remember_head(session, row[clock_at + 1])
+    actor = None
+    if with_actor:
+        actor_id, active, name_key, roles = row[-4:]
+        actor = ActorColumns(actor_id, bool(active), name_key or "",
+                             frozenset(roles.split(",")) if roles else frozenset())
     # Only the safeguarding count is told apart by the guards; the rest is the total.
     by_severity = {
         "safeguarding": int(open_safeguarding),
@@ -317,7 +380,7 @@ def case_with_facts(
         case, values or {}, reviewer, submitted_by, {k: v for k, v in by_severity.items() if v},
         bool(window),
     )
-    return case, facts, bool(barred), restricted
+    return case, facts, bool(barred), restricted, actor
 
 
 def usernames(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:

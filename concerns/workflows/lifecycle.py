@@ -30,14 +30,21 @@ from concerns.workflows.access.users import (
 )
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import (
+    ActorColumns,
     barring,
+    case_and_actor,
     case_facts_many,
-    case_with_facts,
     facts_from,
     usernames,
 )
 from concerns.workflows.context import AppContext
-from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, did_you_mean
+from concerns.workflows.errors import (
+    BadInput,
+    ConcurrentChange,
+    NotAllowed,
+    NotFound,
+    did_you_mean,
+)
 from concerns.workflows.event_writes import write_case_and_clocks
 from concerns.workflows.hooks import (
     EventContext,
@@ -107,8 +114,7 @@ def check_values(
     if ctx is None or reference is None:
         return
     with ctx.read() as read:
-        user, actor = acting_user(read.session, actor_name)
-        _check(ctx, read.session, reference, event, user, actor, values, note, ctx.now(), None)
+        _check(ctx, read.session, reference, event, actor_name, values, note, ctx.now(), None)
 
 
 
@@ -161,12 +167,7 @@ def fire_event(
                                     note, at, expected_version)
         with ctx.uow() as uow:
             s = uow.session
-            if prepared is None:
-                user, actor = acting_user(s, actor_name)
-            else:
-                # The acting user as read a moment ago: no second SELECT.
-                user, actor = prepared.user, prepared.actor
-            ec, new_state, facts = _check(ctx, s, reference, event, user, actor, values, note,
+            ec, new_state, facts = _check(ctx, s, reference, event, actor_name, values, note,
                                           at, expected_version)
             ec.letter_seen = letter_seen
             if prepared is not None:
@@ -188,8 +189,6 @@ def fire_event(
 
 @dataclass(frozen=True)
 class _Prepared:
-    user: ActingUser
-    actor: Actor
     version: int
     made: dict[str, Any]
 
@@ -199,20 +198,28 @@ def _check(
     s: Session,
     reference: str,
     event: str,
-    user: ActingUser,
-    actor: Actor,
+    actor_name: str | None,
     values: dict[str, Any],
     note: str | None,
     at: datetime,
     expected_version: int | None,
 ) -> tuple[EventContext, str, CaseFacts]:
     """The case and the row of the table that fires, or the refusal: one query for the case,
-    every fact its guards need and whether the actor is barred from it."""
-    case, facts, barred, restricted = case_with_facts(
-        s, reference, values, today=ctx.calendar.local_date(at), username=actor.username,
-        # The person's record is read with the case only for an event whose hooks use it.
-        with_person=has_hooks(event),
-    )
+    every fact its guards need, the acting user with their roles and whether they are barred
+    from it."""
+    if not actor_name:
+        acting_user(s, actor_name)  # refuses: no acting user given
+    assert actor_name
+    try:
+        case, facts, barred, restricted, found = case_and_actor(
+            s, reference, values, today=ctx.calendar.local_date(at), username=actor_name,
+            # The person's record is read with the case only for an event whose hooks use it.
+            with_person=has_hooks(event),
+        )
+    except NotFound:
+        acting_user(s, actor_name)  # a missing or disabled user is told of first, as before
+        raise
+    user, actor = _acting(s, actor_name, found)
     ensure_may_read(s, actor, case, barred=barred, person_restricted=restricted)
     if case.anonymised_at is not None:
         raise NotAllowed(f"case {case.reference}: anonymised; nothing more can happen to it")
@@ -259,10 +266,20 @@ def _prepare(
 ) -> _Prepared:
     """The event's slow work, done on a consistent read of the case outside the write lock;
     refusals (role, guards, a letter that cannot be made) come from here already."""
-    user, actor = acting_user(s, actor_name)
-    ec, _, _ = _check(ctx, s, reference, event, user, actor, values, note, at, expected_version)
+    ec, _, _ = _check(ctx, s, reference, event, actor_name, values, note, at, expected_version)
     run_preparers(ec)
-    return _Prepared(user, actor, ec.case.version, ec.prepared)
+    return _Prepared(ec.case.version, ec.prepared)
+
+
+def _acting(
+    s: Session, actor_name: str, found: ActorColumns | None
+) -> tuple[ActingUser, Actor]:
+    """The acting user as read with the case."""
+    if found is None or found.id is None or not found.active:
+        # Refused in `acting_user`'s own words (or, changed since on PostgreSQL, read as it
+        # now is).
+        return acting_user(s, actor_name)
+    return ActingUser(found.id, actor_name), Actor(actor_name, found.roles, found.name_key)
 
 
 def _apply(ec: EventContext, new_state: str, facts: CaseFacts) -> EventResult:

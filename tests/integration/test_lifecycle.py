@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from concerns.db.models import Case, Deadline, Event
+from concerns.workflows.access.users import disable_user
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
 from concerns.workflows.lifecycle import fire_event, reviewers
@@ -304,6 +305,19 @@ def test_unknown_cases_users_and_events_are_reported_clearly(staffed: AppContext
         fire_event(staffed, ref, "acknowledge", "nobody")
     with pytest.raises(BadInput, match="event: no such event"):
         fire_event(staffed, ref, "teleport", "alex")
+    with pytest.raises(BadInput, match="--as: no such user 'nobody'"):
+        # The acting user, read with the case, is still told of before a case that is not there.
+        fire_event(staffed, "CAC-1999-9999", "acknowledge", "nobody")
+    with pytest.raises(BadInput, match="--as: no acting user given"):
+        fire_event(staffed, ref, "acknowledge", None)
+
+
+def test_a_disabled_account_cannot_act_on_a_case(staffed: AppContext) -> None:
+    ref = log_concern(staffed)
+    disable_user(staffed, "admin", "alex", "left the council")
+    with pytest.raises(NotAllowed, match="user alex: the account is disabled"):
+        fire_event(staffed, ref, "acknowledge", "alex")
+    act(staffed, ref, "acknowledge", "morgan")
 
 
 def test_every_event_is_recorded_with_actor_time_states_and_data(staffed: AppContext) -> None:
