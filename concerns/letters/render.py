@@ -102,12 +102,20 @@ class LetterRenderer:
         """The stored letter HTML with the director's signature in its signature block, and its
         PDF; None when no signature image is configured (or the layout has no place for one).
         Nothing else in the letter changes: it is the one she read, signed."""
+        signed_html = self.signed_html(html)
+        if signed_html is None:
+            return None
+        pdf = html_to_pdf(signed_html, reference)
+        return RenderedLetter(kind, signed_html, pdf, sha256_hex(pdf))
+
+    def signed_html(self, html: str) -> str | None:
+        """The letter HTML with the director's signature image in its signature block (what
+        `signed` makes its PDF from, and what a preview of a letter she signs as she sends it
+        shows); None when no image is configured or the layout has no place for one."""
         image = self.letterhead.director_signature
         if image is None or SIGNATURE_MARK not in html:
             return None
         before, _, after = html.rpartition(SIGNATURE_MARK)
         name = escape(self.letterhead.director_name or "the director")
-        signed_html = (f'{before}<img class="signature-image" src="{image.data_uri}" '
-                       f'alt="Signed by {name}">{after}')
-        pdf = html_to_pdf(signed_html, reference)
-        return RenderedLetter(kind, signed_html, pdf, sha256_hex(pdf))
+        return (f'{before}<img class="signature-image" src="{image.data_uri}" '
+                f'alt="Signed by {name}">{after}')

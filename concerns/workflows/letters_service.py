@@ -298,20 +298,22 @@ def make_letter(ec: EventContext) -> None:
     else:
         # Not prepared (or the event came out differently): render now, inside the lock.
         made = _render(ec, content)
-    seen = ec.letter_seen
-    if seen is not None and seen != sha256_hex(made.html.encode("utf-8")):
-        # The case changed between the preview and the sending (an address, a date).
-        raise LetterChanged(case.reference)
     signs = _signed_as_made(ec, kind)
+    signed: RenderedLetter | None = None
     if signs:
         # The letter she was shown, with her signature image in its signature block when one
         # is configured (as at `sign`): the hash of the one she read goes in the audit row.
         ready = ec.prepared.get("signed_letter")
         signed = ready[1] if ready is not None and ready[0] == made.sha256 else (
             _signed_html(ec, made))
-        if signed is not None:
-            ec.data["read_sha256"] = made.sha256
-            made = signed
+    seen = ec.letter_seen
+    shown = {sha256_hex(x.html.encode("utf-8")) for x in (made, signed) if x is not None}
+    if seen is not None and seen not in shown:
+        # The case changed between the preview and the sending (an address, a date).
+        raise LetterChanged(case.reference)
+    if signed is not None:
+        ec.data["read_sha256"] = made.sha256
+        made = signed
     letter = Letter(
         case_id=case.id,
         kind=kind,
@@ -738,9 +740,13 @@ def preview_event_letter(
                                 None, at, case.state))
         content = letter_content(ctx, s, case, kind, at, values, _due_after(ctx, s, case, step, at))
         try:
-            html = renderer(ctx).html(content)
+            letters = renderer(ctx)
+            html = letters.html(content)
         except LetterError as exc:
             raise _refused(exc, kind) from None
+        if kind in DIRECTOR_SIGNS and kind != "outcome" and "director" in actor.roles:
+            # She signs it as she sends it: shown with her signature, as it will go.
+            html = letters.signed_html(html) or html
         digest = sha256_hex(html.encode("utf-8"))
         case_id, state, ref = case.id, case.state, case.reference
     with ctx.uow() as uow:

@@ -166,3 +166,24 @@ def test_the_directors_own_meeting_offer_carries_her_signature_as_the_outcome_do
     assert images == [] and "<img" not in assistants.html
     assert "Yours sincerely Dana Whitfield Director of Children's Services" in text
     assert assistants.signed_at is None
+
+
+def test_the_director_sees_her_meeting_offer_with_her_signature_before_it_goes(
+    ctx: AppContext, tmp_path: Path
+) -> None:
+    from concerns.workflows.letters_service import preview_event_letter
+    from concerns.workflows.lifecycle import fire_event
+
+    create_staff(ctx)
+    Image.new("RGB", (240, 80), (20, 40, 120)).save(tmp_path / "signature.png")
+    signing = _with_signature(ctx, "signature.png")
+    ref = _dissatisfied(signing)
+    values = {"wording": "I would value hearing from you."}
+    hers = preview_event_letter(signing, "dana", ref, "offer_meeting", values)
+    theirs = preview_event_letter(signing, "erin", ref, "offer_meeting", values)
+    assert hers is not None and theirs is not None
+    assert 'alt="Signed by Dana Whitfield"' in hers.html, "shown as it will go: signed"
+    assert "<img" not in theirs.html, "the assistant's goes unsigned"
+    fire_event(signing, ref, "offer_meeting", "dana", values, None, letter_seen=hers.sha256)
+    (letter,) = _meeting_offers(signing)
+    assert letter.html == hers.html, "the letter that went is the one she was shown"
