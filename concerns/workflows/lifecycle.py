@@ -62,11 +62,10 @@ from concerns.workflows.machine import (
     STEPS,
     Actor,
     CaseFacts,
-    choose_step,
     clock_label,
     duty_clocks,
     field_words,
-    next_state,
+    fire,
     parse_values,
     steps_for,
     value_problem,
@@ -230,10 +229,9 @@ def _check(
         if name not in values and not getattr(case, column):
             raise BadInput(name, field_words(event, name)[2])
     try:
-        new_state = next_state(event, facts, actor, values)
+        step, new_state = fire(event, facts, actor, values)
     except PermissionError as exc:
         raise NotAllowed(f"case {case.reference}: {exc}") from None
-    step = choose_step(event, facts, actor, values)
     if step.note_required and not note:
         raise BadInput("note", field_words(event, "note")[2])
     problem = value_problem(step, facts, actor, values)

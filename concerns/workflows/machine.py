@@ -1076,6 +1076,15 @@ def refusal(
     With `values` None, value-dependent choices (`when`) are not considered: the question is
     then "could this user fire it now with suitable values".
     """
+    decided = _decide(event, facts, actor, values)
+    return decided if isinstance(decided, str) else None
+
+
+def _decide(
+    event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, Any] | None
+) -> str | Step:
+    """Why ACTOR may not fire EVENT (in words), or the row that fires: the first, in table
+    order, whose state, role, choice and guards hold, as `choose_step` and the machine pick."""
     steps = steps_for(event)
     if not steps:
         return f"no such step: {event}"
@@ -1097,7 +1106,7 @@ def refusal(
         guards = step.guards + (step.value_guards if values is not None else ())
         reasons = [r for g in guards if (r := g(facts, actor))]
         if not reasons:
-            return None
+            return step
         problems.extend(reasons)
     return f"{what}: refused: " + "; ".join(dict.fromkeys(problems))
 
@@ -1284,6 +1293,20 @@ def next_state(event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, 
     if not fired:
         raise PermissionError(f"{event} refused")
     return str(subject.state)
+
+
+def fire(
+    event: str, facts: CaseFacts, actor: Actor, values: Mapping[str, Any]
+) -> tuple[Step, str]:
+    """`next_state` and `choose_step` at once, each guard asked once (an event asked them three
+    times: the refusal, the machine's conditions and the choice of row): the row that fires and
+    the state it leads to. The machine fires the same row (its transitions are the table's rows
+    in the same order, with the same conditions; a unit test holds the two together). Raises
+    PermissionError with the reason if it may not fire."""
+    decided = _decide(event, facts, actor, values)
+    if isinstance(decided, str):
+        raise PermissionError(decided)
+    return decided, decided.dest or facts.state
 
 
 def diagram_mermaid() -> str:

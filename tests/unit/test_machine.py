@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from concerns.workflows.machine import (
@@ -13,7 +15,10 @@ from concerns.workflows.machine import (
     Actor,
     CaseFacts,
     available_events,
+    choose_step,
     diagram_mermaid,
+    fields_of,
+    fire,
     next_state,
     parse_values,
     refusal,
@@ -295,3 +300,37 @@ def test_every_event_that_can_close_a_case_or_write_to_the_person_asks_first() -
     for step in STEPS:
         if step.dest == "closed":
             assert step.event in CONFIRM_EVENTS or step.letter, step.event
+
+
+def test_firing_asks_each_guard_once_and_agrees_with_the_machine_on_every_row() -> None:
+    # `fire` picks the row itself; the shared machine must fire the same row to the same state.
+    facts_variants = [
+        CaseFacts(state=state, reviewer=reviewer, has_outcome=outcome, submitted_by=submitter,
+                  complaints_meets_criteria=meets, legal_proceedings=legal,
+                  open_safeguarding_escalations=safeguarding, open_escalations=safeguarding,
+                  return_state=back, reply_window_open=window)
+        for state in STATES
+        for reviewer, submitter, outcome in ((None, None, False), ("alex", None, True),
+                                             ("alex", "alex", True))
+        for meets, legal in ((None, None), (False, "none"), (True, "active"))
+        for safeguarding in (0, 1)
+        for back, window in ((None, False), ("in_review", True))
+    ]
+    actors = [OFFICER, MANAGER, DIRECTOR, ASSISTANT, INFO]
+    for event in EVENTS:
+        fields = fields_of(event).values()
+        values_variants: list[dict[str, object]] = [{}] + [
+            {f.name: choice} for f in fields for choice in f.choices
+        ]
+        for facts in facts_variants:
+            for actor in actors:
+                for values in values_variants:
+                    try:
+                        expected = next_state(event, facts, actor, values)
+                    except PermissionError as exc:
+                        with pytest.raises(PermissionError, match=re.escape(str(exc))):
+                            fire(event, facts, actor, values)
+                        continue
+                    step, state = fire(event, facts, actor, values)
+                    assert state == expected, (event, facts, actor, values)
+                    assert step == choose_step(event, facts, actor, values)
