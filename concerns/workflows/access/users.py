@@ -144,8 +144,19 @@ def ensure_may_read(
     restricted = person_restricted and not actor.roles & RECORDS_OFFICERS
     if barred is None and actor.roles & CASE_READERS and not restricted:
         barred = is_named_in(session, actor, case)
+    refuse_unless_readable(actor, case.reference, barred=bool(barred),
+                           person_restricted=person_restricted)
+
+
+def refuse_unless_readable(
+    actor: Actor, reference: str, *, barred: bool, person_restricted: bool
+) -> None:
+    """`ensure_may_read` for a caller that read, with the case, whether a conflict of interest
+    keeps ACTOR out (BARRED) and whether its person's record is restricted (the case page reads
+    both in its one statement)."""
+    restricted = person_restricted and not actor.roles & RECORDS_OFFICERS
     if not actor.roles & CASE_READERS or restricted or barred:
-        raise NotAllowed(f"case {case.reference}: you cannot open this case")
+        raise NotAllowed(f"case {reference}: you cannot open this case")
 
 
 def readable_case(session: Session, actor_name: str | None, reference: str) -> tuple[
