@@ -313,8 +313,7 @@ def test_firing_asks_each_guard_once_and_agrees_with_the_machine_on_every_row() 
         for reviewer, submitter, outcome in ((None, None, False), ("alex", None, True),
                                              ("alex", "alex", True))
         for meets, legal in ((None, None), (False, "none"), (True, "active"))
-        for safeguarding in (0, 1)
-        for back, window in ((None, False), ("in_review", True))
+        for back, window, safeguarding in ((None, False, 0), ("in_review", True, 1))
     ]
     actors = [OFFICER, MANAGER, DIRECTOR, ASSISTANT, INFO]
     for event in EVENTS:
