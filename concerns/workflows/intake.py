@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -409,17 +409,20 @@ def log_in(
     submission = clean_submission(submission)
     flags = list(submission.flags)
     if raw_id is not None:
-        raw_row = s.get(RawSubmission, raw_id, with_for_update=True)
+        # Its status and channel, locked (on PostgreSQL), as plain columns: an ORM object of
+        # the row (its bytes included) cost more than the rest of this check.
+        raw_row = s.connection().execute(_RAW_TO_LOG, {"raw_id": raw_id}).first()
         if raw_row is not None and raw_row.status != "new":
             # Logged by another process between our store and now.
             return IntakeResult(source, "duplicate", reason="already received")
         if raw_row is not None and submission.message_id:
             first, clashes = _message_id_twins(s, ctx, raw_id, raw_row.channel, submission)
             if first is not None:
-                raw_row.status = "duplicate"
-                raw_row.duplicate_of_id = first
-                raw_row.reason = (f"resent: same Message-ID, sender and text as stored "
-                                  f"submission {first}")
+                s.connection().execute(_SET_RAW, {
+                    "raw_id": raw_id, "status": "duplicate", "duplicate_of_id": first,
+                    "reason": f"resent: same Message-ID, sender and text as stored submission "
+                              f"{first}",
+                })
                 return IntakeResult(source, "duplicate", reference=_case_of_raw(s, first),
                                     reason="already received (resent)")
             flags.extend(clashes)
@@ -467,7 +470,7 @@ def log_in(
     s.flush()
     recheck_case(s, case, at)
     if raw_id is not None:
-        mark_raw(s, raw_id, "contact", None)
+        s.connection().execute(_SET_RAW, {"raw_id": raw_id, "status": "contact", "reason": None})
     data = {"contact_id": contact_id, "channel": submission.channel, "flags": len(flags),
             "person_recognised": person.matched, "match_flags_raised": person.flags,
             "children": len(children), "attachments": len(submission.attachments)}
@@ -485,6 +488,15 @@ def log_in(
 
 
 _INSERT_CONTACT = insert(Contact).returning(Contact.id)
+# The raw row being logged, locked until the transaction ends; and its new status (the SET
+# clause is the parameters given besides raw_id). Nothing holds the row as an ORM object:
+# `stage_raw` stores it by a plain INSERT.
+_RAW_TO_LOG = (
+    select(RawSubmission.status, RawSubmission.channel)
+    .where(RawSubmission.id == bindparam("raw_id"))
+    .with_for_update()
+)
+_SET_RAW = update(RawSubmission).where(RawSubmission.id == bindparam("raw_id"))
 
 
 def _open_case_for(s: Session, respondent: Respondent, children: list[Child]) -> Case | None:
