@@ -71,9 +71,14 @@ def start_clock(
     *,
     escalation_id: int | None = None,
     days: int | None = None,
+    hold: bool = False,
 ) -> Deadline:
     """Start CLOCK on CASE at AT, counting from that moment's local date; DAYS replaces the
-    clock's target (an action runs to the date the reviewer set)."""
+    clock's target (an action runs to the date the reviewer set).
+
+    With HOLD (a lifecycle event's own clocks) the new row is held off the session until the
+    event writes it by Core (`event_writes`, `held_clocks`): adding it to the session and taking
+    it out again cost more than making it. Anything flushed first takes it along, in order."""
     spec = settings.clock(clock)
     start = calendar.local_date(at)
     reviewer_clock = spec.owner == "reviewer"
@@ -91,7 +96,10 @@ def start_clock(
         escalation_id=escalation_id,
     )
     _store(deadline, explanation, worked)
-    session.add(deadline)
+    if hold:
+        _hold(session, deadline)
+    else:
+        _add(session, deadline)
     return deadline
 
 
@@ -115,7 +123,7 @@ def start_month_clock(
                     "(the next working day when the month ends on a closed day)",
         },
     )
-    session.add(deadline)
+    _add(session, deadline)
     return deadline
 
 
@@ -172,7 +180,8 @@ def open_deadlines(
         with session.no_autoflush:
             stored = list(session.scalars(_OPEN, {"case_id": case.id}))
     started = [d for d in session.new if isinstance(d, Deadline) and d.case_id == case.id]
-    return [d for d in (*stored, *started) if d.status in wanted]
+    held = [d for d in _held(session) if d.case_id == case.id]
+    return [d for d in (*stored, *started, *held) if d.status in wanted]
 
 
 # session.info key: one case's open clocks as stored, read in the transaction that holds them.
@@ -195,6 +204,50 @@ def forget_stored(session: Session) -> None:
 def _flushed(session: Session, _flush_context: object) -> None:
     # A flush may have stored a clock started in this transaction (no longer in session.new).
     forget_stored(session)
+
+
+# session.info key: the clocks started with `hold` in the transaction that holds them, in the
+# order started, neither stored nor in the session yet.
+_HELD = "concerns.clocks_held"
+
+
+def _held(session: Session) -> list[Deadline]:
+    kept = session.info.get(_HELD)
+    if kept is None or not same_transaction(kept[0], session):
+        return []
+    rows: list[Deadline] = kept[1]
+    return rows
+
+
+def _hold(session: Session, deadline: Deadline) -> None:
+    rows = _held(session)
+    if not rows:
+        session.info[_HELD] = (transaction_of(session), rows)
+    rows.append(deadline)
+
+
+def held_clocks(session: Session) -> list[Deadline]:
+    """Take the clocks started with `hold` and not yet stored, in the order started: the caller
+    writes them (they are no longer held, and were never in the session)."""
+    rows = _held(session)
+    session.info.pop(_HELD, None)
+    return rows
+
+
+def _add(session: Session, deadline: Deadline) -> None:
+    """Add DEADLINE to the session after the clocks held before it (the order they started is
+    the order they are stored, and so of their ids)."""
+    session.add_all(held_clocks(session))
+    session.add(deadline)
+
+
+@event.listens_for(Session, "before_flush")
+def _flushing(session: Session, _flush_context: object, _instances: object) -> None:
+    # Anything flushed while clocks are held (a hook's rows, an autoflush) stores them too, as
+    # it would have had they been in the session all along.
+    held = held_clocks(session)
+    if held:
+        session.add_all(held)
 
 
 _OPEN = (

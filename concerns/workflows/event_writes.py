@@ -28,7 +28,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
 from concerns.db.models import Case, Deadline
-from concerns.workflows.clocks import forget_stored
+from concerns.workflows.clocks import forget_stored, held_clocks
 
 _CASES = cast(Table, Case.__table__)
 _DEADLINES = cast(Table, Deadline.__table__)
@@ -75,10 +75,12 @@ def write_case_and_clocks(session: Session, case: Case) -> None:
     conn = session.connection()
     # The clocks started here leave the session: what `open_deadlines` kept no longer holds.
     forget_stored(session)
-    started = sorted(
+    added = sorted(
         (d for d in session.new if type(d) is Deadline),
         key=lambda d: instance_state(d).insert_order or 0,
     )
+    # Those the event held off the session were started after any added to it (`start_clock`).
+    held = held_clocks(session)
     for obj in list(session.dirty):
         if type(obj) is Deadline:
             changes = _changes(obj, _DEADLINE_COLUMNS)
@@ -88,7 +90,7 @@ def write_case_and_clocks(session: Session, case: Case) -> None:
                 conn.execute(_UPDATE_DEADLINE, changes | {"where_id": obj.id})
             _clean(session, obj)
     rows = []
-    for deadline in started:
+    for deadline in (*added, *held):
         values = instance_state(deadline).dict
         rows.append({
             column: values[key]
@@ -96,6 +98,7 @@ def write_case_and_clocks(session: Session, case: Case) -> None:
             # As the ORM does: an attribute left None lets the column's default apply.
             if values.get(key) is not None
         })
+    for deadline in added:
         session.expunge(deadline)
     # Clocks that set the same columns go in by one executemany, in the order started.
     for _, group in itertools.groupby(rows, key=lambda row: row.keys()):

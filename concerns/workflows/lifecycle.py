@@ -307,7 +307,8 @@ def _apply(ec: EventContext, new_state: str, facts: CaseFacts) -> EventResult:
         clocks.resume_clocks(s, calendar, case, at, rows=rows)
     case.state = new_state
     for clock in step.starts:
-        rows.append(clocks.start_clock(s, ec.ctx.settings, calendar, case, clock, at))
+        rows.append(clocks.start_clock(s, ec.ctx.settings, calendar, case, clock, at,
+                                       hold=True))
     if step.outcome:
         case.outcome = step.outcome
     if new_state == "closed":
@@ -368,7 +369,8 @@ def _follow_duties(ec: EventContext, before: CaseFacts, rows: list[Deadline]) ->
     for clock in SITUATION_CLOCKS:
         rows = [d for d in open_rows if d.clock == clock]
         if clock in wanted and not rows:
-            clocks.start_clock(s, ec.ctx.settings, ec.ctx.calendar, case, clock, ec.at)
+            clocks.start_clock(s, ec.ctx.settings, ec.ctx.calendar, case, clock, ec.at,
+                               hold=True)
         elif clock not in wanted and any(d.status == "running" for d in rows):
             clocks.stop_clocks(s, case, (clock,), ec.at, rows=open_rows)
 
@@ -466,6 +468,7 @@ def _raise_escalation(ec: EventContext) -> None:
             "escalation",
             ec.at,
             escalation_id=escalation.id,
+            hold=True,
         )
 
 

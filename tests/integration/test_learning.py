@@ -112,6 +112,22 @@ def test_themes_and_an_action_are_stored_and_the_action_runs_on_its_own_clock(
     assert learning["actions"][0]["status"] == "open"
 
 
+def test_the_sign_off_clock_is_stored_before_the_action_clock_started_after_it(
+    in_review: tuple[AppContext, str],
+) -> None:
+    # The event holds its own clock off the session until it writes it; the action's clock,
+    # started by the learning hook after it, still comes second (clocks are read in id order).
+    ctx, ref = in_review
+    with freeze_time(MONDAY):
+        submit(ctx, ref, **{"finding.record_keeping": "Decisions were not written down."}
+               | ACTION)
+    with ctx.uow() as uow:
+        started = [d.clock for d in uow.session.scalars(
+            select(Deadline).where(Deadline.clock.in_(("signoff", "action")))
+            .order_by(Deadline.id))]
+    assert started == ["signoff", "action"]
+
+
 def test_a_returned_outcome_resubmitted_with_new_themes_replaces_the_unauthorised_ones(
     in_review: tuple[AppContext, str],
 ) -> None:
