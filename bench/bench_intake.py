@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 from bench.common import capture_writes, record, replay_sqlite  # noqa: E402
 from concerns.db.engine import make_engine  # noqa: E402
 from concerns.workflows.context import AppContext  # noqa: E402
-from concerns.workflows.intake import ingest_form  # noqa: E402
+from concerns.workflows.intake.submissions import ingest_form  # noqa: E402
 from concerns.workflows.settings import load_settings  # noqa: E402
 from tests.factories import create_staff  # noqa: E402
 

@@ -14,7 +14,7 @@ from concerns.db.models import User
 from concerns.workflows.access.auth import check_password_rules, hash_password
 from concerns.workflows.access.users import DEMO_USERS, add_user
 from concerns.workflows.context import AppContext
-from concerns.workflows.intake import ingest_form
+from concerns.workflows.intake.submissions import ingest_form
 from concerns.workflows.lifecycle import fire_event
 
 # The demo's staff: usernames, roles and names the tests rely on.

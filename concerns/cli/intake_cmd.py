@@ -28,13 +28,13 @@ from concerns.cli.common import (
 from concerns.cli.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from concerns.workflows import intake, mailbox, quarantine, register_import
-    from concerns.workflows.intake import IntakeResult
+    from concerns.workflows.intake import mailbox, quarantine, register_import, submissions
+    from concerns.workflows.intake.submissions import IntakeResult
 else:
-    intake = lazy_import("concerns.workflows.intake")
-    mailbox = lazy_import("concerns.workflows.mailbox")
-    quarantine = lazy_import("concerns.workflows.quarantine")
-    register_import = lazy_import("concerns.workflows.register_import")
+    submissions = lazy_import("concerns.workflows.intake.submissions")
+    mailbox = lazy_import("concerns.workflows.intake.mailbox")
+    quarantine = lazy_import("concerns.workflows.intake.quarantine")
+    register_import = lazy_import("concerns.workflows.intake.register_import")
 
 app = typer.Typer(
     help="Bring concerns in: web-form files, email, the legacy register, the mailbox."
@@ -114,7 +114,7 @@ def intake_form(
                 raw = path.read_bytes()[: MAX_FORM_BYTES + 1]
             else:
                 raw = path.read_bytes()
-            results.append(intake.ingest_form(c.ctx, raw, str(path), c.user).as_dict())
+            results.append(submissions.ingest_form(c.ctx, raw, str(path), c.user).as_dict())
             update(i, len(files))
     _finish(c, results)
 
@@ -251,6 +251,6 @@ def intake_quarantine(
     if retry is not None:
         _finish(c, [quarantine.retry_quarantined(c.ctx, c.user, retry).as_dict()])
         return
-    rows = intake.list_quarantine(c.ctx, c.user, include_set_aside=set_aside)
+    rows = submissions.list_quarantine(c.ctx, c.user, include_set_aside=set_aside)
     emit(c, rows, lambda r: table(r, ["id", "received_at", "channel", "source", "status",
                                       "reason"]))

@@ -15,8 +15,8 @@ from concerns.workflows.access import auth
 from concerns.workflows.access.conflicts import DECIDERS
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
+from concerns.workflows.intake.register_import import IMPORT_ROLES
 from concerns.workflows.machine import RECORDS_OFFICERS, Actor
-from concerns.workflows.register_import import IMPORT_ROLES
 
 
 @dataclass

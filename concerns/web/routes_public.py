@@ -27,10 +27,10 @@ from concerns.web.security import (
     end_session,
     require_csrf,
 )
-from concerns.workflows import intake
 from concerns.workflows.access import auth, public_form_limit, second_factor
 from concerns.workflows.access.sessions import PENDING_KEY, PENDING_MINUTES
 from concerns.workflows.errors import BadInput
+from concerns.workflows.intake import submissions
 
 router = APIRouter(include_in_schema=False)
 
@@ -297,8 +297,8 @@ async def concern_submit(request: Request) -> Response:
                                       web.secret, settings.web.public_form_per_hour)
     raw = json.dumps(checked.mapping, ensure_ascii=False).encode("utf-8")
     try:
-        # One transaction stores the submission and counts the send (intake.store_raw).
-        outcome = intake.ingest_form(
+        # One transaction stores the submission and counts the send (submissions.store_raw).
+        outcome = submissions.ingest_form(
             web.ctx, raw, source="public web form", actor_name=None, public=True, sender=sender
         )
     except public_form_limit.TooManySends:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from concerns.web.deps import StaffUser, render, signed_in, state
-from concerns.workflows.register_import import rows_to_check
+from concerns.workflows.intake.register_import import rows_to_check
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(signed_in)]

@@ -19,9 +19,9 @@ from concerns.web.deps import StaffUser, render, signed_in, state
 # The case page with a refused form on it, shown again (one place builds that page).
 from concerns.web.routes_staff import _case_page as case_page_response
 from concerns.web.security import require_csrf
-from concerns.workflows import intake
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.errors import day_field as parse_day
+from concerns.workflows.intake import submissions
 from concerns.workflows.learning import actions
 from concerns.workflows.learning.scrutiny_service import (
     DRILL_ROLES,
@@ -171,7 +171,7 @@ def scrutiny_download(
 
 @router.get("/quarantine")
 def quarantine_page(request: Request, user: Staff) -> Response:
-    rows = intake.list_quarantine(state(request).ctx, user.username, include_set_aside=True)
+    rows = submissions.list_quarantine(state(request).ctx, user.username, include_set_aside=True)
     return render(request, "quarantine.html", "Quarantine", rows=rows)
 
 

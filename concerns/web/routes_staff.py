@@ -18,7 +18,6 @@ from concerns.web import concern_form, date_input, event_forms
 from concerns.web.deps import StaffUser, render, require_role, signed_in, state
 from concerns.web.security import posted_number, require_csrf
 from concerns.workflows import (
-    intake,
     letter_previews,
     letters_service,
     lifecycle,
@@ -27,8 +26,9 @@ from concerns.workflows import (
     queries,
 )
 from concerns.workflows.access import conflicts, users
-from concerns.workflows.attachments import contact_attachment
 from concerns.workflows.errors import BadInput, ConcurrentChange, NotAllowed, NotFound
+from concerns.workflows.intake import submissions
+from concerns.workflows.intake.attachments import contact_attachment
 from concerns.workflows.machine import (
     ACTION_ROLES,
     CASE_READERS,
@@ -503,7 +503,7 @@ def signoff_page(request: Request, user: Staff, reference: str) -> Response:
 
 @router.get("/log-contact")
 def log_contact_page(request: Request, user: Staff) -> Response:
-    require_role(user, intake.INTAKE_ROLES, "logging a contact")
+    require_role(user, submissions.INTAKE_ROLES, "logging a contact")
     return _log_form(request, {}, [])
 
 
@@ -519,7 +519,7 @@ def _log_form(
 
 @router.post("/log-contact", dependencies=[Depends(require_csrf)])
 async def log_contact(request: Request, user: Staff) -> Response:
-    require_role(user, intake.INTAKE_ROLES, "logging a contact")
+    require_role(user, submissions.INTAKE_ROLES, "logging a contact")
     ctx = state(request).ctx
     posted = await request.form()
     values = {k: v for k, v in posted.items() if isinstance(v, str) and k != "csrf_token"}
@@ -541,7 +541,7 @@ async def log_contact(request: Request, user: Staff) -> Response:
         return _log_form(request, values, errors, status=400)
     mapping: dict[str, Any] = {**checked.mapping, "channel": channel}
     raw = json.dumps(mapping, ensure_ascii=False).encode("utf-8")
-    outcome = intake.ingest_form(ctx, raw, source=f"logged by {user.username}",
+    outcome = submissions.ingest_form(ctx, raw, source=f"logged by {user.username}",
                                  actor_name=user.username)
     request.session["flash"] = {
         "new_case": f"Logged as new case {outcome.reference}.",

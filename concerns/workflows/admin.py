@@ -16,7 +16,7 @@ from concerns.workflows.access.users import DEMO_PASSWORD, DEMO_USERS, add_user,
 from concerns.workflows.audit import ChainReport, verify_chain
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
-from concerns.workflows.intake import ingest_form
+from concerns.workflows.intake.submissions import ingest_form
 from concerns.workflows.lifecycle import fire_event
 
 

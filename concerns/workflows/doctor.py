@@ -287,7 +287,7 @@ def check_mailbox(ctx: AppContext) -> Check:
 def _check_imap(ctx: AppContext) -> Check:
     from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
 
-    from concerns.workflows.mailbox import _loopback
+    from concerns.workflows.intake.mailbox import _loopback
 
     box = ctx.settings.mailbox
     client: MailBox | MailBoxStartTls | MailBoxUnencrypted

@@ -39,7 +39,7 @@ from concerns.workflows.access.users import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
-from concerns.workflows.parsing import read_raw
+from concerns.workflows.intake.parsing import read_raw
 
 PEOPLE_ROLES = frozenset({"iat_officer", "iat_manager"})
 # Most people an email, phone or postcode may bring back.

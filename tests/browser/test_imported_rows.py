@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from concerns.workflows.register_import import import_register
+from concerns.workflows.intake.register_import import import_register
 from tests.browser.conftest import (
     LiveServer,
     assert_accessible,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, select
 
 from concerns.workflows.context import AppContext
-from concerns.workflows.mailbox import poll_mailbox
+from concerns.workflows.intake.mailbox import poll_mailbox
 from tests.factories import act, log_concern, walk_to_signoff
 
 # Everything of Zebedee's that must disappear, in the forms it is stored (lower-cased).

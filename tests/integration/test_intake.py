@@ -24,7 +24,7 @@ from concerns.db.models import (
 from concerns.workflows.audit import verify_chain
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
-from concerns.workflows.intake import (
+from concerns.workflows.intake.submissions import (
     ingest_email,
     ingest_form,
     list_quarantine,
@@ -377,8 +377,8 @@ def test_a_quarantined_submission_is_read_again_once_the_reason_is_dealt_with(
 ) -> None:
     from dataclasses import replace
 
-    from concerns.workflows.quarantine import retry_quarantined
-    from concerns.workflows.register_import import import_register
+    from concerns.workflows.intake.quarantine import retry_quarantined
+    from concerns.workflows.intake.register_import import import_register
 
     shipped = staffed.settings
     staffed.settings = replace(shipped, intake=replace(shipped.intake, max_concern_characters=10))

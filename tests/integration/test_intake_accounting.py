@@ -15,8 +15,8 @@ from sqlalchemy import func, select, text
 
 from concerns.db.models import Case, Child, Contact, RawSubmission, Respondent, User
 from concerns.workflows.context import AppContext
-from concerns.workflows.intake import ingest_email, ingest_form, list_quarantine
-from concerns.workflows.mailbox import poll_mailbox
+from concerns.workflows.intake.mailbox import poll_mailbox
+from concerns.workflows.intake.submissions import ingest_email, ingest_form, list_quarantine
 from concerns.workflows.settings import MailboxSettings
 from tests.factories import create_staff, form_bytes
 
@@ -180,7 +180,7 @@ def test_a_submission_whose_logging_failed_waits_in_the_quarantine_and_the_next_
 def test_a_register_row_with_control_characters_is_stored_clean(
     staffed: AppContext,
 ) -> None:
-    from concerns.workflows.register_import import import_register
+    from concerns.workflows.intake.register_import import import_register
     from tests.integration.test_intake_import import register_csv
 
     # (A NUL byte makes the register reader refuse a CSV file as not text: see sheets.py.)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from concerns.db.models import Attachment, RawSubmission, User
 from concerns.workflows.context import AppContext
-from concerns.workflows.intake import ingest_email, ingest_form
+from concerns.workflows.intake.submissions import ingest_email, ingest_form
 from concerns.workflows.queries import show_case
 from tests.factories import create_staff, form_bytes
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from concerns.db.models import Case, Contact, Deadline, RawSubmission
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
+from concerns.workflows.intake.register_import import import_register
 from concerns.workflows.queries import show_case
-from concerns.workflows.register_import import import_register
 from tests.factories import create_staff
 
 HEADINGS = ["Date received", "Name", "Email", "Child", "Child DOB", "Concern", "Stage",

@@ -11,7 +11,7 @@ from imap_tools import AND, MailBoxUnencrypted
 
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput
-from concerns.workflows.mailbox import email_sources, ingest_email_files, poll_mailbox
+from concerns.workflows.intake.mailbox import email_sources, ingest_email_files, poll_mailbox
 from tests.factories import create_staff
 from tests.integration.imap_server import dovecot
 

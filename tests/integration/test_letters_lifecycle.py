@@ -26,7 +26,7 @@ from sqlalchemy.orm import undefer
 from concerns.db.models import Case, Letter, Notification, User
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed
-from concerns.workflows.intake import ingest_form
+from concerns.workflows.intake.submissions import ingest_form
 from concerns.workflows.letters_service import LetterLocked, render_case_letter
 from concerns.workflows.outbox import deliver
 from tests.factories import act, create_staff, walk_to_signoff

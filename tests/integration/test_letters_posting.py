@@ -15,7 +15,7 @@ from concerns.db.models import Case, Event, Letter, Notification
 from concerns.workflows.audit import verify_chain
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed, NotFound, ServiceError
-from concerns.workflows.intake import ingest_form
+from concerns.workflows.intake.submissions import ingest_form
 from concerns.workflows.posting import letters_to_post, mark_posted
 from concerns.workflows.queries import queue
 from tests.factories import act, create_staff, walk_to_signoff

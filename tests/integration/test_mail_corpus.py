@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from concerns.db.models import Attachment, Case, Contact, RawSubmission, Respondent
 from concerns.workflows.context import AppContext
-from concerns.workflows.intake import IntakeResult, ingest_email
+from concerns.workflows.intake.submissions import IntakeResult, ingest_email
 from tests.factories import create_staff
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "mail"

@@ -264,8 +264,8 @@ def test_the_actions_arising_and_the_files_sent_follow_the_table_in_every_state(
     outcome in the case's state, and a file downloads (service and page) only for those who may
     read the concern."""
     from concerns.db.models import Attachment, Contact
-    from concerns.workflows.attachments import contact_attachment
-    from concerns.workflows.intake import ingest_email
+    from concerns.workflows.intake.attachments import contact_attachment
+    from concerns.workflows.intake.submissions import ingest_email
     from concerns.workflows.learning.actions import list_actions
     from tests.integration.test_mail_corpus import CORPUS
 

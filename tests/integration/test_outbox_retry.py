@@ -18,7 +18,7 @@ from concerns.db.models import Event, Notification, Respondent, User
 from concerns.workflows.audit import verify_chain
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed, NotFound
-from concerns.workflows.intake import ingest_form
+from concerns.workflows.intake.submissions import ingest_form
 from concerns.workflows.outbox import deliver, retry_notification
 from concerns.workflows.reminders import sweep
 from tests.factories import act, create_staff

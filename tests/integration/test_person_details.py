@@ -18,7 +18,7 @@ from concerns.db.models import Case, Event, Notification, Respondent
 from concerns.workflows.audit import verify_chain
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound
-from concerns.workflows.intake import ingest_form
+from concerns.workflows.intake.submissions import ingest_form
 from concerns.workflows.outbox import deliver, retry_notification
 from concerns.workflows.person_details import CORRECTED, correct_respondent_details
 from tests.factories import act, create_staff

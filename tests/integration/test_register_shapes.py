@@ -26,13 +26,13 @@ from concerns.db.models import (
 from concerns.triage.register import read_register
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput
-from concerns.workflows.intake import IntakeResult
-from concerns.workflows.register_import import (
+from concerns.workflows.intake.register_import import (
     import_register,
     load_mapping,
     propose_mapping,
     rows_to_check,
 )
+from concerns.workflows.intake.submissions import IntakeResult
 from tests.data.register.build import (
     FIRST_SHEET,
     GREEN,
@@ -257,8 +257,8 @@ def test_a_mapping_naming_a_stage_the_lifecycle_lacks_is_refused() -> None:
 
 def propose_text() -> str:
     from concerns.triage.register import to_toml
+    from concerns.workflows.intake.register_import import OUTCOMES
     from concerns.workflows.machine import STATES
-    from concerns.workflows.register_import import OUTCOMES
 
     register = read_register(csv_bytes(), "register.csv")
     return to_toml(register.mapping, "register.csv", STATES, OUTCOMES)

@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 from concerns.db.engine import make_engine
 from concerns.db.models import Child, PersonMatchFlag, Respondent
 from concerns.workflows.context import AppContext
-from concerns.workflows.intake import IntakeResult, ingest_form
+from concerns.workflows.intake.mailbox import email_sources, ingest_email_files
+from concerns.workflows.intake.register_import import import_register
+from concerns.workflows.intake.submissions import IntakeResult, ingest_form
 from concerns.workflows.learning.scrutiny_service import scrutiny_report
-from concerns.workflows.mailbox import email_sources, ingest_email_files
 from concerns.workflows.people import list_flags
-from concerns.workflows.register_import import import_register
 from tests.conftest import _truncate_all, make_settings
 from tests.factories import create_staff
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from concerns.workflows.context import AppContext
-from concerns.workflows.register_import import import_register, rows_to_check
+from concerns.workflows.intake.register_import import import_register, rows_to_check
 from tests.data.register.build import csv_bytes
 from tests.factories import create_staff
 from tests.integration.web_helpers import PASSWORD, client_for, sign_in

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from concerns.db.models import Case, Contact, RawSubmission
 from concerns.workflows.context import AppContext
-from concerns.workflows.intake import ingest_form
+from concerns.workflows.intake.submissions import ingest_form
 from tests.factories import create_staff, log_concern
 from tests.integration.web_helpers import (
     PASSWORD,

@@ -21,9 +21,10 @@ from starlette.requests import Request
 from concerns.db.models import Case, Deadline, Notification, PublicFormSend, RawSubmission
 from concerns.letters.templating import long_date
 from concerns.web.security import client_address
-from concerns.workflows import intake, scheduler
+from concerns.workflows import scheduler
 from concerns.workflows.access.public_form_limit import Sender, TooManySends
 from concerns.workflows.context import AppContext
+from concerns.workflows.intake import submissions
 from tests.factories import form_bytes
 from tests.integration.web_helpers import client_for, csrf_of, public_form
 
@@ -241,7 +242,7 @@ def test_nothing_is_sent_until_the_answers_have_been_checked(web: AppContext) ->
 def test_a_message_attached_by_the_public_is_downloaded_from_the_case_page_as_eml(
     web: AppContext,
 ) -> None:
-    from concerns.workflows.intake import ingest_email
+    from concerns.workflows.intake.submissions import ingest_email
     from tests.factories import create_staff
     from tests.integration.test_mail_corpus import CORPUS
     from tests.integration.web_helpers import PASSWORD, sign_in
@@ -321,17 +322,17 @@ def test_the_send_is_counted_in_the_transaction_that_stores_the_concern(ctx: App
         for statement in REFUSE_STORING[conn.dialect.name]:
             conn.exec_driver_sql(statement)
     with pytest.raises(Exception, match="refused"):
-        intake.ingest_form(ctx, form_bytes(concern="One"), "public web form", None,
+        submissions.ingest_form(ctx, form_bytes(concern="One"), "public web form", None,
                            public=True, sender=sender)
     assert (stored(ctx), sends(ctx)) == (0, 0)
     with ctx.engine.begin() as conn:
         conn.exec_driver_sql("DROP TRIGGER refuse" + (
             " ON raw_submissions" if conn.dialect.name == "postgresql" else ""))
     raw = form_bytes(concern="One")
-    intake.ingest_form(ctx, raw, "public web form", None, public=True, sender=sender)
+    submissions.ingest_form(ctx, raw, "public web form", None, public=True, sender=sender)
     assert (stored(ctx), sends(ctx)) == (1, 1)
     # The very same bytes again are stored once, and counted once.
-    again = intake.ingest_form(ctx, raw, "public web form", None, public=True, sender=sender)
+    again = submissions.ingest_form(ctx, raw, "public web form", None, public=True, sender=sender)
     assert again.status == "duplicate"
     assert (stored(ctx), sends(ctx)) == (1, 1)
 
@@ -345,7 +346,7 @@ def test_sends_at_the_same_moment_from_one_address_cannot_pass_the_limit_togethe
     def send(i: int) -> str:
         start.wait()
         try:
-            intake.ingest_form(ctx, form_bytes(concern=f"Concern number {i}"),
+            submissions.ingest_form(ctx, form_bytes(concern=f"Concern number {i}"),
                                "public web form", None, public=True, sender=sender)
         except TooManySends:
             return "refused"

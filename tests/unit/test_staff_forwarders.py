@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from concerns.triage.submission import Submission
-from concerns.workflows.parsing import read_email, staff_addresses
+from concerns.workflows.intake.parsing import read_email, staff_addresses
 from concerns.workflows.settings import IntakeSettings, load_settings
 from tests.unit.test_email_intake import OUTLOOK_FORWARD, build
 

@@ -46,7 +46,7 @@ from concerns.workflows.audit import append_event
 from concerns.workflows.cases import next_reference
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
-from concerns.workflows.parsing import read_email, read_raw
+from concerns.workflows.intake.parsing import read_email, read_raw
 from concerns.workflows.people import match_children, match_person
 
 log = logging.getLogger("concerns.intake")

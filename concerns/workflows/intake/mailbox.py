@@ -16,8 +16,8 @@ from pathlib import Path
 
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput
-from concerns.workflows.intake import IntakeResult, check_actor, ingest_email_as
-from concerns.workflows.quarantine import retry_held
+from concerns.workflows.intake.quarantine import retry_held
+from concerns.workflows.intake.submissions import IntakeResult, check_actor, ingest_email_as
 
 # Bigger than any real email with the largest attachment we keep; refused unread.
 MAX_EMAIL_BYTES = 100 * 1024 * 1024

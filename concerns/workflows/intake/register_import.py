@@ -32,7 +32,8 @@ from concerns.triage.register import (
 from concerns.triage.submission import CHANNELS, SubmissionError
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput
-from concerns.workflows.intake import (
+from concerns.workflows.intake.parsing import read_register_row
+from concerns.workflows.intake.submissions import (
     IntakeResult,
     check_actor,
     hold,
@@ -41,7 +42,6 @@ from concerns.workflows.intake import (
     stage_raw,
 )
 from concerns.workflows.machine import IAT, STATES, STEPS
-from concerns.workflows.parsing import read_register_row
 
 IMPORT_ROLES = IAT
 # Raw rows are committed in batches: each batch is stored before any of its rows is read.

@@ -12,8 +12,15 @@ from concerns.triage.register import RegisterEntry
 from concerns.triage.submission import Submission, SubmissionError
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotFound
-from concerns.workflows.intake import IntakeResult, admit, held_filter, hold, log_in, mark_raw
-from concerns.workflows.parsing import read_raw, read_register_row
+from concerns.workflows.intake.parsing import read_raw, read_register_row
+from concerns.workflows.intake.submissions import (
+    IntakeResult,
+    admit,
+    held_filter,
+    hold,
+    log_in,
+    mark_raw,
+)
 
 RETRY_ROLES = frozenset({"iat_officer", "iat_manager"})
 
