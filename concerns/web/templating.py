@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
 from concerns.reports.figures import month_words, shown
 from concerns.web import date_input
-from concerns.workflows.machine import clock_label, event_label, label, role_label
+from concerns.workflows.machine import STATES, clock_label, event_label, label, role_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 LONDON = ZoneInfo("Europe/London")
@@ -54,6 +55,13 @@ def make_templates() -> Jinja2Templates:
     # The GOV.UK tag colour of a case's state and of a clock's status (_macros.html).
     env.filters["state_colour"] = lambda state: STATE_COLOURS.get(state, "grey")
     env.filters["status_colour"] = lambda status: STATUS_COLOURS.get(status, "grey")
+    # Each state's tag as _macros.html's state_tag writes it, made once: a long list (the
+    # queues) looks it up instead of calling the macro for every row.
+    env.globals["state_tags"] = {
+        state: Markup('<strong class="govuk-tag govuk-tag--{}">{}</strong>\n').format(
+            STATE_COLOURS.get(state, "grey"), label(state))
+        for state in STATES
+    }
     # Which boxes of a refused GOV.UK date input to mark (web/date_input.py).
     env.globals["date_highlight"] = date_input.highlight
     return Jinja2Templates(env=env)
