@@ -3,6 +3,7 @@ and the queues."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -53,6 +54,7 @@ from concerns.workflows.machine import (
     STATES,
     Actor,
     CaseFacts,
+    Duty,
     available_events,
     duties,
     fields_of,
@@ -92,7 +94,7 @@ def next_steps(
     """What must happen next (the lifecycle table's duties), soonest due first: the task, who
     must do it (the reviewer's username, else a role), its clock and due date."""
     out = []
-    for duty in duties(facts):
+    for duty in _duties(facts):
         rows = [d for d in deadlines if d.clock == duty.clock and d.status in OPEN_STATUSES]
         row = rows[-1] if rows else None
         owner = facts.reviewer if duty.owner == REVIEWER else duty.owner
@@ -115,12 +117,25 @@ def next_steps(
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _duties(facts: CaseFacts) -> tuple[Duty, ...]:
+    """machine.duties, asked once for each distinct FACTS (frozen): a list's cases are in a few
+    situations, and the table was scanned for every row."""
+    return tuple(duties(facts))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parts(actor: Actor, state: str) -> frozenset[str]:
+    """need_to_know.parts_for, asked once for each reader (frozen) and state."""
+    return parts_for(actor, state)
+
+
 def _summary(
     case: Listed, deadlines: Sequence[ListedClock], today: Any, facts: CaseFacts,
     names: dict[str, str] | None, actor: Actor,
 ) -> dict[str, Any]:
     # Need to know: a clock of a part the reader may not read (an open escalation) is not shown.
-    parts = parts_for(actor, case.state)
+    parts = _parts(actor, case.state)
     deadlines = [d for d in deadlines if not clock_hidden(d.clock, parts)]
     steps = [step for step in next_steps(facts, deadlines, today, names)
              if not clock_hidden(step["clock"], parts)]
