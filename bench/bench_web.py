@@ -2,6 +2,9 @@
 database, against a bare Starlette handler doing the same SELECTs, session check and audit INSERT
 over the same loopback HTTP.
 
+The two servers run at once, each on its own copy of the database, and take turns (20 requests
+each): both are measured under the same load on a shared machine.
+
 The web app runs in its own process (uvicorn, as `concerns serve` runs it); the client signs in
 as the director and times whole requests: session check, role and conflict-of-interest checks,
 the audited view (a write per case page), the queries and the page rendering. The baseline is a
@@ -158,18 +161,31 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _time(fn: Callable[[], Any], n: int, pid: int) -> tuple[float, float, float]:
-    """p50 and p95 wall ms per request, and the server's CPU ms per request."""
-    for _ in range(5):
-        fn()
-    timings = []
-    cpu = _cpu_seconds(pid)
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - t0) * 1000)
-    cpu_ms = (_cpu_seconds(pid) - cpu) * 1000 / n
-    return (*_percentiles(timings), cpu_ms)
+BLOCK = 20
+
+
+def _time_side_by_side(
+    ours: Callable[[], Any], ours_pid: int, bare: Callable[[], Any], bare_pid: int, n: int,
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """For ours and the baseline: p50 and p95 wall ms per request, and the server's CPU ms per
+    request. The two servers run at once and take turns, BLOCK requests each, so that both are
+    measured under the same load: on a shared machine, measuring one after the other counted
+    whatever else started or stopped in between against whichever came second."""
+    sides = [(ours, ours_pid, [], [0.0]), (bare, bare_pid, [], [0.0])]
+    for fn, _, _, _ in sides:
+        for _ in range(5):
+            fn()
+    for start in range(0, n, BLOCK):
+        for fn, pid, timings, cpu in sides:
+            before = _cpu_seconds(pid)
+            for _ in range(min(BLOCK, n - start)):
+                t0 = time.perf_counter()
+                fn()
+                timings.append((time.perf_counter() - t0) * 1000)
+            cpu[0] += _cpu_seconds(pid) - before
+    (_, _, ours_t, ours_cpu), (_, _, bare_t, bare_cpu) = sides
+    return ((*_percentiles(ours_t), ours_cpu[0] * 1000 / n),
+            (*_percentiles(bare_t), bare_cpu[0] * 1000 / n))
 
 
 def _bare_case(db: sqlite3.Connection, reference: str) -> list[Any]:
@@ -307,12 +323,22 @@ def main() -> None:
             # The client signs in with a password alone (no authenticator app here).
             "second_factor = false\n"
         )
-        port = _free_port()
-        server = _serve(config, port)
+        # The baseline reads and writes a copy: the two servers run at once, and neither's
+        # audit rows go into the other's chain.
+        bare_path = base / "bare.db"
+        with sqlite3.connect(db_path) as source, sqlite3.connect(bare_path) as copy:
+            source.backup(copy)
+        ours_port, bare_port = _free_port(), _free_port()
+        server = _serve(config, ours_port)
+        bare = _serve_bare(bare_path, bare_port)
         try:
-            base_url = f"http://127.0.0.1:{port}"
-            _wait(base_url, server)
-            with httpx.Client(base_url=base_url, follow_redirects=False) as client:
+            ours_url = f"http://127.0.0.1:{ours_port}"
+            bare_url = f"http://127.0.0.1:{bare_port}"
+            _wait(ours_url, server)
+            _wait(bare_url, bare)
+            director = _user_id(bare_path, "dana")
+            with (httpx.Client(base_url=ours_url, follow_redirects=False) as client,
+                  httpx.Client(base_url=bare_url, cookies={"uid": str(director)}) as bare_client):
                 _sign_in(client, "dana")
                 reference = signoff[0]
 
@@ -322,31 +348,20 @@ def main() -> None:
                 def queue_page() -> None:
                     assert client.get("/queue/director").status_code == 200
 
-                ours_case = _time(case_page, REQUESTS, server.pid)
-                ours_queue = _time(queue_page, REQUESTS, server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-        port = _free_port()
-        bare = _serve_bare(db_path, port)
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            _wait(base_url, bare)
-            director = _user_id(db_path, "dana")
-            with httpx.Client(base_url=base_url, cookies={"uid": str(director)}) as client:
-
                 def bare_case() -> None:
-                    assert client.get(f"/cases/{reference}").status_code == 200
+                    assert bare_client.get(f"/cases/{reference}").status_code == 200
 
                 def bare_queue() -> None:
-                    assert client.get("/queue/director").status_code == 200
+                    assert bare_client.get("/queue/director").status_code == 200
 
-                base_case = _time(bare_case, REQUESTS, bare.pid)
-                base_queue = _time(bare_queue, REQUESTS, bare.pid)
+                ours_case, base_case = _time_side_by_side(case_page, server.pid, bare_case,
+                                                          bare.pid, REQUESTS)
+                ours_queue, base_queue = _time_side_by_side(queue_page, server.pid, bare_queue,
+                                                            bare.pid, REQUESTS)
         finally:
-            bare.terminate()
-            bare.wait(timeout=30)
+            for process in (server, bare):
+                process.terminate()
+                process.wait(timeout=30)
 
     size = f"{CASES:,} cases"
     record(f"web: case page p50 over HTTP ({size}) vs bare Starlette, same SQL", ours_case[0],
