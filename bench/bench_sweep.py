@@ -7,7 +7,7 @@ SELECT of the due rows, measured in the same run.
 Environment:
   CONCERNS_BENCH_SWEEP_LARGE   open deadlines in the large case (default 1000000; e.g. 100000
                                for a quick run)
-  CONCERNS_BENCH_DB            postgres, sqlite or both (default: postgres if reachable, else
+  CONCERNS_BENCH_DB            postgres, sqlite or both (default: both if PostgreSQL answers, else
                                sqlite)
   CONCERNS_BENCH_PG_URL        PostgreSQL server to create a throwaway database on
                                (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
@@ -281,7 +281,7 @@ def run(url: str, label: str) -> None:
 
 
 def main() -> None:
-    choice = os.environ.get("CONCERNS_BENCH_DB") or ("postgres" if pg_reachable() else "sqlite")
+    choice = os.environ.get("CONCERNS_BENCH_DB") or ("both" if pg_reachable() else "sqlite")
     if choice in ("postgres", "both"):
         if not pg_reachable():
             print("PostgreSQL not reachable: skipping the PostgreSQL sweep benchmark")
