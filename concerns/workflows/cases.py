@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Exists, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from concerns.db.models import (
@@ -54,7 +54,8 @@ class CaseFactsSource(Protocol):
 
 
 class ClockFacts(Protocol):
-    """What the guards' facts read of a clock: a mapped Deadline or a list's plain row."""
+    """What the guards' facts and next steps read of a clock: a mapped Deadline or a list's plain
+    row (queries.ListedClock)."""
 
     @property
     def clock(self) -> str: ...
@@ -226,16 +227,10 @@ def one_of(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
     return or_(*(column == value for value in values))
 
 
-# The case, its reviewer's and submitter's usernames, its open escalations, whether the acting
-# user is barred from it (a conflict of interest) and whether the person's reply window still
-# runs: one prebuilt statement, run on every event.
-_CASE_WITH_FACTS = (
-    select(
-        Case,
-        _REVIEWER.username,
-        _SUBMITTER.username,
-        open_escalation_count(),
-        open_escalation_count("safeguarding"),
+def reader_barred() -> Exists:
+    """Whether a conflict of interest bars the member of staff named by :username from the case
+    the statement reads (correlated to Case)."""
+    return (
         exists()
         .where(
             CaseConflict.case_id == Case.id,
@@ -243,7 +238,14 @@ _CASE_WITH_FACTS = (
             User.username == bindparam("username"),
             barring(),
         )
-        .correlate(Case),
+        .correlate(Case)
+    )
+
+
+def reply_window_runs() -> Exists:
+    """Whether the person's reply window still runs on :today for the case the statement reads
+    (the same rule as _reply_windows_open, as a column)."""
+    return (
         exists()
         .where(
             Deadline.case_id == Case.id,
@@ -251,11 +253,34 @@ _CASE_WITH_FACTS = (
             Deadline.status == "running",
             Deadline.due_date >= bindparam("today"),
         )
-        .correlate(Case),
+        .correlate(Case)
     )
-    .outerjoin(_REVIEWER, _REVIEWER.id == Case.reviewer_id)
-    .outerjoin(_SUBMITTER, _SUBMITTER.id == Case.submitted_by_id)
-    .where(Case.reference == bindparam("reference"))
+
+
+# What the guards' facts read beside a case's own columns, in the order case_with_facts and the
+# case page read them: its reviewer's and submitter's usernames (join with_staff_names), its
+# open escalations (all, safeguarding), whether the reader is barred and whether the reply
+# window runs.
+FACT_COLUMNS = (
+    _REVIEWER.username,
+    _SUBMITTER.username,
+    open_escalation_count(),
+    open_escalation_count("safeguarding"),
+    reader_barred(),
+    reply_window_runs(),
+)
+
+
+def with_staff_names(stmt: Select[Any]) -> Select[Any]:
+    """STMT joined to the case's reviewer and submitter, whose usernames FACT_COLUMNS read."""
+    return stmt.outerjoin(_REVIEWER, _REVIEWER.id == Case.reviewer_id).outerjoin(
+        _SUBMITTER, _SUBMITTER.id == Case.submitted_by_id
+    )
+
+
+# The case and FACT_COLUMNS: one prebuilt statement, run on every event.
+_CASE_WITH_FACTS = with_staff_names(select(Case, *FACT_COLUMNS)).where(
+    Case.reference == bindparam("reference")
 )
 # The same without loading the person's record (most events never read it): only whether it is
 # restricted, which decides who may act. The person is read when first wanted (a letter).

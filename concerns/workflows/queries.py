@@ -7,16 +7,15 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import BindParameter, Select, bindparam, exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from concerns.db.models import (
     Attachment,
     Case,
     CaseChild,
-    CaseConflict,
     Child,
     Contact,
     Deadline,
@@ -37,12 +36,15 @@ from concerns.workflows.access.need_to_know import (
 from concerns.workflows.access.users import acting_user, readable_case, refuse_unless_readable
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import (
-    barring,
+    FACT_COLUMNS,
+    ClockFacts,
     case_facts,
     case_facts_many,
     facts_from,
     one_of,
     open_escalation_count,
+    reader_barred,
+    with_staff_names,
 )
 from concerns.workflows.clocks import OPEN_STATUSES, deadline_status
 from concerns.workflows.context import AppContext
@@ -88,7 +90,7 @@ def staff_names(session: Session) -> tuple[dict[str, str], dict[int, str]]:
 
 
 def next_steps(
-    facts: CaseFacts, deadlines: Sequence[ShownClock], today: Any,
+    facts: CaseFacts, deadlines: Sequence[ClockFacts], today: Any,
     names: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """What must happen next (the lifecycle table's duties), soonest due first: the task, who
@@ -198,16 +200,7 @@ _LISTED = (
         open_escalation_count(), open_escalation_count("safeguarding"),
     )
     .join(Respondent, Respondent.id == Case.respondent_id)
-    .where(
-        ~exists()
-        .where(
-            CaseConflict.case_id == Case.id,
-            CaseConflict.user_id == User.id,
-            User.username == bindparam("username"),
-            barring(),
-        )
-        .correlate(Case)
-    )
+    .where(~reader_barred())
 )
 
 
@@ -284,18 +277,7 @@ def _queue_clocks(s: Session, which: str, case_ids: list[int]) -> dict[int, list
     return out
 
 
-class ShownClock(Protocol):
-    """What next steps read of a clock: a mapped Deadline (the case page) or a ListedClock."""
-
-    @property
-    def clock(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def due_date(self) -> date: ...
-
-
-def _status(clock: ShownClock, today: date) -> str:
+def _status(clock: ClockFacts, today: date) -> str:
     """clocks.deadline_status, which reads only the status and the due date, for a list's plain
     row as well as a mapped Deadline."""
     return deadline_status(cast(Deadline, clock), today)
@@ -440,8 +422,6 @@ class ShownCase:
     outcome_reason: str | None
 
 
-_REVIEWER = aliased(User)
-_SUBMITTER = aliased(User)
 _CASE_COLUMNS = (
     Case.id, Case.reference, Case.state, Case.version, Case.received_at, Case.channel,
     Case.involvement_from_year, Case.involvement_to_year, Case.staff_named,
@@ -454,36 +434,13 @@ _PERSON_COLUMNS = (
     Respondent.id, Respondent.name, Respondent.email, Respondent.phone, Respondent.address,
     Respondent.postcode, Respondent.relationship_to_child, Respondent.restricted_at,
 )
-# The case and its person, its reviewer's and submitter's usernames, its open escalations (all,
-# safeguarding), whether a conflict of interest bars the reader (:username) and whether the
-# person's reply window still runs (:today): one statement, built once (what
-# cases.case_with_facts reads for an event, without building ORM objects).
-_CASE_PAGE = (
-    select(
-        *_CASE_COLUMNS, *_PERSON_COLUMNS, _REVIEWER.username, _SUBMITTER.username,
-        open_escalation_count(), open_escalation_count("safeguarding"),
-        exists()
-        .where(
-            CaseConflict.case_id == Case.id,
-            CaseConflict.user_id == User.id,
-            User.username == bindparam("username"),
-            barring(),
-        )
-        .correlate(Case),
-        exists()
-        .where(
-            Deadline.case_id == Case.id,
-            Deadline.clock == "reply_window",
-            Deadline.status == "running",
-            Deadline.due_date >= bindparam("today"),
-        )
-        .correlate(Case),
+# The case, its person and cases.FACT_COLUMNS (the reader :username, the day :today): one
+# statement, built once (what cases.case_with_facts reads for an event, without ORM objects).
+_CASE_PAGE = with_staff_names(
+    select(*_CASE_COLUMNS, *_PERSON_COLUMNS, *FACT_COLUMNS).join(
+        Respondent, Respondent.id == Case.respondent_id
     )
-    .join(Respondent, Respondent.id == Case.respondent_id)
-    .outerjoin(_REVIEWER, _REVIEWER.id == Case.reviewer_id)
-    .outerjoin(_SUBMITTER, _SUBMITTER.id == Case.submitted_by_id)
-    .where(Case.reference == bindparam("reference"))
-)
+).where(Case.reference == bindparam("reference"))
 
 
 def _shown_case(
