@@ -196,6 +196,8 @@ def test_a_name_is_set_or_changed_and_the_cases_are_checked_under_the_new_one(
     assert refused.code == 3 and "you cannot open this case" in refused.err
     assert cli("user", "rename", "jo", "--full-name", "Jo", "--reason", "x",
                as_user="admin").err.startswith("error: full-name:")
+    blank = cli("user", "rename", "admin", "--full-name", "  ", "--reason", "x", as_user="admin")
+    assert blank.code == 2 and "error: full-name: give the person's full name" in blank.err
     assert cli("user", "rename", "jo", "--full-name", "Jo Bloggs", "--reason", "x",
                as_user="alex").code == 3
     cli.ok("user", "add", "ops", "--role", "auditor", as_user="admin")

@@ -381,6 +381,8 @@ def rename_user(ctx: AppContext, actor_name: str | None, username: str, full_nam
     found under the old one stands (a concern naming the old name still names the person)."""
     why = _why(reason)
     full_name = " ".join(full_name.split())
+    if not full_name:  # a rename to nothing would only take away what the check matches
+        raise BadInput("full-name", "give the person's full name")
     if len(full_name) > 200:
         raise BadInput("full-name", "longer than 200 characters")
     with ctx.uow() as uow:
