@@ -8,18 +8,52 @@ connection builds an execution context, processes its parameters, fires events a
 row; for a queue's 60 cases that cost three times the SQL.
 
 Only plain parameters: an expanding one (`in_()` of a list) is refused when compiled.
+
+`PrebuiltWrite` does the same for an event's INSERTs and UPDATEs, and `attach` makes the ORM
+object of a row read this way, so that an event can read its case by one prebuilt statement and
+still change it as a mapped object.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Insert, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, class_mapper
+from sqlalchemy.orm.attributes import instance_state
+
+_T = TypeVar("_T")
+
+
+def _on_cursor(conn: Connection, sql: str, arguments: Any, *, many: bool, fetch: bool) -> Any:
+    """Run SQL on a cursor of CONN's driver connection: the rows fetched (FETCH) or the rows
+    matched. The engine's cursor listeners are told as SQLAlchemy tells them (what a test or a
+    bench watches for: a statement count, the moment a transaction first writes)."""
+    dispatch = conn.dispatch
+    for listener in dispatch.before_cursor_execute:
+        listener(conn, None, sql, arguments, None, many)
+    dialect = conn.dialect
+    driver_error = dialect.loaded_dbapi.Error
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, arguments)
+        else:
+            cursor.execute(sql, arguments)
+        out = cursor.fetchall() if fetch else cursor.rowcount
+    except driver_error as exc:
+        # As SQLAlchemy raises it: its error, without the parameters (personal data).
+        raise DBAPIError.instance(sql, None, exc, driver_error, hide_parameters=True) from exc
+    finally:
+        cursor.close()
+    for listener in dispatch.after_cursor_execute:
+        listener(conn, None, sql, arguments, None, many)
+    return out
 
 
 @dataclass(frozen=True)
@@ -55,17 +89,7 @@ class Prebuilt:
         arguments: Any = (values if compiled.positional
                           else {name: v for (name, *_), v in zip(compiled.binds, values,
                                                                  strict=True)})
-        driver_error = dialect.loaded_dbapi.Error
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(compiled.sql, arguments)
-            fetched = cursor.fetchall()
-        except driver_error as exc:
-            # As SQLAlchemy raises it: its error, without the parameters (personal data).
-            raise DBAPIError.instance(compiled.sql, None, exc, driver_error,
-                                      hide_parameters=True) from exc
-        finally:
-            cursor.close()
+        fetched = _on_cursor(conn, compiled.sql, arguments, many=False, fetch=True)
         if not compiled.processors:
             return [tuple(row) for row in fetched]
         out = []
@@ -98,3 +122,124 @@ class Prebuilt:
         built = _Compiled(compiled.string, bool(compiled.positional), tuple(binds), processors)
         self._by_dialect[dialect] = built
         return built
+
+
+@dataclass(frozen=True)
+class _CompiledWrite:
+    sql: str
+    positional: bool
+    # (the name the driver takes, the key the caller passes, its value if built in, its bind
+    # processor), as for a select.
+    binds: tuple[tuple[str, str, Any, Callable[[Any], Any] | None], ...]
+    # (key, default) for each column the statement fills from the column's own Python default
+    # when the caller leaves it out (created_at = now, version = 1).
+    defaults: tuple[tuple[str, Any], ...]
+
+
+class PrebuiltWrite:
+    """An INSERT or UPDATE compiled once per dialect and set of columns given, run on the
+    driver's cursor of the caller's connection, in its transaction (see the module): every event
+    writes its case, its clocks and its audit row, and SQLAlchemy's path for each statement cost
+    several times what the database does with it.
+
+    The rows are given as {column key: value}, with the statement's own parameters (a WHERE
+    clause's) beside them; a column left out takes its Python default (`default=`) as Core
+    would, and one with none is left to the database. No RETURNING: the caller knows what it
+    wrote, and `run` returns the rows matched (an UPDATE's version check)."""
+
+    def __init__(self, statement: Insert | Update) -> None:
+        # An INSERT fetches no generated key (PostgreSQL's compiler would add RETURNING).
+        self.statement = statement.inline() if isinstance(statement, Insert) else statement
+        self._by_dialect: weakref.WeakKeyDictionary[
+            Dialect, dict[frozenset[str], _CompiledWrite]
+        ] = weakref.WeakKeyDictionary()
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Write ROWS (each with the same keys) on CONN; the number of rows matched."""
+        if not rows:
+            return 0
+        dialect = conn.dialect
+        keys = frozenset(rows[0])
+        compiled = (self._by_dialect.get(dialect) or {}).get(keys) or self._compile(dialect, keys)
+        arguments = [self._arguments(compiled, row) for row in rows]
+        many = len(arguments) > 1
+        matched: int = _on_cursor(conn, compiled.sql, arguments if many else arguments[0],
+                                  many=many, fetch=False)
+        return matched
+
+    @staticmethod
+    def _arguments(compiled: _CompiledWrite, row: Mapping[str, Any]) -> Any:
+        given = dict(row)
+        for key, default in compiled.defaults:
+            if key not in given:
+                # Core wraps a zero-argument function to take the execution context.
+                given[key] = default.arg(None) if default.is_callable else default.arg
+        values = [
+            (process(given[key]) if process else given[key]) if key in given else fixed
+            for _, key, fixed, process in compiled.binds
+        ]
+        if compiled.positional:
+            return values
+        return {name: v for (name, *_), v in zip(compiled.binds, values, strict=True)}
+
+    def _compile(self, dialect: Dialect, keys: frozenset[str]) -> _CompiledWrite:
+        table = self.statement.table
+        columns = {c.key for c in table.columns}
+        compiled = self.statement.compile(
+            dialect=dialect, column_keys=sorted(keys & columns)
+        )
+        escaped = getattr(compiled, "escaped_bind_names", None) or {}
+        order = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+        binds = []
+        for name in order:
+            bind = compiled.binds[name]
+            if bind.expanding:
+                raise ValueError(f"PrebuiltWrite takes no expanding parameter ({bind.key})")
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            # A column's parameter is required (the caller gives it); another is built in.
+            fixed = None if bind.required else bind.effective_value
+            if fixed is not None and process is not None:
+                fixed = process(fixed)
+            binds.append((escaped.get(name, name), bind.key, fixed, process))
+        defaults = []
+        for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+            default = column.default if compiled.isinsert else column.onupdate
+            if default is None or not (default.is_scalar or default.is_callable):
+                raise ValueError(f"PrebuiltWrite cannot fill column {column.key}'s default")
+            defaults.append((column.key, default))
+        if compiled.postfetch and compiled.isupdate:
+            # A server-side onupdate would change what the caller believes it wrote.
+            raise ValueError("PrebuiltWrite takes no column the database changes on UPDATE")
+        built = _CompiledWrite(compiled.string, bool(compiled.positional), tuple(binds),
+                               tuple(defaults))
+        self._by_dialect.setdefault(dialect, {})[keys] = built
+        return built
+
+
+def attach(session: Session, cls: type[_T], values: dict[str, Any]) -> _T:
+    """The persistent CLS object with VALUES ({attribute key: value}, its primary key among
+    them) as a query's load would give it, built without the ORM's loading (which cost an event
+    more than its SQL): the session's own object if it holds that identity already, as a query
+    would return it. VALUES are what is stored, as read in the caller's transaction; an
+    attribute not given (a relationship) loads when first used.
+
+    This is what SQLAlchemy's own loading does for a new row (orm/loading.py, `_instance`): the
+    identity key set, the state put in the session's identity map, the values as loaded
+    (nothing to commit: a loaded value has no history). tests/integration/test_prebuilt.py
+    holds it to an ORM load's behaviour (changes flushed, relationships loaded, rollback)."""
+    mapper = class_mapper(cls)
+    key = mapper.identity_key_from_primary_key(
+        tuple(values[mapper.get_property_by_column(c).key] for c in mapper.primary_key)
+    )
+    identity_map = session.identity_map
+    existing = identity_map.get(key)
+    if existing is not None:
+        found: _T = existing
+        return found
+    obj: _T = mapper.class_manager.new_instance()
+    state = instance_state(obj)
+    state.key = key
+    state.session_id = session.hash_key
+    identity_map._add_unpresent(state, key)
+    state.dict.update(values)
+    return obj

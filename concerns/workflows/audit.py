@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from concerns.db.engine import READ_ONLY
 from concerns.db.models import Event
+from concerns.db.prebuilt import PrebuiltWrite
 from concerns.db.uow import same_transaction, transaction_of
 
 GENESIS = "0" * 64
@@ -93,7 +94,7 @@ def remember_head(session: Session, head: str | None) -> None:
 
 
 _EVENTS = cast(Table, Event.__table__)
-_INSERT = insert(_EVENTS)
+_INSERT = PrebuiltWrite(insert(_EVENTS))
 
 
 def append_event(
@@ -131,11 +132,11 @@ def append_event(
     payload = payload_hash(salt, plain, note)
     frame = _frame(case_id, event, actor, at, from_state, to_state, payload)
     digest = hashlib.sha256((prev + frame).encode("utf-8")).hexdigest()
-    conn.execute(_INSERT, {
+    _INSERT.run(conn, [{
         "case_id": case_id, "event": event, "actor": actor, "at": at,
         "from_state": from_state, "to_state": to_state, "data": plain, "note": note,
         "payload_salt": salt, "payload_hash": payload, "prev_hash": prev, "hash": digest,
-    })
+    }])
     if early:
         # The next append in this transaction chains to this row.
         remember_head(session, digest)

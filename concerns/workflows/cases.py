@@ -8,8 +8,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Exists, Select, and_, bindparam, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased, lazyload
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
 
 from concerns.db.models import (
     Case,
@@ -21,6 +32,7 @@ from concerns.db.models import (
     User,
     UserRole,
 )
+from concerns.db.prebuilt import Prebuilt, attach
 from concerns.workflows.audit import CHAIN_HEAD, head_readable_early, remember_head
 from concerns.workflows.clocks import OPEN_STATUSES, remember_stored
 from concerns.workflows.errors import NotFound
@@ -278,20 +290,6 @@ def with_staff_names(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-# The case and FACT_COLUMNS: one prebuilt statement, run on every event.
-_CASE_WITH_FACTS = with_staff_names(select(Case, *FACT_COLUMNS)).where(
-    Case.reference == bindparam("reference")
-)
-# The same without loading the person's record (most events never read it): only whether it is
-# restricted, which decides who may act. The person is read when first wanted (a letter).
-_CASE_WITH_FACTS_NOT_PERSON = _CASE_WITH_FACTS.add_columns(
-    select(Respondent.restricted_at.is_not(None))
-    .where(Respondent.id == Case.respondent_id)
-    .correlate(Case)
-    .scalar_subquery()
-).options(lazyload(Case.respondent))
-
-
 _OPEN_CLOCK = aliased(Deadline)
 _ACTOR = aliased(User)
 # The acting user, named by the same parameter as the conflict check, and their roles as one
@@ -305,29 +303,52 @@ _ACTOR_COLUMNS = (
     .correlate(_ACTOR)
     .scalar_subquery(),
 )
+# The mapped columns an event's statement reads of the case, its person and each open clock, by
+# attribute key, in the statement's order: the objects are made from them (db.prebuilt.attach).
+_CASE_KEYS = tuple(p.key for p in inspect(Case).column_attrs)
+_PERSON_KEYS = tuple(p.key for p in inspect(Respondent).column_attrs)
+_CLOCK_KEYS = tuple(p.key for p in inspect(Deadline).column_attrs)
+# Whether the case's person's record is restricted, for an event that does not read the person
+# (most never do; the record is read when first wanted, by a letter).
+_RESTRICTED = (
+    select(Respondent.restricted_at.is_not(None))
+    .where(Respondent.id == Case.respondent_id)
+    .correlate(Case)
+    .scalar_subquery()
+)
 
 
 @functools.cache
-def _case_for_event(with_person: bool, with_head: bool, with_actor: bool) -> Select[Any]:
-    """The statement `case_with_facts` runs: the case and its facts, one row per open clock
-    of the case (or one row with none), where asked the audit chain's head and, last, the
-    acting user's columns."""
+def _case_for_event(with_person: bool, with_head: bool, with_actor: bool) -> Prebuilt:
+    """The statement `case_with_facts` runs, built once: the case and FACT_COLUMNS, its person
+    (or whether the person is restricted), one row per open clock of the case (or one row with
+    none), where asked the audit chain's head and, last, the acting user's columns. Run on the
+    driver's cursor, the objects made from its rows: the ORM's loading of them cost an event
+    more than all its SQL."""
+    columns: list[Any] = [*(getattr(Case, k) for k in _CASE_KEYS), *FACT_COLUMNS]
+    if with_person:
+        columns += [getattr(Respondent, k) for k in _PERSON_KEYS]
+    else:
+        columns.append(_RESTRICTED)
+    columns += [getattr(_OPEN_CLOCK, k) for k in _CLOCK_KEYS]
+    if with_head:
+        columns.append(CHAIN_HEAD)
+    if with_actor:
+        columns += _ACTOR_COLUMNS
+    stmt = with_staff_names(select(*columns).select_from(Case))
+    if with_person:
+        stmt = stmt.join(Respondent, Respondent.id == Case.respondent_id)
     stmt = (
-        (_CASE_WITH_FACTS if with_person else _CASE_WITH_FACTS_NOT_PERSON)
-        .add_columns(_OPEN_CLOCK)
-        .outerjoin(
+        stmt.outerjoin(
             _OPEN_CLOCK,
             and_(_OPEN_CLOCK.case_id == Case.id, one_of(_OPEN_CLOCK.status, OPEN_STATUSES)),
         )
+        .where(Case.reference == bindparam("reference"))
         .order_by(_OPEN_CLOCK.id)
     )
-    if with_head:
-        stmt = stmt.add_columns(CHAIN_HEAD)
     if with_actor:
-        stmt = stmt.add_columns(*_ACTOR_COLUMNS).outerjoin(
-            _ACTOR, _ACTOR.username == bindparam("username")
-        )
-    return stmt
+        stmt = stmt.outerjoin(_ACTOR, _ACTOR.username == bindparam("username"))
+    return Prebuilt(stmt)
 
 
 @dataclass(frozen=True)
@@ -377,20 +398,37 @@ def case_and_actor(
     """`case_with_facts`, and with WITH_ACTOR the acting user USERNAME and their roles read by
     the same statement (an event's second statement before; the caller refuses a missing or
     disabled user). NotFound when there is no such case."""
-    with_head = head_readable_early(session.connection())
-    rows = session.execute(
-        _case_for_event(with_person, with_head, with_actor),
-        {"reference": reference.strip().upper(), "username": username, "today": today},
-    ).all()
+    conn = session.connection()
+    with_head = head_readable_early(conn)
+    rows = _case_for_event(with_person, with_head, with_actor).rows(
+        conn, {"reference": reference.strip().upper(), "username": username, "today": today}
+    )
     if not rows:
         raise NotFound(f"no case with reference {reference.strip()[:40]}")
     row = rows[0]
-    case, reviewer, submitted_by, open_all, open_safeguarding, barred, window = row[:7]
-    restricted = bool(row[7]) if not with_person else case.respondent.restricted_at is not None
-    clock_at = 7 if with_person else 8
-    remember_stored(session, case.id, [r[clock_at] for r in rows if r[clock_at] is not None])
+    at = len(_CASE_KEYS)
+    case_values = dict(zip(_CASE_KEYS, row[:at], strict=True))
+    reviewer, submitted_by, open_all, open_safeguarding, barred, window = row[at:at + 6]
+    at += 6
+    if with_person:
+        person = attach(session, Respondent,
+                        dict(zip(_PERSON_KEYS, row[at:at + len(_PERSON_KEYS)], strict=True)))
+        case_values["respondent"] = person
+        restricted = person.restricted_at is not None
+        at += len(_PERSON_KEYS)
+    else:
+        restricted = bool(row[at])
+        at += 1
+    case = attach(session, Case, case_values)
+    clock_id = at + _CLOCK_KEYS.index("id")
+    remember_stored(session, case.id, [
+        attach(session, Deadline,
+               dict(zip(_CLOCK_KEYS, r[at:at + len(_CLOCK_KEYS)], strict=True)))
+        for r in rows if r[clock_id] is not None
+    ])
+    at += len(_CLOCK_KEYS)
     if with_head:
-        remember_head(session, row[clock_at + 1])
+        remember_head(session, row[at])
     actor = None
     if with_actor:
         actor_id, active, name_key, roles = row[-4:]

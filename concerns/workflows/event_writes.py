@@ -8,7 +8,8 @@ by plain UPDATEs and INSERTs on the event's connection, with the same effect:
   no row matched means someone else's change committed first: StaleDataError, as the ORM raises,
   which the event turns into "the case changed, reload";
 - each clock changed by one UPDATE by id; the clocks started by INSERTs in the order started (one
-  executemany for those that set the same columns).
+  executemany for those that set the same columns);
+- each statement compiled once and run on the driver's cursor (db.prebuilt.PrebuiltWrite).
 
 The objects are then left as a flush would leave them (changed ones clean, new clocks out of the
 session: nothing in the event reads them again), so the ORM's flush that follows writes only
@@ -28,6 +29,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
 from concerns.db.models import Case, Deadline
+from concerns.db.prebuilt import PrebuiltWrite
 from concerns.workflows.clocks import forget_stored, held_clocks
 
 _CASES = cast(Table, Case.__table__)
@@ -42,11 +44,13 @@ def _columns(mapper: Mapper[Any]) -> dict[str, str]:
 _CASE_COLUMNS = _columns(inspect(Case))
 _DEADLINE_COLUMNS = _columns(inspect(Deadline))
 # Parameters of the WHERE clause, named apart from every column (the SET clause's keys).
-_UPDATE_CASE = update(_CASES).where(
+_UPDATE_CASE = PrebuiltWrite(update(_CASES).where(
     _CASES.c.id == bindparam("where_id"), _CASES.c.version == bindparam("where_version")
+))
+_UPDATE_DEADLINE = PrebuiltWrite(
+    update(_DEADLINES).where(_DEADLINES.c.id == bindparam("where_id"))
 )
-_UPDATE_DEADLINE = update(_DEADLINES).where(_DEADLINES.c.id == bindparam("where_id"))
-_INSERT_DEADLINE = insert(_DEADLINES)
+_INSERT_DEADLINE = PrebuiltWrite(insert(_DEADLINES))
 
 
 def _changes(obj: object, columns: dict[str, str]) -> dict[str, Any] | None:
@@ -87,7 +91,7 @@ def write_case_and_clocks(session: Session, case: Case) -> None:
             if changes is None:
                 continue
             if changes:
-                conn.execute(_UPDATE_DEADLINE, changes | {"where_id": obj.id})
+                _UPDATE_DEADLINE.run(conn, [changes | {"where_id": obj.id}])
             _clean(session, obj)
     rows = []
     for deadline in (*added, *held):
@@ -102,19 +106,19 @@ def write_case_and_clocks(session: Session, case: Case) -> None:
         session.expunge(deadline)
     # Clocks that set the same columns go in by one executemany, in the order started.
     for _, group in itertools.groupby(rows, key=lambda row: row.keys()):
-        conn.execute(_INSERT_DEADLINE, list(group))
+        _INSERT_DEADLINE.run(conn, list(group))
     changes = _changes(case, _CASE_COLUMNS)
     if changes:
         changes.pop("version", None)
         version = case.version
         changes["version"] = version + 1
-        result = conn.execute(
-            _UPDATE_CASE, changes | {"where_id": case.id, "where_version": version}
+        matched = _UPDATE_CASE.run(
+            conn, [changes | {"where_id": case.id, "where_version": version}]
         )
-        if result.rowcount != 1:
+        if matched != 1:
             raise StaleDataError(
                 f"UPDATE statement on table 'cases' expected to update 1 row(s); "
-                f"{result.rowcount} were matched."
+                f"{matched} were matched."
             )
         case.version = version + 1
         _clean(session, case)
