@@ -134,6 +134,8 @@ class _CompiledWrite:
     # (key, default) for each column the statement fills from the column's own Python default
     # when the caller leaves it out (created_at = now, version = 1).
     defaults: tuple[tuple[str, Any], ...]
+    # Keys whose processor makes something of None (JSON's 'null').
+    process_none: frozenset[str]
 
 
 class PrebuiltWrite:
@@ -169,15 +171,22 @@ class PrebuiltWrite:
 
     @staticmethod
     def _arguments(compiled: _CompiledWrite, row: Mapping[str, Any]) -> Any:
-        given = dict(row)
-        for key, default in compiled.defaults:
+        given = row
+        if compiled.defaults:
+            # The columns left out of this set of keys; Core wraps a zero-argument function to
+            # take the execution context.
+            given = {**row, **{key: default.arg(None) if default.is_callable else default.arg
+                               for key, default in compiled.defaults}}
+        values = []
+        for _, key, fixed, process in compiled.binds:
             if key not in given:
-                # Core wraps a zero-argument function to take the execution context.
-                given[key] = default.arg(None) if default.is_callable else default.arg
-        values = [
-            (process(given[key]) if process else given[key]) if key in given else fixed
-            for _, key, fixed, process in compiled.binds
-        ]
+                values.append(fixed)
+                continue
+            value = given[key]
+            # A None its processor would give back as None is not sent through it.
+            if process is not None and (value is not None or key in compiled.process_none):
+                value = process(value)
+            values.append(value)
         if compiled.positional:
             return values
         return {name: v for (name, *_), v in zip(compiled.binds, values, strict=True)}
@@ -210,8 +219,10 @@ class PrebuiltWrite:
         if compiled.postfetch and compiled.isupdate:
             # A server-side onupdate would change what the caller believes it wrote.
             raise ValueError("PrebuiltWrite takes no column the database changes on UPDATE")
+        process_none = frozenset(key for _, key, _, process in binds
+                                 if process is not None and process(None) is not None)
         built = _CompiledWrite(compiled.string, bool(compiled.positional), tuple(binds),
-                               tuple(defaults))
+                               tuple(defaults), process_none)
         self._by_dialect.setdefault(dialect, {})[keys] = built
         return built
 
