@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Insert, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, class_mapper
+from sqlalchemy.orm import Mapper, Session, class_mapper
 from sqlalchemy.orm.attributes import instance_state
 
 _T = TypeVar("_T")
@@ -227,6 +227,20 @@ class PrebuiltWrite:
         return built
 
 
+_MAPPED: dict[type[Any], tuple[Mapper[Any], tuple[str, ...]]] = {}
+
+
+def _mapped(cls: type[Any]) -> tuple[Mapper[Any], tuple[str, ...]]:
+    """CLS's mapper and the attribute keys of its primary key (looked up once per class)."""
+    found = _MAPPED.get(cls)
+    if found is None:
+        mapper = class_mapper(cls)
+        found = _MAPPED[cls] = (
+            mapper, tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+        )
+    return found
+
+
 def attach(session: Session, cls: type[_T], values: dict[str, Any]) -> _T:
     """The persistent CLS object with VALUES ({attribute key: value}, its primary key among
     them) as a query's load would give it, built without the ORM's loading (which cost an event
@@ -238,10 +252,8 @@ def attach(session: Session, cls: type[_T], values: dict[str, Any]) -> _T:
     identity key set, the state put in the session's identity map, the values as loaded
     (nothing to commit: a loaded value has no history). tests/integration/test_prebuilt.py
     holds it to an ORM load's behaviour (changes flushed, relationships loaded, rollback)."""
-    mapper = class_mapper(cls)
-    key = mapper.identity_key_from_primary_key(
-        tuple(values[mapper.get_property_by_column(c).key] for c in mapper.primary_key)
-    )
+    mapper, primary_key = _mapped(cls)
+    key = mapper.identity_key_from_primary_key(tuple(values[k] for k in primary_key))
     identity_map = session.identity_map
     existing = identity_map.get(key)
     if existing is not None:
