@@ -19,6 +19,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -27,7 +28,6 @@ from concerns.db.models import (
     CaseConflict,
     Deadline,
     Escalation,
-    ReferenceCounter,
     Respondent,
     User,
     UserRole,
@@ -87,27 +87,18 @@ def get_case(session: Session, reference: str) -> Case:
 def next_reference(session: Session, prefix: str, at: datetime) -> str:
     """CAC-2026-0001: numbered per year, atomically, on SQLite and PostgreSQL alike."""
     year = at.year
-    number = session.execute(
-        _next_number(session.get_bind().dialect.name), {"year": year}
-    ).scalar_one()
+    number = session.connection().execute(_NEXT_NUMBER, {"year": year}).scalar_one()
     return f"{prefix}-{year}-{number:04d}"
 
 
-@functools.cache
-def _next_number(dialect: str) -> Any:
-    """The year's next number, as one upsert built once per dialect: building it (and its cache
-    key) on every intake cost more than running it."""
-    # Here, not at the top: reading a case should not load the PostgreSQL dialect.
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = ReferenceCounter.__table__
-    return (
-        insert(table)
-        .values(year=bindparam("year"), last=1)
-        .on_conflict_do_update(index_elements=["year"], set_={"last": table.c.last + 1})
-        .returning(table.c.last)
-    )
+# The year's next number, as one upsert that SQLite and PostgreSQL both take. Written as text:
+# the dialects' on_conflict_do_update has no cache key, so it was compiled again on every intake
+# (more than running it cost); a text statement is compiled once and cached.
+_NEXT_NUMBER = text(
+    "INSERT INTO reference_counters (year, last) VALUES (:year, 1)"
+    " ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1"
+    " RETURNING last"
+)
 
 
 def case_facts(

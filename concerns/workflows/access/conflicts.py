@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import Case, CaseConflict, Contact, User
+from concerns.db.prebuilt import Prebuilt
 from concerns.triage.conflict import Match, check
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import barring, get_case
@@ -45,17 +46,27 @@ def _record(session: Session, case_id: int, user_id: int, found: Match, at: date
     return False
 
 
-def _case_texts(session: Session, case_id: int) -> list[str]:
-    return list(session.scalars(select(Contact.concern).where(Contact.case_id == case_id)))
+# Compiled once, run on the driver's cursor: every intake asks both, and SQLAlchemy's own path
+# cost more than the queries. They see only stored rows: recheck_case flushes first.
+_CASE_TEXTS = Prebuilt(select(Contact.concern).where(Contact.case_id == bindparam("case_id")))
+_STAFF_NAMES = Prebuilt(select(User.id, User.full_name))
 
 
-def recheck_case(session: Session, case: Case, at: datetime) -> int:
+def recheck_case(
+    session: Session, case: Case, at: datetime, *, texts: list[str] | None = None
+) -> int:
     """Check every member of staff against CASE (its named staff and all its contacts' text).
-    Returns how many findings were stored or strengthened."""
-    texts = _case_texts(session, case.id)
+    Returns how many findings were stored or strengthened.
+
+    TEXTS, when the caller holds them, are all the case's contacts' text (a case just opened:
+    its one contact's), not read back."""
+    session.flush()
+    conn = session.connection()
+    if texts is None:
+        texts = [row[0] for row in _CASE_TEXTS.rows(conn, {"case_id": case.id})]
     named = [str(n) for n in case.staff_named or []]
     changed = 0
-    for user_id, full_name in session.execute(select(User.id, User.full_name)).all():
+    for user_id, full_name in _STAFF_NAMES.rows(conn):
         found = check(full_name, named, texts)
         if found is not None and _record(session, case.id, user_id, found, at):
             changed += 1

@@ -18,10 +18,12 @@ import hashlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from concerns.db.models import (
     Attachment,
@@ -32,8 +34,8 @@ from concerns.db.models import (
     Deadline,
     Notification,
     RawSubmission,
-    Respondent,
 )
+from concerns.db.prebuilt import Prebuilt
 from concerns.triage.email_intake import SetAside, message_id_of
 from concerns.triage.matching import normalise_name
 from concerns.triage.register import RegisterEntry
@@ -42,10 +44,11 @@ from concerns.workflows import clocks
 from concerns.workflows.access import public_form_limit
 from concerns.workflows.access.conflicts import recheck_case
 from concerns.workflows.access.users import acting_user
-from concerns.workflows.audit import append_event
+from concerns.workflows.audit import CHAIN_HEAD, append_event, head_readable_early, remember_head
 from concerns.workflows.cases import next_reference
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
+from concerns.workflows.event_writes import write_case_and_clocks
 from concerns.workflows.intake.parsing import read_email, read_raw
 from concerns.workflows.people import match_children, match_person
 
@@ -122,11 +125,20 @@ def find_raw(s: Session, channel: str, digest: str) -> StoredRaw | None:
 
     Never by Message-ID alone: that would drop a distinct message (see the module's doc).
     """
-    found = s.execute(
-        select(RawSubmission.id, RawSubmission.status, RawSubmission.reason)
-        .where(RawSubmission.channel == channel, RawSubmission.sha256 == digest).limit(1)
-    ).first()
-    return None if found is None else StoredRaw(found[0], True, found[1], found[2])
+    # What the transaction holds unflushed (a status just set) is stored first, as the ORM's
+    # autoflush did before the read.
+    s.flush()
+    rows = _FIND_RAW.rows(s.connection(), {"channel": channel, "digest": digest})
+    return StoredRaw(rows[0][0], True, rows[0][1], rows[0][2]) if rows else None
+
+
+# Compiled once, run on the driver's cursor: every submission asks it.
+_FIND_RAW = Prebuilt(
+    select(RawSubmission.id, RawSubmission.status, RawSubmission.reason)
+    .where(RawSubmission.channel == bindparam("channel"),
+           RawSubmission.sha256 == bindparam("digest"))
+    .limit(1)
+)
 
 
 def stage_raw(
@@ -408,17 +420,23 @@ def log_in(
     at = ctx.now()
     submission = clean_submission(submission)
     flags = list(submission.flags)
+    conn = s.connection()
     if raw_id is not None:
         # Its status and channel, locked (on PostgreSQL), as plain columns: an ORM object of
-        # the row (its bytes included) cost more than the rest of this check.
-        raw_row = s.connection().execute(_RAW_TO_LOG, {"raw_id": raw_id}).first()
-        if raw_row is not None and raw_row.status != "new":
+        # the row (its bytes included) cost more than the rest of this check. On SQLite the
+        # audit chain's head comes with them (see _RAW_TO_LOG_AND_HEAD).
+        early = head_readable_early(conn)
+        rows = (_RAW_TO_LOG_AND_HEAD if early else _RAW_TO_LOG).rows(conn, {"raw_id": raw_id})
+        raw_row = rows[0] if rows else None
+        if raw_row is not None and early:
+            remember_head(s, raw_row[2])
+        if raw_row is not None and raw_row[0] != "new":
             # Logged by another process between our store and now.
             return IntakeResult(source, "duplicate", reason="already received")
         if raw_row is not None and submission.message_id:
-            first, clashes = _message_id_twins(s, ctx, raw_id, raw_row.channel, submission)
+            first, clashes = _message_id_twins(s, ctx, raw_id, raw_row[1], submission)
             if first is not None:
-                s.connection().execute(_SET_RAW, {
+                conn.execute(_SET_RAW, {
                     "raw_id": raw_id, "status": "duplicate", "duplicate_of_id": first,
                     "reason": f"resent: same Message-ID, sender and text as stored submission "
                               f"{first}",
@@ -428,24 +446,30 @@ def log_in(
             flags.extend(clashes)
     region = ctx.settings.intake.default_phone_region
     person = match_person(s, submission.respondent, region, at)
-    respondent = person.respondent
-    children = match_children(s, respondent, submission.children)
+    respondent_id = person.respondent_id
+    children = match_children(s, respondent_id, submission.children)
     # A person first met now has no case yet: nothing to look for.
     case = None if (entry is not None and entry.stage == "closed") or not person.matched \
-        else _open_case_for(s, respondent, children)
+        else _open_case_for(s, respondent_id, children)
     status = "added_to_case"
     if case is None:
         status = "new_case"
-        case = _new_case(s, ctx, submission, respondent, at, entry)
-    elif entry is not None and entry.stage != case.state:
-        flags.append(f"stage: the register says {entry.stage}; the case stays at {case.state}")
-    for child in children:
-        if s.get(CaseChild, (case.id, child.id)) is None:
-            s.add(CaseChild(case_id=case.id, child_id=child.id))
+        case = _new_case(s, ctx, submission, respondent_id, at, entry)
+        if children:
+            # A case just opened has no children yet (match_children gives each once).
+            conn.execute(_INSERT_CASE_CHILD,
+                         [{"case_id": case.id, "child_id": child.id} for child in children])
+    else:
+        if entry is not None and entry.stage != case.state:
+            flags.append(
+                f"stage: the register says {entry.stage}; the case stays at {case.state}")
+        for child in children:
+            if s.get(CaseChild, (case.id, child.id)) is None:
+                s.add(CaseChild(case_id=case.id, child_id=child.id))
     # One INSERT on the transaction's connection, as the raw row: only its id is wanted here.
-    contact_id = s.connection().execute(_INSERT_CONTACT, {
+    contact_id = conn.execute(_INSERT_CONTACT, {
         "case_id": case.id,
-        "respondent_id": respondent.id,
+        "respondent_id": respondent_id,
         "raw_submission_id": raw_id,
         "received_at": submission.submitted_at,
         "channel": submission.channel,
@@ -468,9 +492,10 @@ def log_in(
         case.received_at = min(case.received_at, submission.submitted_at)
         case.updated_at = at
     s.flush()
-    recheck_case(s, case, at)
+    # A case just opened has one contact, this one: its text is in hand, not read back.
+    recheck_case(s, case, at, texts=[submission.concern] if status == "new_case" else None)
     if raw_id is not None:
-        s.connection().execute(_SET_RAW, {"raw_id": raw_id, "status": "contact", "reason": None})
+        conn.execute(_SET_RAW, {"raw_id": raw_id, "status": "contact", "reason": None})
     data = {"contact_id": contact_id, "channel": submission.channel, "flags": len(flags),
             "person_recognised": person.matched, "match_flags_raised": person.flags,
             "children": len(children), "attachments": len(submission.attachments)}
@@ -488,22 +513,30 @@ def log_in(
 
 
 _INSERT_CONTACT = insert(Contact).returning(Contact.id)
-# The raw row being logged, locked until the transaction ends; and its new status (the SET
-# clause is the parameters given besides raw_id). Nothing holds the row as an ORM object:
-# `stage_raw` stores it by a plain INSERT.
-_RAW_TO_LOG = (
+_INSERT_CASE_CHILD = insert(cast(Table, CaseChild.__table__))
+# The raw row being logged, locked until the transaction ends (compiled once, run on the
+# driver's cursor); and its new status (the SET clause is the parameters given besides raw_id).
+# Nothing holds the row as an ORM object: `stage_raw` stores it by a plain INSERT.
+_RAW_TO_LOG = Prebuilt(
     select(RawSubmission.status, RawSubmission.channel)
     .where(RawSubmission.id == bindparam("raw_id"))
     .with_for_update()
 )
+# Where a write transaction may read the audit chain's head at once (SQLite: its BEGIN took the
+# only write lock), the head comes with the raw row, and the event appended last chains to it
+# without reading it again.
+_RAW_TO_LOG_AND_HEAD = Prebuilt(
+    select(RawSubmission.status, RawSubmission.channel, CHAIN_HEAD)
+    .where(RawSubmission.id == bindparam("raw_id"))
+)
 _SET_RAW = update(RawSubmission).where(RawSubmission.id == bindparam("raw_id"))
 
 
-def _open_case_for(s: Session, respondent: Respondent, children: list[Child]) -> Case | None:
+def _open_case_for(s: Session, respondent_id: int, children: list[Child]) -> Case | None:
     """The person's open case about the same child (or, with no child named, their open case)."""
     open_cases = s.scalars(
         select(Case)
-        .where(Case.respondent_id == respondent.id, Case.state != "closed")
+        .where(Case.respondent_id == respondent_id, Case.state != "closed")
         .order_by(Case.received_at)
     ).all()
     if not children:
@@ -516,38 +549,51 @@ def _open_case_for(s: Session, respondent: Respondent, children: list[Child]) ->
 
 
 def _new_case(
-    s: Session, ctx: AppContext, submission: Submission, respondent: Respondent, at: datetime,
+    s: Session, ctx: AppContext, submission: Submission, respondent_id: int, at: datetime,
     entry: RegisterEntry | None,
 ) -> Case:
+    """Open a case, and start its clocks. It is stored by one INSERT and its clocks by Core
+    (`event_writes`), past the ORM's unit of work, whose flush of them cost more than the rest
+    of the intake. The Case returned holds the values stored but is not in the session (the
+    intake reads only them; a later query loads the case afresh)."""
     state = entry.stage if entry is not None else "logged"
-    case = Case(
-        reference=next_reference(s, ctx.settings.council.reference_prefix, submission.submitted_at),
-        state=state,
-        respondent_id=respondent.id,
-        received_at=submission.submitted_at,
-        channel=submission.channel,
-        involvement_from_year=submission.involvement_from_year,
-        involvement_to_year=submission.involvement_to_year,
-        staff_named=list(submission.staff_named),
-        staff_named_keys=sorted({normalise_name(n) for n in submission.staff_named}),
-        created_at=at,
-        updated_at=at,
-    )
+    values: dict[str, Any] = {
+        "reference": next_reference(
+            s, ctx.settings.council.reference_prefix, submission.submitted_at),
+        "state": state,
+        "version": 1,
+        "respondent_id": respondent_id,
+        "received_at": submission.submitted_at,
+        "channel": submission.channel,
+        "involvement_from_year": submission.involvement_from_year,
+        "involvement_to_year": submission.involvement_to_year,
+        "staff_named": list(submission.staff_named),
+        "staff_named_keys": sorted({normalise_name(n) for n in submission.staff_named}),
+        "created_at": at,
+        "updated_at": at,
+    }
     if entry is not None:
-        case.outcome = entry.outcome
-        case.learning_review_completed = entry.learning_review_completed
+        values["outcome"] = entry.outcome
+        values["learning_review_completed"] = entry.learning_review_completed
         if state == "closed":
-            case.closed_at = entry.closed_at or submission.submitted_at
-    s.add(case)
-    s.flush()
+            values["closed_at"] = entry.closed_at or submission.submitted_at
+    case_id = s.connection().execute(_INSERT_CASE, values).scalar_one()
+    case: Case = _CASES.new_instance()
+    case.__dict__.update(values, id=case_id)
     if state == "logged":
         # The acknowledgement clock runs from receipt, not from when we got round to logging it.
         clocks.start_clock(s, ctx.settings, ctx.calendar, case, "acknowledge",
-                           submission.submitted_at)
+                           submission.submitted_at, hold=True)
     else:
         for clock in STAGE_CLOCKS.get(state, ()):
-            clocks.start_clock(s, ctx.settings, ctx.calendar, case, clock, at)
+            clocks.start_clock(s, ctx.settings, ctx.calendar, case, clock, at, hold=True)
+    # The clocks, in the order started (the case itself has nothing left to write).
+    write_case_and_clocks(s, case)
     return case
+
+
+_INSERT_CASE = insert(Case).returning(Case.id)
+_CASES = manager_of_class(Case)
 
 
 def _merge_case_details(case: Case, submission: Submission) -> None:
