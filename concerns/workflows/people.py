@@ -223,6 +223,8 @@ def match_children(
 ) -> list[Child]:
     """Children by normalised name and date of birth (indexed). Without a date of birth on one
     side, only a child already on this person's own cases is taken as the same child."""
+    if not children:
+        return []  # most concerns name none: nothing to build
     own_cases = select(Case.id).where(Case.respondent_id == respondent_id)
     out: list[Child] = []
     for details in children:
