@@ -26,7 +26,7 @@ from concerns.db.models import (
     Respondent,
     User,
 )
-from concerns.db.prebuilt import Prebuilt
+from concerns.db.prebuilt import Prebuilt, PrebuiltWrite
 from concerns.triage.email_intake import SetAside
 from concerns.triage.matching import (
     PersonKeys,
@@ -207,7 +207,7 @@ def _flag_many(
         # One prebuilt INSERT for them all, past the ORM's unit of work: nothing in the
         # transaction reads the flags back as objects, and its flush of up to BLOCK_LIMIT rows
         # cost more than the rest of the intake.
-        session.connection().execute(_INSERT_FLAG, [
+        _INSERT_FLAG.run(session.connection(), [
             {"respondent_id": a, "candidate_id": b, "score": wanted[b][0],
              "reasons": wanted[b][1], "status": "open", "created_at": at}
             for b in new
@@ -215,7 +215,7 @@ def _flag_many(
     return len(new)
 
 
-_INSERT_FLAG = insert(cast(Table, PersonMatchFlag.__table__))
+_INSERT_FLAG = PrebuiltWrite(insert(cast(Table, PersonMatchFlag.__table__)))
 
 
 def match_children(

@@ -35,7 +35,7 @@ from concerns.db.models import (
     Notification,
     RawSubmission,
 )
-from concerns.db.prebuilt import Prebuilt
+from concerns.db.prebuilt import Prebuilt, PrebuiltWrite
 from concerns.triage.email_intake import SetAside, message_id_of
 from concerns.triage.matching import normalise_name
 from concerns.triage.register import RegisterEntry
@@ -436,11 +436,11 @@ def log_in(
         if raw_row is not None and submission.message_id:
             first, clashes = _message_id_twins(s, ctx, raw_id, raw_row[1], submission)
             if first is not None:
-                conn.execute(_SET_RAW, {
+                _SET_RAW.run(conn, [{
                     "raw_id": raw_id, "status": "duplicate", "duplicate_of_id": first,
                     "reason": f"resent: same Message-ID, sender and text as stored submission "
                               f"{first}",
-                })
+                }])
                 return IntakeResult(source, "duplicate", reference=_case_of_raw(s, first),
                                     reason="already received (resent)")
             flags.extend(clashes)
@@ -457,8 +457,8 @@ def log_in(
         case = _new_case(s, ctx, submission, respondent_id, at, entry)
         if children:
             # A case just opened has no children yet (match_children gives each once).
-            conn.execute(_INSERT_CASE_CHILD,
-                         [{"case_id": case.id, "child_id": child.id} for child in children])
+            _INSERT_CASE_CHILD.run(
+                conn, [{"case_id": case.id, "child_id": child.id} for child in children])
     else:
         if entry is not None and entry.stage != case.state:
             flags.append(
@@ -495,7 +495,7 @@ def log_in(
     # A case just opened has one contact, this one: its text is in hand, not read back.
     recheck_case(s, case, at, texts=[submission.concern] if status == "new_case" else None)
     if raw_id is not None:
-        conn.execute(_SET_RAW, {"raw_id": raw_id, "status": "contact", "reason": None})
+        _SET_RAW.run(conn, [{"raw_id": raw_id, "status": "contact", "reason": None}])
     data = {"contact_id": contact_id, "channel": submission.channel, "flags": len(flags),
             "person_recognised": person.matched, "match_flags_raised": person.flags,
             "children": len(children), "attachments": len(submission.attachments)}
@@ -513,9 +513,9 @@ def log_in(
 
 
 _INSERT_CONTACT = insert(Contact).returning(Contact.id)
-_INSERT_CASE_CHILD = insert(cast(Table, CaseChild.__table__))
-# The raw row being logged, locked until the transaction ends (compiled once, run on the
-# driver's cursor); and its new status (the SET clause is the parameters given besides raw_id).
+_INSERT_CASE_CHILD = PrebuiltWrite(insert(cast(Table, CaseChild.__table__)))
+# The raw row being logged, locked until the transaction ends; and its new status (the SET
+# clause is the parameters given besides raw_id). Both compiled once, run on the driver's cursor.
 # Nothing holds the row as an ORM object: `stage_raw` stores it by a plain INSERT.
 _RAW_TO_LOG = Prebuilt(
     select(RawSubmission.status, RawSubmission.channel)
@@ -529,7 +529,7 @@ _RAW_TO_LOG_AND_HEAD = Prebuilt(
     select(RawSubmission.status, RawSubmission.channel, CHAIN_HEAD)
     .where(RawSubmission.id == bindparam("raw_id"))
 )
-_SET_RAW = update(RawSubmission).where(RawSubmission.id == bindparam("raw_id"))
+_SET_RAW = PrebuiltWrite(update(RawSubmission).where(RawSubmission.id == bindparam("raw_id")))
 
 
 def _open_case_for(s: Session, respondent_id: int, children: list[Child]) -> Case | None:
