@@ -19,7 +19,6 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from concerns.workflows.access import auth
 from concerns.workflows.access import sessions as staff_sessions
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotAllowed
@@ -269,7 +268,7 @@ class ServerSessions:
         if token:
             loaded = await to_thread.run_sync(
                 functools.partial(staff_sessions.load, read_sessions=self.ctx.read_sessions,
-                                  user=auth.read_session_user),
+                                  with_user=True),
                 self.ctx.sessions, self.web, token, self.ctx.now())
         if loaded is None:
             token = None

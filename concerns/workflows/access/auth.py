@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -287,25 +287,34 @@ def session_user(sessions: sessionmaker[Session], user_id: int) -> SessionUser |
         return read_session_user(session, user_id)
 
 
+# What a session check reads of its user, a row per role (one of NULL without roles): the
+# session's statement reads them beside its own columns (access.sessions).
+SESSION_USER_COLUMNS = (User.id, User.username, User.full_name, User.name_key, User.active,
+                        User.password_hash, UserRole.role)
 _SESSION_USER = (
-    select(User.id, User.username, User.full_name, User.name_key, User.active,
-           User.password_hash, UserRole.role)
+    select(*SESSION_USER_COLUMNS)
     .outerjoin(UserRole, UserRole.user_id == User.id)
     .where(User.id == bindparam("user_id"))
 )
 
 
-def read_session_user(session: Session, user_id: int) -> SessionUser | None:
-    """`session_user` in the caller's transaction (the web reads it with the session's row)."""
-    # On the connection: plain rows need nothing of the ORM session (every request runs this).
-    rows = session.connection().execute(_SESSION_USER, {"user_id": user_id}).all()
+def session_user_from(rows: Sequence[Sequence[Any]]) -> SessionUser | None:
+    """The signed-in user from the rows of SESSION_USER_COLUMNS, or None if the account is gone
+    (no row, or a row of NULLs), inactive or without a password."""
     if not rows:
         return None
-    first = rows[0]
-    if not first.active or not first.password_hash:
+    user_id, username, full_name, name_key, active, password_hash, _ = rows[0]
+    if user_id is None or not active or not password_hash:
         return None
-    return SessionUser(first.id, first.username, first.full_name, first.name_key,
-                       frozenset(r.role for r in rows if r.role))
+    return SessionUser(user_id, username, full_name, name_key,
+                       frozenset(row[6] for row in rows if row[6]))
+
+
+def read_session_user(session: Session, user_id: int) -> SessionUser | None:
+    """`session_user` in the caller's transaction."""
+    # On the connection: plain rows need nothing of the ORM session.
+    return session_user_from(
+        session.connection().execute(_SESSION_USER, {"user_id": user_id}).all())
 
 
 def _audit(session: Session, event: str, actor: str, at: datetime, data: dict[str, object]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,8 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from concerns.db.models import StaffSession
+from concerns.db.models import StaffSession, User, UserRole
 from concerns.db.prebuilt import Prebuilt
+from concerns.workflows.access.auth import SESSION_USER_COLUMNS, SessionUser, session_user_from
 from concerns.workflows.settings import WebSettings
 
 # last_seen_at is written at most this often, not on every request.
@@ -38,54 +38,65 @@ def _key(token: str) -> str:
 class Loaded:
     data: dict[str, Any]
     user_id: int | None
-    # What `load`'s USER callback read of the signed-in user, in the same transaction.
-    user: object = None
+    # The signed-in user, read with the session's row when `load` is asked WITH_USER.
+    user: SessionUser | None = None
 
 
 # What every request reads of its session: plain columns from a statement compiled once and
 # run on the driver's cursor (db.prebuilt; an ORM get cost more than the rest of the session
 # check, and SQLAlchemy's handling of the one row twice the SQL).
-_SESSION_ROW = Prebuilt(select(
+_SESSION_COLUMNS = (
     StaffSession.user_id, StaffSession.data, StaffSession.created_at, StaffSession.last_seen_at,
     StaffSession.ended_at,
-).where(StaffSession.id == bindparam("key")))
+)
+_SESSION_ROW = Prebuilt(select(*_SESSION_COLUMNS).where(StaffSession.id == bindparam("key")))
+# The same with the session's user and their roles (a row per role) beside it: the check every
+# page makes, one statement where a second for the user cost as much again.
+_SESSION_AND_USER = Prebuilt(
+    select(*_SESSION_COLUMNS, *SESSION_USER_COLUMNS)
+    .select_from(StaffSession)
+    .outerjoin(User, User.id == StaffSession.user_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(StaffSession.id == bindparam("key"))
+)
+_USER_AT = len(_SESSION_COLUMNS)
 
 
 def load(
     sessions: sessionmaker[Session], web: WebSettings, token: str, at: datetime,
-    *, read_sessions: sessionmaker[Session] | None = None,
-    user: Callable[[Session, int], object] | None = None,
+    *, read_sessions: sessionmaker[Session] | None = None, with_user: bool = False,
 ) -> Loaded | None:
     """The live session for TOKEN, or None if unknown, ended, idle too long or too old.
 
     With READ_SESSIONS (sessions that only read) the row is read without SQLite's write lock;
     the lock is taken only when the row must be written (touched, or ended for idleness), at
-    most once a minute per session. USER, when given, reads the signed-in user in the same
-    transaction (the check every page makes), into `Loaded.user`."""
+    most once a minute per session. WITH_USER, the signed-in user (auth.session_user's rule) is
+    read by the same statement, into `Loaded.user`."""
     if not token or len(token) > 200:
         return None
     key = _key(token)
     with (read_sessions or sessions)() as s:
-        found = _SESSION_ROW.rows(s.connection(), {"key": key})
-        if not found:
-            return None
-        user_id, data, created_at, last_seen_at, ended_at = found[0]
-        if ended_at is not None:
-            return None
-        expired = (
-            at - last_seen_at > timedelta(minutes=web.session_idle_minutes)
-            or at - created_at > timedelta(minutes=web.session_minutes)
-        )
-        touch = not expired and at - last_seen_at >= TOUCH_EVERY
-        who = user(s, user_id) if user is not None and user_id is not None else None
-        loaded = Loaded(dict(data or {}), user_id, who)
+        found = (_SESSION_AND_USER if with_user else _SESSION_ROW).rows(s.connection(),
+                                                                        {"key": key})
+    if not found:
+        return None
+    user_id, data, created_at, last_seen_at, ended_at = found[0][:_USER_AT]
+    if ended_at is not None:
+        return None
+    expired = (
+        at - last_seen_at > timedelta(minutes=web.session_idle_minutes)
+        or at - created_at > timedelta(minutes=web.session_minutes)
+    )
+    touch = not expired and at - last_seen_at >= TOUCH_EVERY
+    who = (session_user_from([row[_USER_AT:] for row in found])
+           if with_user and user_id is not None else None)
     if expired or touch:
         with sessions() as s:
             live = (StaffSession.id == key) & StaffSession.ended_at.is_(None)
             values = {"ended_at": at} if expired else {"last_seen_at": at}
             s.execute(update(StaffSession).where(live).values(**values))
             s.commit()
-    return None if expired else loaded
+    return None if expired else Loaded(dict(data or {}), user_id, who)
 
 
 def start(
