@@ -98,7 +98,12 @@ class Run:
 
 
 def measure(with_letters: bool) -> Run:
+    # The letters' hooks register when their modules are first imported: loaded before they are
+    # set aside, they are there to put back (else the run "with letters" had none).
+    hooks.load_modules()
     saved = {event: list(fns) for event, fns in hooks._HOOKS.items()}
+    if with_letters and not saved.get("acknowledge"):
+        raise SystemExit("the letters' hooks did not load: the run with letters would have none")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         ours_db, all_db, writes_db = base / "ours.db", base / "all.db", base / "writes.db"

@@ -94,12 +94,14 @@ def checks(*events: str) -> Callable[[Hook], Hook]:
 
 
 def run_checks(ec: EventContext) -> None:
-    _load()
+    load_modules()
     for check in list(_CHECKS.get(ec.step.event, [])):
         check(ec)
 
 
-def _load() -> None:
+def load_modules() -> None:
+    """Import the modules that register hooks (once): what a caller that sets hooks aside and
+    puts them back (a bench) must do first."""
     global _loaded
     if _loaded:
         return
@@ -113,23 +115,23 @@ def _load() -> None:
 
 
 def run_hooks(ec: EventContext) -> None:
-    _load()
+    load_modules()
     for hook in list(_HOOKS.get(ec.step.event, [])):
         hook(ec)
 
 
 def has_hooks(event: str) -> bool:
-    _load()
+    load_modules()
     return bool(_HOOKS.get(event))
 
 
 def needs_preparing(event: str) -> bool:
-    _load()
+    load_modules()
     # Only while the event's hooks are on (a bench may switch them off).
     return bool(_PREPARERS.get(event)) and bool(_HOOKS.get(event))
 
 
 def run_preparers(ec: EventContext) -> None:
-    _load()
+    load_modules()
     for preparer in list(_PREPARERS.get(ec.step.event, [])):
         preparer(ec)

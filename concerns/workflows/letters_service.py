@@ -25,11 +25,22 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session, undefer
 
-from concerns.db.models import Case, Event, Letter, Notification, Respondent, UserRole
+from concerns.db.models import (
+    Case,
+    CaseChild,
+    Child,
+    Contact,
+    Event,
+    Letter,
+    Notification,
+    Respondent,
+    UserRole,
+)
+from concerns.db.prebuilt import Prebuilt
 from concerns.letters import (
     FORMATS,
     KINDS,
@@ -177,6 +188,23 @@ def _last_request(
     return calendar.local_date(_aware(row.at)), str((row.data or {}).get("wording") or "")
 
 
+# What a letter quotes of the case's contacts and children, read as plain columns on the
+# transaction's connection: loading the relationships flushed the event's pending changes
+# through the ORM first and made objects the letter never uses (in the write lock, for the
+# letter's comparison with the one prepared before it).
+_CONCERNS = Prebuilt(
+    select(Contact.concern)
+    .where(Contact.case_id == bindparam("case_id"))
+    .order_by(Contact.received_at, Contact.id)
+)
+_CHILD_NAMES = Prebuilt(
+    select(Child.name)
+    .join(CaseChild, CaseChild.child_id == Child.id)
+    .where(CaseChild.case_id == bindparam("case_id"))
+    .order_by(Child.id)
+)
+
+
 def letter_content(
     ctx: AppContext,
     session: Session,
@@ -209,7 +237,11 @@ def letter_content(
     elif kind == "information_chase":
         requested_on, wording = _last_request(session, ctx.calendar, case)
         reply_by = due("information_wait")
-    concern = "\n\n".join(c.concern for c in case.contacts) if kind == "acknowledgement" else ""
+    if any(isinstance(obj, (Contact, Child, CaseChild)) for obj in session.new):
+        session.flush()  # a contact or child this transaction added is quoted too
+    conn = session.connection()
+    concern = ("\n\n".join(row[0] for row in _CONCERNS.rows(conn, {"case_id": case.id}))
+               if kind == "acknowledgement" else "")
     return LetterContent(
         kind=kind,
         reference=case.reference,
@@ -218,7 +250,7 @@ def letter_content(
         delivery=delivery,
         received_on=ctx.calendar.local_date(_aware(case.received_at)),
         concern=concern,
-        children=tuple(child.name for child in case.children),
+        children=tuple(row[0] for row in _CHILD_NAMES.rows(conn, {"case_id": case.id})),
         wording=wording,
         requested_on=requested_on,
         reply_by=reply_by,

@@ -49,6 +49,7 @@ def log(
     postcode: str | None = "HR6 8AB",
     phone: str | None = None,
     concern: str = "Nobody explained why my grandson was moved.",
+    children: tuple[str, ...] = ("Riley Ellery",),
 ) -> str:
     respondent = {
         "name": name,
@@ -62,7 +63,7 @@ def log(
         "submitted_at": "2026-11-02T10:15:00+00:00",
         "channel": "web",
         "respondent": {k: v for k, v in respondent.items() if v is not None},
-        "children": [{"name": "Riley Ellery", "date_of_birth": "2012-04-01"}],
+        "children": [{"name": child, "date_of_birth": "2012-04-01"} for child in children],
         "involvement": {"from_year": 2018, "to_year": 2020},
         "concern": concern,
         "consent_to_contact": True,
@@ -133,6 +134,20 @@ def test_acknowledging_makes_and_stores_the_acknowledgement_with_its_sha256(
     assert "14 Orchard Row" in text
     assert "about Riley Ellery" in text
     assert ref in letter.html
+
+
+def test_an_acknowledgement_names_every_child_in_the_order_given_and_quotes_the_concern(
+    staffed: AppContext,
+) -> None:
+    ref = log(staffed, children=("Riley Ellery", "Alex Ellery", "Sam Ellery"),
+              concern="Nobody told us about the meeting.")
+    act(staffed, ref, "acknowledge", "alex")
+    [letter] = letters(staffed, ref)
+    assert letter.pdf is not None
+    text = pdf_text(letter.pdf)
+    named = [text.find(child) for child in ("Riley Ellery", "Alex Ellery", "Sam Ellery")]
+    assert all(i >= 0 for i in named) and named == sorted(named), text
+    assert "Nobody told us about the meeting." in text
 
 
 def test_an_acknowledgement_may_carry_the_officers_own_wording_and_never_the_note(
