@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from concerns.db.models import Case, Deadline
+from concerns.db.prebuilt import Prebuilt
 from concerns.db.uow import same_transaction, transaction_of
 from concerns.workflows.calendar import DueDateExplanation, WorkingCalendar
 from concerns.workflows.errors import BadInput, NotAllowed
@@ -201,6 +202,34 @@ def open_deadlines(
     started = [d for d in session.new if isinstance(d, Deadline) and d.case_id == case.id]
     held = [d for d in _held(session) if d.case_id == case.id]
     return [d for d in (*stored, *started, *held) if d.status in wanted]
+
+
+# Each open clock's name and due date, as plain columns (see open_due_dates).
+_OPEN_DUE = Prebuilt(
+    select(Deadline.clock, Deadline.due_date)
+    .where(Deadline.case_id == bindparam("case_id"),
+           # Plain parameters, not an expanding IN (which a prebuilt statement refuses).
+           or_(*(Deadline.status == status for status in OPEN_STATUSES)))
+    .order_by(Deadline.id)
+)
+
+
+def open_due_dates(session: Session, case: Case) -> dict[str, date]:
+    """When each of CASE's open clocks is due (the first started, for a clock open twice), as
+    this transaction has left them: what a letter quotes. Once the event has written its clocks
+    (an event's hooks run after), read as two plain columns rather than as mapped clocks."""
+    known = session.info.get(_STORED)
+    current = known is not None and known[1] == case.id and same_transaction(known[0], session)
+    pending = current or _held(session) or any(
+        type(obj) is Deadline for obj in (*session.new, *session.dirty))
+    due: dict[str, date] = {}
+    if pending:
+        for deadline in open_deadlines(session, case):
+            due.setdefault(deadline.clock, deadline.due_date)
+        return due
+    for clock, due_date in _OPEN_DUE.rows(session.connection(), {"case_id": case.id}):
+        due.setdefault(clock, due_date)
+    return due
 
 
 # session.info key: one case's open clocks as stored, read in the transaction that holds them.

@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from concerns.db.models import Case, Deadline
 from concerns.db.prebuilt import PrebuiltWrite
+from concerns.db.uow import same_transaction, transaction_of
 from concerns.workflows.clocks import forget_stored, held_clocks
 
 _CASES = cast(Table, Case.__table__)
@@ -51,6 +52,8 @@ _UPDATE_DEADLINE = PrebuiltWrite(
     update(_DEADLINES).where(_DEADLINES.c.id == bindparam("where_id"))
 )
 _INSERT_DEADLINE = PrebuiltWrite(insert(_DEADLINES))
+# session.info key: the case whose version this transaction has moved on already.
+_WRITTEN = "concerns.case_written"
 
 
 def _changes(obj: object, columns: dict[str, str]) -> dict[str, Any] | None:
@@ -111,7 +114,11 @@ def write_case_and_clocks(session: Session, case: Case) -> None:
     if changes:
         changes.pop("version", None)
         version = case.version
-        changes["version"] = version + 1
+        # One event, one new version: written again in the same transaction (after hooks that
+        # changed it), the case keeps the version its first write gave it, checked as before.
+        kept = session.info.get(_WRITTEN)
+        bumped = kept is not None and kept[1] == case.id and same_transaction(kept[0], session)
+        changes["version"] = version if bumped else version + 1
         matched = _UPDATE_CASE.run(
             conn, [changes | {"where_id": case.id, "where_version": version}]
         )
@@ -120,5 +127,6 @@ def write_case_and_clocks(session: Session, case: Case) -> None:
                 f"UPDATE statement on table 'cases' expected to update 1 row(s); "
                 f"{matched} were matched."
             )
-        case.version = version + 1
+        case.version = changes["version"]
         _clean(session, case)
+        session.info[_WRITTEN] = (transaction_of(session), case.id)

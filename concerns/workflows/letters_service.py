@@ -151,10 +151,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _due(session: Session, case: Case, clock: str) -> date | None:
-    for deadline in clocks.open_deadlines(session, case):
-        if deadline.clock == clock:
-            return deadline.due_date
-    return None
+    return clocks.open_due_dates(session, case).get(clock)
 
 
 def _due_after(

@@ -315,6 +315,10 @@ def _apply(ec: EventContext, new_state: str, facts: CaseFacts) -> EventResult:
         case.closed_at = at
     case.updated_at = at
     _follow_duties(ec, facts, rows)
+    if has_hooks(step.event):
+        # Written before the hooks: one that flushes (a letter's id) then writes only its own
+        # rows, not the case and its clocks again through the ORM, inside the write lock.
+        write_case_and_clocks(s, case)
     run_hooks(ec)
     data = {k: _plain(v) for k, v in ec.values.items()} | ec.data
     write_case_and_clocks(s, case)

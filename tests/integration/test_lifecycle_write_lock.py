@@ -139,6 +139,15 @@ def test_each_event_writes_the_case_once_so_its_version_goes_up_by_one(
         ("record_legal_triage", "lee", {"proceedings": "none"}),
         ("assign_reviewer", "morgan", {"reviewer": "alex"}),
         ("start_review", "alex", {}),
+        # Events whose hooks store a letter or a learning outcome, or (closing) change the case
+        # again after it was written: still one new version each.
+        ("submit_outcome", "alex", {"summary": "Records read.", "wording": "We are sorry.",
+                                    "finding.record_keeping": "Decisions not written down."}),
+        ("authorise", "dana", {}),
+        ("prepare_letter", "erin", {}),
+        ("sign", "dana", {}),
+        ("send", "erin", {"method": "post"}),
+        ("close", "morgan", {"reason": "Closed early for the test."}),
     ]
     for event, actor, values in steps:
         result = fire_event(ctx, ref, event, actor, values)

@@ -78,11 +78,12 @@ def _had_safeguarding(session: Session, case: Case) -> bool:
 
 
 def schedule(session: Session, settings: Settings, case: Case, closed_on: date) -> None:
+    # Asked before the case is changed: the query would flush the change through the ORM,
+    # moving the case's version on a second time in the closing event.
+    safeguarding = _had_safeguarding(session, case)
     case.retention_state = REVIEW
     case.retention_reason = None
-    case.retention_review_on = planned_review(
-        settings, closed_on, _had_safeguarding(session, case)
-    )
+    case.retention_review_on = planned_review(settings, closed_on, safeguarding)
 
 
 # --- the lifecycle sets the schedule when a case closes, and clears it when it reopens -------
