@@ -135,17 +135,42 @@ def facts_from(
 ) -> CaseFacts:
     summary = values.get("summary") or case.outcome_summary
     wording = values.get("wording") or case.outcome_wording
+    return _facts(
+        case.state,
+        reviewer,
+        case.complaints_meets_criteria,
+        case.legal_proceedings,
+        bool(summary and wording),
+        submitted_by,
+        open_by_severity.get("safeguarding", 0),
+        sum(open_by_severity.values()),
+        case.return_state,
+        frozenset(case.staff_named_keys or []),
+        reply_window_open,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _facts(
+    state: str, reviewer: str | None, complaints_meets_criteria: bool | None,
+    legal_proceedings: str | None, has_outcome: bool, submitted_by: str | None,
+    open_safeguarding_escalations: int, open_escalations: int, return_state: str | None,
+    staff_named_keys: frozenset[str], reply_window_open: bool,
+) -> CaseFacts:
+    """CaseFacts made once for each distinct set (frozen, so shared): a queue's cases are in a
+    few situations, and the frozen dataclass cost more to make than the rest of a row's facts;
+    the guards' caches then find the same object."""
     return CaseFacts(
-        state=case.state,
+        state=state,
         reviewer=reviewer,
-        complaints_meets_criteria=case.complaints_meets_criteria,
-        legal_proceedings=case.legal_proceedings,
-        has_outcome=bool(summary and wording),
+        complaints_meets_criteria=complaints_meets_criteria,
+        legal_proceedings=legal_proceedings,
+        has_outcome=has_outcome,
         submitted_by=submitted_by,
-        open_safeguarding_escalations=open_by_severity.get("safeguarding", 0),
-        open_escalations=sum(open_by_severity.values()),
-        return_state=case.return_state,
-        staff_named_keys=frozenset(case.staff_named_keys or []),
+        open_safeguarding_escalations=open_safeguarding_escalations,
+        open_escalations=open_escalations,
+        return_state=return_state,
+        staff_named_keys=staff_named_keys,
         reply_window_open=reply_window_open,
     )
 
