@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, Template
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
@@ -28,6 +28,26 @@ STATUS_COLOURS = {"running": "blue", "paused": "yellow", "met": "green", "overdu
                   "stopped": "grey"}
 
 
+class _Template(Template):
+    """A page template whose render lets go of its context as soon as the page is made.
+
+    GOV.UK's template.html defines two macros on every render (its header and footer wrappers)
+    whose closures hold the render's context while the context holds them: a reference cycle
+    that kept the page's whole context (its rows, the request) for the garbage collector's next
+    pass, about 400 objects a queue page and a tenth of its CPU time in collections."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        ctx = self.new_context(dict(*args, **kwargs))
+        try:
+            return self.environment.concat(self.root_render_func(ctx))
+        except Exception:
+            self.environment.handle_exception()
+        finally:
+            # Breaks the cycle: the macros, then the context, are freed by their counts.
+            ctx.vars.clear()
+            ctx.exported_vars.clear()
+
+
 def make_templates() -> Jinja2Templates:
     env = SandboxedEnvironment(
         loader=ChoiceLoader(
@@ -43,6 +63,7 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.template_class = _Template
     env.filters["when"] = _when
     env.filters["day"] = _day
     env.filters["label"] = _label
