@@ -1,7 +1,10 @@
 """The pages' templates: what a long list looks up instead of calling a macro per row writes
-what the macro writes."""
+what the macro writes; a page made lets go of its context at once."""
 
 from __future__ import annotations
+
+import gc
+import weakref
 
 from concerns.web.templating import make_templates
 from concerns.workflows.machine import STATES
@@ -15,3 +18,28 @@ def test_every_states_tag_in_a_list_is_the_one_the_state_tag_macro_writes() -> N
         assert looked_up.render(s=state) == macro.render(s=state), state
     assert 'govuk-tag--orange">Waiting for sign-off</strong>' in looked_up.render(
         s="awaiting_signoff")
+
+
+class _Row(dict[str, object]):
+    """A row whose freeing a weak reference can watch (a plain dict cannot be referenced)."""
+
+
+def test_a_page_lets_go_of_what_it_was_given_once_it_is_made() -> None:
+    # GOV.UK's template.html defines macros whose closures hold the render's context: without
+    # the cycle broken, the page's rows waited for the garbage collector.
+    env = make_templates().env
+    row = _Row(reference="CAC-2026-0001", state="awaiting_signoff", overdue=False, due=None)
+    watched = weakref.ref(row)
+    context = {"title": "Sign-off queue", "which": "director", "rows": [row], "forms": {},
+               "to_post": [], "nav": [], "errors": {}, "errors_list": [], "user": None,
+               "council": {"name": "A council"}, "csrf_token": "t" * 43, "cspNonce": "n"}
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        page = env.get_template("queue.html").render(context)
+        del row, context
+        assert watched() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert "CAC-2026-0001" in page
