@@ -141,21 +141,27 @@ def forename_relation(written: str, staff: str) -> Literal["same", "related", "i
     return ""
 
 
-@lru_cache(maxsize=65536)
 def surname_relation(written: str, staff: StaffName) -> Literal["same", "near", ""]:
+    return _surname_relation(written, staff.surname)
+
+
+@lru_cache(maxsize=65536)
+def _surname_relation(written: str, surname: str) -> Literal["same", "near", ""]:
+    """Kept by the two strings (whose hashes Python keeps), not by the StaffName, whose hash is
+    worked out again at every call: a concern's every word is asked of every member of staff."""
     if not written:
         return ""
-    if written == staff.surname:
+    if written == surname:
         return "same"
     words = frozenset(written.split())
-    if words & staff.surname_words:
+    if words & frozenset(surname.split()):
         # Part of a double surname: "Bloggs" for "Bloggs-Smith", or the other way round.
         return "near"
     from rapidfuzz import fuzz
 
     if (
-        fuzz.ratio(written, staff.surname) >= NEAR_SURNAME
-        and soundex(written.replace(" ", "")) == soundex(staff.surname.replace(" ", ""))
+        fuzz.ratio(written, surname) >= NEAR_SURNAME
+        and soundex(written.replace(" ", "")) == soundex(surname.replace(" ", ""))
     ):
         return "near"
     return ""
@@ -207,15 +213,24 @@ def judge_name(written: str, staff: StaffName) -> Finding | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _text_words(text: str) -> tuple[tuple[re.Match[str], ...], tuple[str, ...]]:
+    """TEXT's words and their normalised forms. Kept: a concern's text is read against every
+    member of staff."""
+    words = tuple(_WORD.finditer(text))
+    return words, tuple(normalise_name(word.group()) for word in words)
+
+
 def judge_text(text: str, staff: StaffName) -> tuple[Finding, str] | None:
     """The strongest mention of the member of staff in free text, with the words found."""
-    words = list(_WORD.finditer(text))
+    words, keys = _text_words(text)
+    surname = staff.surname
     best: tuple[Finding, str] | None = None
-    for i, word in enumerate(words):
-        key = normalise_name(word.group())
+    for i, key in enumerate(keys):
+        word = words[i]
         if (
             best is None and len(key) == 1 and word.group()[:1].isupper() and i
-            and staff.surname.startswith(key) and _linked(text, words[i - 1], word)
+            and surname.startswith(key) and _linked(text, words[i - 1], word)
             and words[i - 1].group()[:1].isupper()
             and forename_relation(normalise_name(words[i - 1].group()), staff.forename)
             in ("same", "related")
@@ -223,7 +238,7 @@ def judge_text(text: str, staff: StaffName) -> tuple[Finding, str] | None:
             # "Alex M.": the forename with the surname's initial, perhaps them.
             best = ("flagged", text[words[i - 1].start(): word.end()].rstrip("."))
             continue
-        sur = surname_relation(key, staff)
+        sur = _surname_relation(key, surname)
         if not sur:
             continue
         before = words[i - 1] if i and _linked(text, words[i - 1], word) else None
@@ -244,7 +259,7 @@ def judge_text(text: str, staff: StaffName) -> tuple[Finding, str] | None:
 
 
 def _past_middle_initials(
-    text: str, words: list[re.Match[str]], k: int, staff: StaffName
+    text: str, words: Sequence[re.Match[str]], k: int, staff: StaffName
 ) -> re.Match[str] | None:
     """"Samuel J. Patel", "Sam J R Patel": the forename before the middle initials that end at
     WORDS[K], when it is the member of staff's (or related); None otherwise."""
