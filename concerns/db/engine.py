@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+import sqlite3
+import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,10 +67,78 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Parameters are personal data: keep them out of error messages and logs.
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "factory": WriteLockConnection}, **kwargs
+        )
         _configure_sqlite(engine, parsed.database)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+# Python's cyclic collector is held off while this process holds SQLite's write lock: a full
+# pass over every object loaded (WeasyPrint's included) took 75 ms and more, and every other
+# writer waited for it. It runs as soon as the lock is let go (the allocations made meanwhile set
+# it off). Counted, for threads: on SQLite only one connection holds the lock at a time.
+_collector_lock = threading.Lock()
+_collector_holds = 0
+_collector_was_enabled = False
+
+
+def _hold_collector() -> None:
+    global _collector_holds, _collector_was_enabled
+    with _collector_lock:
+        if _collector_holds == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_holds += 1
+
+
+def _release_collector() -> None:
+    global _collector_holds
+    with _collector_lock:
+        _collector_holds -= 1
+        if _collector_holds == 0 and _collector_was_enabled:
+            gc.enable()
+
+
+def collector_held() -> bool:
+    """Whether a connection of this process holds the collector off (see WriteLockConnection)."""
+    return _collector_holds > 0
+
+
+class WriteLockConnection(sqlite3.Connection):
+    """sqlite3's connection, which holds Python's collector off from the moment its BEGIN
+    IMMEDIATE has the write lock until its commit or rollback has let the lock go."""
+
+    _holding = False
+
+    def hold_collector(self) -> None:
+        if not self._holding:
+            self._holding = True
+            _hold_collector()
+
+    def _let_go(self) -> None:
+        if self._holding:
+            self._holding = False
+            _release_collector()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._let_go()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._let_go()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._let_go()
 
 
 def _private_file(path: Path) -> None:
@@ -131,11 +202,14 @@ def _configure_sqlite(engine: Engine, database: str | None) -> None:
         # BEGIN itself. A failure (the lock not had within busy_timeout) is raised as
         # SQLAlchemy would have raised it, an OperationalError without parameters.
         driver_error = conn.dialect.loaded_dbapi.Error
+        driver = conn.connection.driver_connection
         try:
-            conn.connection.driver_connection.execute(begin)
+            driver.execute(begin)
         except driver_error as exc:
             raise DBAPIError.instance(begin, None, exc, driver_error,
                                       hide_parameters=True) from exc
+        if begin != "BEGIN" and isinstance(driver, WriteLockConnection):
+            driver.hold_collector()
 
 
 # Execution option marking a connection whose transactions only read.
