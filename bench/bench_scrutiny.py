@@ -17,10 +17,18 @@ Environment:
   CONCERNS_BENCH_DB                 postgres, sqlite or both (default both when PostgreSQL is
                                     reachable, else sqlite)
   CONCERNS_BENCH_PG_URL             PostgreSQL server for the throwaway database
+  CONCERNS_BENCH_SCRUTINY_KEEP      a folder: the loaded databases are kept (a SQLite file there,
+                                    a PostgreSQL database named after the size) and used again by
+                                    the next run, migrated to the current schema (for iterating
+                                    on the report's SQL without loading again)
+
+Each SELECT's own time in the replay is printed too, costliest first (on PostgreSQL with the
+server process's CPU time, read from /proc when the server runs on this machine).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import operator
@@ -35,12 +43,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Engine, event
+from sqlalchemy import JSON, Date, DateTime, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_sweep import pg_reachable, postgres_database, sqlite_database  # noqa: E402
+from bench.bench_sweep import (  # noqa: E402
+    PG_ADMIN_URL,
+    pg_reachable,
+    postgres_database,
+    sqlite_database,
+)
 from bench.common import record  # noqa: E402
 from concerns.db.engine import make_engine, migrate  # noqa: E402
 from concerns.db.models import Base  # noqa: E402
@@ -51,6 +65,8 @@ from concerns.workflows.settings import load_settings  # noqa: E402
 CONTACTS = int(os.environ.get("CONCERNS_BENCH_SCRUTINY_CONTACTS", "1000000"))
 CASES = CONTACTS * 9 // 10
 REPEATS = 3
+KEEP = os.environ.get("CONCERNS_BENCH_SCRUTINY_KEEP")
+SIZE = f"{CONTACTS // 1000}k" if CONTACTS < 1_000_000 else f"{CONTACTS // 1_000_000}m"
 NOW = datetime(2026, 4, 15, 9, 0, tzinfo=UTC)
 FIRST_DAY = datetime(2024, 4, 1, 8, 0, tzinfo=UTC)
 CONCERN = ("I am writing about the way my family was treated by children's social care. "
@@ -302,23 +318,63 @@ def capture_selects(engine: Engine) -> list[tuple[str, Any]]:
     return seen
 
 
-def replay(url: str, engine: Engine, statements: list[tuple[str, Any]]) -> tuple[float, float]:
-    """Every SELECT the report sent, through the bare driver; (seconds, CPU seconds here)."""
+Timing = tuple[float, float, list[tuple[float, float]]]
+
+
+def _server_cpu(pid: int) -> float | None:
+    """The CPU seconds PostgreSQL's backend PID has used, if it runs on this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def replay(url: str, engine: Engine, statements: list[tuple[str, Any]]) -> Timing:
+    """Every SELECT the report sent, through the bare driver: (seconds, CPU seconds, and per
+    statement (seconds, CPU seconds)). The CPU is this process's on SQLite, the server
+    backend's on PostgreSQL (0 if it cannot be read)."""
+    each: list[tuple[float, float]] = []
     if engine.dialect.name == "sqlite":
         db = sqlite3.connect(url.removeprefix("sqlite:///"))
         started, started_cpu = time.perf_counter(), time.process_time()
         for statement, parameters in statements:
+            at, at_cpu = time.perf_counter(), time.process_time()
             db.execute(statement, parameters).fetchall()
+            each.append((time.perf_counter() - at, time.process_time() - at_cpu))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
         db.close()
-        return elapsed, cpu
+        return elapsed, cpu, each
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as db:
-        started, started_cpu = time.perf_counter(), time.process_time()
+        row = db.execute("SELECT pg_backend_pid()").fetchone()
+        pid = int(row[0]) if row else 0
+        server_started = _server_cpu(pid) or 0.0
+        started = time.perf_counter()
         for statement, parameters in statements:
+            at, at_cpu = time.perf_counter(), _server_cpu(pid) or 0.0
             db.execute(statement, parameters).fetchall()
-        return time.perf_counter() - started, time.process_time() - started_cpu
+            each.append((time.perf_counter() - at, (_server_cpu(pid) or 0.0) - at_cpu))
+        return (time.perf_counter() - started, (_server_cpu(pid) or 0.0) - server_started,
+                each)
+
+
+def _per_select(statements: list[tuple[str, Any]], replays: list[Timing], label: str) -> None:
+    """Each SELECT's median time over the replays, costliest first; those alike in shape (the
+    contacts' per channel and month pieces) summed as one line."""
+    shapes: dict[str, list[float]] = {}
+    for i, (statement, _) in enumerate(statements):
+        wall = statistics.median(r[2][i][0] for r in replays)
+        cpu = statistics.median(r[2][i][1] for r in replays)
+        key = " ".join(statement.split())
+        acc = shapes.setdefault(key, [0.0, 0.0, 0])
+        acc[0] += wall
+        acc[1] += cpu
+        acc[2] += 1
+    print(f"[{label}] per SELECT (median of {len(replays)} replays): seconds, CPU seconds, times")
+    for key, (wall, cpu, times) in sorted(shapes.items(), key=lambda kv: -kv[1][0]):
+        print(f"  {wall:7.3f} {cpu:7.3f} x{int(times):<3} {key[:150]}")
 
 
 def run(url: str, label: str) -> None:
@@ -326,10 +382,15 @@ def run(url: str, label: str) -> None:
     migrate(engine)
     settings = replace(load_settings(REPO / "config.toml"), database_url=url)
     ctx = AppContext(settings, engine)
-    started = time.perf_counter()
-    print(f"[{label}] loading {CONTACTS:,} contacts, {CASES:,} cases", flush=True)
-    load(engine)
-    print(f"[{label}] loaded in {time.perf_counter() - started:.1f}s", flush=True)
+    if _loaded(engine):
+        print(f"[{label}] using the kept database", flush=True)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        started = time.perf_counter()
+        print(f"[{label}] loading {CONTACTS:,} contacts, {CASES:,} cases", flush=True)
+        load(engine)
+        print(f"[{label}] loaded in {time.perf_counter() - started:.1f}s", flush=True)
     report = scrutiny_report(ctx, "audrey")  # warm the caches
     assert report["contacts"] == CONTACTS and report["cases"] == CASES, report["contacts"]
     times, cpu = [], []
@@ -343,9 +404,13 @@ def run(url: str, label: str) -> None:
     scrutiny_report(ctx, "audrey")
     replays = [replay(url, engine, list(statements)) for _ in range(REPEATS)]
     baseline = statistics.median(r[0] for r in replays)
-    size = f"{CONTACTS // 1000}k" if CONTACTS < 1_000_000 else f"{CONTACTS // 1_000_000}m"
+    size = SIZE
     print(f"[{label}] report: {ours:.2f}s ({len(statements)} SELECTs); "
           f"replay {baseline:.2f}s; goal 2 s")
+    if engine.dialect.name != "sqlite" and replays[0][1]:
+        server = statistics.median(r[1] for r in replays)
+        print(f"[{label}] server CPU in the replay: {server:.2f}s")
+    _per_select(statements, replays, label)
     record(f"scrutiny_report_{label}_{size}_contacts_vs_replay_of_its_selects", ours, baseline,
            "s")
     if engine.dialect.name == "sqlite":  # the database works in this process: CPU is ours
@@ -357,16 +422,42 @@ def run(url: str, label: str) -> None:
     engine.dispose()
 
 
+def _loaded(engine: Engine) -> bool:
+    """Whether a kept database already holds this size's register."""
+    if not KEEP:
+        return False
+    with engine.connect() as conn:
+        return conn.scalar(text("SELECT max(id) FROM contacts")) == CONTACTS
+
+
+@contextlib.contextmanager
+def _kept_sqlite() -> Iterator[str]:
+    assert KEEP
+    Path(KEEP).mkdir(parents=True, exist_ok=True)
+    yield f"sqlite:///{Path(KEEP).resolve() / f'scrutiny_{SIZE}.db'}"
+
+
+@contextlib.contextmanager
+def _kept_postgres() -> Iterator[str]:
+    name = f"concerns_bench_scrutiny_{SIZE}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
 def main() -> None:
     choice = os.environ.get("CONCERNS_BENCH_DB") or ("both" if pg_reachable() else "sqlite")
     if choice in ("sqlite", "both"):
-        with sqlite_database() as url:
+        with _kept_sqlite() if KEEP else sqlite_database() as url:
             run(url, "sqlite")
     if choice in ("postgres", "both"):
         if not pg_reachable():
             print("PostgreSQL not reachable: skipping the PostgreSQL scrutiny benchmark")
         else:
-            with postgres_database() as url:
+            with _kept_postgres() if KEEP else postgres_database() as url:
                 run(url, "postgres")
 
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import PackageLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import ColumnElement, Integer, bindparam, case, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, bindparam, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from concerns.db.models import (
@@ -103,16 +103,6 @@ class Options:
 CASE_CLOCK_EXCLUDED = ("action",)
 
 
-def _month_index(column: Any, months: list[str], tz: ZoneInfo) -> Any:
-    """The position of COLUMN's local month in MONTHS, as one CASE over the months' UTC starts
-    (exact across the clock changes, and cheap: the boundaries are compared, nothing parsed)."""
-    whens = []
-    for i, key in enumerate(months[1:]):
-        start = datetime(int(key[:4]), int(key[5:]), 1, tzinfo=tz).astimezone(UTC)
-        whens.append((column < start, i))
-    return case(*whens, else_=len(months) - 1) if whens else literal(0)
-
-
 def _span(session: Session, column: Any, where: list[ColumnElement[bool]], period: Period
           ) -> list[str]:
     """The local months from the period's first to its last day (or the data's, if open)."""
@@ -153,16 +143,34 @@ def _pieces(months: list[str], period: Period, tz: ZoneInfo
     return out
 
 
-def _channels(session: Session) -> list[str]:
-    """Every channel contacts came by: one look-up of the next value in the channel index
+def _quarters(months: list[str], period: Period, tz: ZoneInfo
+              ) -> list[tuple[str, datetime, datetime]]:
+    """(quarter, from, to): the UTC ranges of the local quarters MONTHS fall in, cut to MONTHS
+    and to the period."""
+    out: list[tuple[str, datetime, datetime]] = []
+    for m, first, last in _pieces(months, period, tz):
+        quarter = quarter_of(months[m])
+        if out and out[-1][0] == quarter and out[-1][2] == first:
+            out[-1] = (quarter, out[-1][1], last)
+        else:
+            out.append((quarter, first, last))
+    return out
+
+
+def _distinct(session: Session, column: Any) -> list[str]:
+    """Every value of COLUMN: one look-up of the next value in an index that leads with it
     each, not a scan."""
     out: list[str] = []
-    current = session.scalar(select(func.min(Contact.channel)))
+    current = session.scalar(select(func.min(column)))
     while current is not None:
         out.append(str(current))
-        current = session.scalar(select(func.min(Contact.channel))
-                                 .where(Contact.channel > current))
+        current = session.scalar(select(func.min(column)).where(column > current))
     return out
+
+
+def _channels(session: Session) -> list[str]:
+    """Every channel contacts came by."""
+    return _distinct(session, Contact.channel)
 
 
 def _is_pg(session: Session) -> bool:
@@ -245,10 +253,13 @@ def scrutiny(
             func.coalesce(func.sum(case((Case.state != "closed", 1), else_=0)), 0),
         ).where(*case_in)
     ).one()
+    # The open cases among those with an overdue deadline: an IN, not a join counted DISTINCT,
+    # so each case is looked up once by its key and nothing is sorted (at 180,000 overdue
+    # deadlines about 0.33 to 0.14 s on SQLite; a semi-join on PostgreSQL).
     overdue = one(
-        select(func.count(distinct(Deadline.case_id)))
-        .join(Case, Case.id == Deadline.case_id)
-        .where(*case_in, *overdue_case(today))
+        select(func.count()).select_from(Case)
+        .where(*case_in, Case.state != "closed",
+               Case.id.in_(select(Deadline.case_id).where(*overdue_deadline(today))))
     ) or 0
     raw_in = within(RawSubmission.received_at, period)
     raw_status = dict(
@@ -291,9 +302,14 @@ def outside() -> ColumnElement[bool]:
     return Case.outcome.in_(OUTSIDE_FRAMEWORK)
 
 
-def overdue_case(today: date) -> list[ColumnElement[bool]]:
-    return [Case.state != "closed", Deadline.status == "running", Deadline.due_date < today,
+def overdue_deadline(today: date) -> list[ColumnElement[bool]]:
+    """A case's own deadline still running past its due date."""
+    return [Deadline.status == "running", Deadline.due_date < today,
             Deadline.clock.not_in(CASE_CLOCK_EXCLUDED)]
+
+
+def overdue_case(today: date) -> list[ColumnElement[bool]]:
+    return [Case.state != "closed", *overdue_deadline(today)]
 
 
 # --- timeliness -----------------------------------------------------------------------------
@@ -338,14 +354,17 @@ def _timeliness(session: Session, period: Period, options: Options) -> dict[str,
     where = met_in(period, legacy=True)
     # First by the day met, in the order of the (status, met_on, clock, working_days_taken,
     # extended_days, due_date) index, so nothing is sorted and only the index is read; then
-    # by month over those far fewer rows.
+    # by month over those far fewer rows. The due date is a key too (it is the index's next
+    # column, so still nothing is sorted, and a day's rows seldom differ in it): whether a
+    # group was on time is then decided once per group, not summed row by row (at 1,620,000
+    # met deadlines about 0.34 to 0.27 s on SQLite).
     by_day = select(
         Deadline.met_on.label("met_on"), Deadline.clock.label("clock"),
         Deadline.working_days_taken.label("taken"), Deadline.extended_days.label("ext"),
-        func.count().label("n"),
-        func.sum(case((Deadline.met_on <= Deadline.due_date, 1), else_=0)).label("on_time"),
+        Deadline.due_date.label("due"), func.count().label("n"),
     ).where(*where).group_by(
-        Deadline.met_on, Deadline.clock, Deadline.working_days_taken, Deadline.extended_days
+        Deadline.met_on, Deadline.clock, Deadline.working_days_taken, Deadline.extended_days,
+        Deadline.due_date,
     ).subquery()
     month = _met_month(session, by_day.c.met_on)
     # (clock, month, how many on time, days taken, extension days, how many)
@@ -353,7 +372,8 @@ def _timeliness(session: Session, period: Period, options: Options) -> dict[str,
         (str(c), m, int(ok), t, int(e or 0), int(n))
         for c, m, t, e, n, ok in session.execute(
             select(by_day.c.clock, month, by_day.c.taken, by_day.c.ext,
-                   func.sum(by_day.c.n), func.sum(by_day.c.on_time))
+                   func.sum(by_day.c.n),
+                   func.sum(case((by_day.c.met_on <= by_day.c.due, by_day.c.n), else_=0)))
             .group_by(by_day.c.clock, month, by_day.c.taken, by_day.c.ext)
         ).all()
     ]
@@ -466,17 +486,20 @@ def _themes(session: Session, period: Period, options: Options) -> dict[str, Any
     counts: dict[str, Counter[str]] = {}
     cases: dict[str, int] = {}
     if months:
-        # Only quarters are shown: the CASE compares each row with the quarters' first days,
-        # not with every month's.
-        starts = [k for i, k in enumerate(months)
-                  if i == 0 or quarter_of(k) != quarter_of(months[i - 1])]
-        inner = select(ReviewFinding.theme.label("theme"),
-                       _month_index(ReviewFinding.recorded_at, starts, tz).label("m")
-                       ).where(*where).subquery()
-        for theme, m, n in session.execute(
-            select(inner.c.theme, inner.c.m, func.count()).group_by(inner.c.theme, inner.c.m)
-        ).all():
-            counts.setdefault(str(theme), Counter())[quarter_of(starts[int(m)])] += int(n)
+        # Only quarters are shown: each theme's findings are counted as one range of the
+        # (theme, superseded_at, recorded_at, case_id) index per quarter, so no row is compared
+        # with the quarters' first days nor grouped (at 270,000 findings about 0.13 to 0.02 s
+        # on SQLite).
+        piece = select(func.count()).where(
+            ReviewFinding.theme == bindparam("theme"), ReviewFinding.superseded_at.is_(None),
+            ReviewFinding.recorded_at >= bindparam("lo"),
+            ReviewFinding.recorded_at < bindparam("hi"))
+        ranges = _quarters(months, period, tz)
+        for theme in _distinct(session, ReviewFinding.theme):
+            for quarter, lo, hi in ranges:
+                n = session.scalar(piece, {"theme": theme, "lo": lo, "hi": hi})
+                if n:
+                    counts.setdefault(theme, Counter())[quarter] += int(n)
         cases = {str(t): int(n) for t, n in session.execute(
             select(ReviewFinding.theme, func.count(distinct(ReviewFinding.case_id)))
             .where(*where).group_by(ReviewFinding.theme)
