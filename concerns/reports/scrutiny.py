@@ -226,8 +226,11 @@ def scrutiny(
         select(Contact.respondent_id, func.count().label("n")).where(*contact_in)
         .group_by(Contact.respondent_id).subquery()
     )
+    # Conditional counts are count(*) FILTER (WHERE ...), here and below: cheaper per row than
+    # summing a CASE on SQLite (the cases' pass about 0.14 to 0.10 s at 900,000 cases), and
+    # never NULL.
     respondents, repeaters = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((per_person.c.n > 1, 1), else_=0)), 0))
+        select(func.count(), func.count().filter(per_person.c.n > 1))
     ).one()
     # Several people about one child: their lowest and highest respondent ids differ (cheaper
     # than counting distinct ids, which sorts each child's contacts). The join walks the
@@ -239,18 +242,16 @@ def scrutiny(
         .group_by(CaseChild.child_id).subquery()
     )
     children, shared = session.execute(
-        select(func.count(), func.coalesce(
-            func.sum(case((per_child.c.lo != per_child.c.hi, 1), else_=0)), 0))
+        select(func.count(), func.count().filter(per_child.c.lo != per_child.c.hi))
     ).one()
 
     # Cases: one pass.
     cases, outside_count, reviews, open_cases = session.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(case((outside(), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Case.learning_review_completed.is_(True), 1),
-                                        else_=0)), 0),
-            func.coalesce(func.sum(case((Case.state != "closed", 1), else_=0)), 0),
+            func.count().filter(outside()),
+            func.count().filter(Case.learning_review_completed.is_(True)),
+            func.count().filter(Case.state != "closed"),
         ).where(*case_in)
     ).one()
     # The open cases among those with an overdue deadline: an IN, not a join counted DISTINCT,
