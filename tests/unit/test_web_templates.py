@@ -43,3 +43,38 @@ def test_a_page_lets_go_of_what_it_was_given_once_it_is_made() -> None:
         if was_enabled:
             gc.enable()
     assert "CAC-2026-0001" in page
+
+
+def test_the_director_s_queue_rows_escape_every_value_and_say_what_to_do() -> None:
+    env = make_templates().env
+    page = env.get_template("queue.html").render(
+        title="Sign-off queue", which="director", forms={}, to_post=[], nav=[], errors={},
+        errors_list=[], user=None, council={"name": "A council"}, csrf_token="t" * 43,
+        cspNonce="n",
+        rows=[
+            {"reference": "CAC-2026-0001", "state": "awaiting_signoff", "overdue": True,
+             "due": "2026-03-07"},
+            {"reference": '<b>&"', "state": "meeting_offered", "overdue": False, "due": None},
+        ],
+    )
+    first = (
+        '<tr class="govuk-table__row">\n'
+        '      <td class="govuk-table__cell"><a class="govuk-link" href="/cases/CAC-2026-0001">'
+        'CAC-2026-0001</a> <strong class="govuk-tag govuk-tag--red">Overdue</strong></td>\n'
+        '      <td class="govuk-table__cell"><strong class="govuk-tag govuk-tag--orange">'
+        "Waiting for sign-off</strong>\n</td>\n"
+        '      <td class="govuk-table__cell">7 March 2026</td>\n'
+        '      <td class="govuk-table__cell">\n'
+        '        <a class="govuk-link" href="/queue/director/CAC-2026-0001">Review and sign off'
+        '<span class="govuk-visually-hidden"> case CAC-2026-0001</span></a>\n'
+    )
+    assert first in page
+    assert "<b>" not in page
+    assert ('href="/cases/&lt;b&gt;&amp;&#34;">&lt;b&gt;&amp;&#34;</a></td>' in page)
+    assert ">Open<span class=\"govuk-visually-hidden\"> case &lt;b&gt;&amp;&#34;</span>" in page
+    assert '<td class="govuk-table__cell">–</td>' in page
+    empty = env.get_template("queue.html").render(
+        title="Sign-off queue", which="director", forms={}, to_post=[], nav=[], errors={},
+        errors_list=[], user=None, council={"name": "A council"}, csrf_token="t" * 43,
+        cspNonce="n", rows=[])
+    assert "Nothing waiting." in empty
