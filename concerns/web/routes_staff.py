@@ -48,6 +48,40 @@ QUEUE_TITLES = {"director": "Sign-off queue", "assistant": "Letters queue"}
 LOG_CHANNELS = {"phone": "Phone call", "letter": "Letter", "in_person": "In person"}
 
 
+# First: FastAPI tries a router's routes in order, twice a request, and the director's queue
+# is the most read page (at the end it was matched against every route before it).
+@router.get("/queue/{which}")
+def queue_page(request: Request, user: Staff, which: str) -> Response:
+    if which not in QUEUE_TITLES:
+        return render(request, "message.html", "Page not found", status_code=404,
+                      heading="Page not found", message="There is no such queue.")
+    return _queue_page(request, user, which)
+
+
+def _queue_page(
+    request: Request,
+    user: StaffUser,
+    which: str,
+    *,
+    errors: list[tuple[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    rows = queries.queue(state(request).ctx, user.username, which, actor=user.actor,
+                         user_id=user.id)
+    forms = {
+        row["reference"]: event_forms.build(row.get("events", []))
+        for row in rows
+    } if which == "assistant" else {}
+    to_post = [
+        {**letter, "reference": row["reference"]}
+        for row in rows
+        for letter in row.get("letters_to_post", [])
+    ]
+    to_post.sort(key=lambda letter: (letter["made_at"], letter["letter_id"]))
+    return render(request, "queue.html", QUEUE_TITLES[which], rows=rows, which=which,
+                  forms=forms, to_post=to_post, errors=errors, status_code=status_code)
+
+
 @router.get("/my-work")
 def my_work(request: Request, user: Staff) -> Response:
     if not user.roles & {"iat_officer", "iat_manager", "information_officer", "legal",
@@ -440,38 +474,6 @@ def letter_file(request: Request, user: Staff, reference: str, kind: str, fmt: s
         # A path, not a form: an unknown letter (or an id too large to be one) is not found.
         raise NotFound(f"case {reference} has no letter {kind[:40]}") from None
     return _letter_response(letter)
-
-
-@router.get("/queue/{which}")
-def queue_page(request: Request, user: Staff, which: str) -> Response:
-    if which not in QUEUE_TITLES:
-        return render(request, "message.html", "Page not found", status_code=404,
-                      heading="Page not found", message="There is no such queue.")
-    return _queue_page(request, user, which)
-
-
-def _queue_page(
-    request: Request,
-    user: StaffUser,
-    which: str,
-    *,
-    errors: list[tuple[str, str]] | None = None,
-    status_code: int = 200,
-) -> Response:
-    rows = queries.queue(state(request).ctx, user.username, which, actor=user.actor,
-                         user_id=user.id)
-    forms = {
-        row["reference"]: event_forms.build(row.get("events", []))
-        for row in rows
-    } if which == "assistant" else {}
-    to_post = [
-        {**letter, "reference": row["reference"]}
-        for row in rows
-        for letter in row.get("letters_to_post", [])
-    ]
-    to_post.sort(key=lambda letter: (letter["made_at"], letter["letter_id"]))
-    return render(request, "queue.html", QUEUE_TITLES[which], rows=rows, which=which,
-                  forms=forms, to_post=to_post, errors=errors, status_code=status_code)
 
 
 @router.post(
