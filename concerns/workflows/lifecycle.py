@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from concerns.db.models import CaseConflict, Deadline, Escalation, User, UserRole
+from concerns.db.prebuilt import Prebuilt
 from concerns.workflows import clocks
 from concerns.workflows.access.users import (
     ActingUser,
@@ -410,8 +411,8 @@ def _record_legal_triage(ec: EventContext) -> None:
 
 
 # The reviewer named, with each of their roles and whether a conflict of interest bars them
-# from the case (as `is_named_in` asks): one prebuilt statement.
-_REVIEWER_FOR = (
+# from the case (as `is_named_in` asks): one statement, compiled once (db.prebuilt).
+_REVIEWER_FOR = Prebuilt(
     select(
         User.id,
         User.active,
@@ -431,23 +432,22 @@ _REVIEWER_FOR = (
 
 def _assign_reviewer(ec: EventContext) -> None:
     username = ec.values["reviewer"]
-    rows = ec.session.connection().execute(
-        _REVIEWER_FOR, {"username": username, "case_id": ec.case.id}
-    ).all()
+    rows = _REVIEWER_FOR.rows(ec.session.connection(),
+                              {"username": username, "case_id": ec.case.id})
     if not rows:
         raise no_such_user(ec.session, "reviewer", username)
-    reviewer = rows[0]
-    if not reviewer.active:
+    reviewer_id, active, _, barred = rows[0]
+    if not active:
         raise BadInput("reviewer", f"user {username}: the account is disabled")
-    if not {r.role for r in rows} & IAT:
+    if not {role for _, _, role, _ in rows} & IAT:
         raise BadInput("reviewer", "must be an IAT officer or manager")
-    if reviewer.barred:
+    if barred:
         raise NotAllowed(
             f"case {ec.case.reference}: assign_reviewer refused: {username} is named in the "
             "concern (conflict of interest)"
         )
-    ec.case.reviewer_id = reviewer.id
-    ec.usernames[reviewer.id] = username
+    ec.case.reviewer_id = reviewer_id
+    ec.usernames[reviewer_id] = username
 
 
 def _raise_escalation(ec: EventContext) -> None:

@@ -297,6 +297,24 @@ def test_a_reviewer_named_in_the_concern_cannot_be_assigned_or_read_it(staffed: 
     assert ref in {row["reference"] for row in list_cases(staffed, "alex")}
 
 
+def test_a_reviewer_must_be_an_enabled_iat_member_of_staff_named_by_their_username(
+    staffed: AppContext,
+) -> None:
+    ref = log_concern(staffed)
+    act(staffed, ref, "acknowledge", "alex")
+    before = snapshot(staffed, ref)
+    with pytest.raises(BadInput, match="reviewer") as unknown:
+        fire_event(staffed, ref, "assign_reviewer", "morgan", {"reviewer": "nobody"})
+    assert "nobody" in str(unknown.value)
+    with pytest.raises(BadInput, match="must be an IAT officer or manager"):
+        fire_event(staffed, ref, "assign_reviewer", "morgan", {"reviewer": "lee"})
+    disable_user(staffed, "admin", "sam", "left the council")
+    with pytest.raises(BadInput, match="user sam: the account is disabled"):
+        fire_event(staffed, ref, "assign_reviewer", "morgan", {"reviewer": "sam"})
+    assert snapshot(staffed, ref) == before
+    act(staffed, ref, "assign_reviewer", "morgan", reviewer="alex")
+
+
 def test_unknown_cases_users_and_events_are_reported_clearly(staffed: AppContext) -> None:
     ref = log_concern(staffed)
     with pytest.raises(NotFound, match="no case with reference"):
