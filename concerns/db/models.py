@@ -359,6 +359,16 @@ class ReviewFinding(Base):
     """One finding of a learning review, tagged with a theme from `[learning.themes]`."""
 
     __tablename__ = "review_findings"
+    # The scrutiny report's passes over the current findings read these alone: by theme and
+    # time (migration lead_findings_covering), and their distinct cases, in all and by theme
+    # (migration scrutiny_findings_cases).
+    __table_args__ = (
+        Index("ix_review_findings_theme_cover", "theme", "superseded_at", "recorded_at",
+              "case_id"),
+        Index("ix_review_findings_current_cases", "superseded_at", "case_id", "recorded_at"),
+        Index("ix_review_findings_current_theme_cases", "superseded_at", "theme", "case_id",
+              "recorded_at"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -483,7 +483,11 @@ def _themes(session: Session, period: Period, options: Options) -> dict[str, Any
     and on how many cases, by quarter; the findings themselves for staff."""
     tz = ZoneInfo(period.timezone)
     where = findings_in(period)
-    months = _span(session, ReviewFinding.recorded_at, where, period)
+    # The months of every finding in the period, superseded ones too: each end is then one
+    # look-up in the recorded_at index (the current findings' first and last would be sought
+    # through the index of their cases), and a month only they fill is a range counting none.
+    months = _span(session, ReviewFinding.recorded_at,
+                   within(ReviewFinding.recorded_at, period), period)
     counts: dict[str, Counter[str]] = {}
     cases: dict[str, int] = {}
     if months:

@@ -78,7 +78,8 @@ def place(ctx: AppContext) -> None:
         finding(c1, "record_keeping", utc(2026, 6, 30, 23, 30))  # 00:30 BST 1 July: Q3
         finding(c2, "consent", utc(2025, 12, 31, 23, 30))  # GMT: 2025-Q4
         finding(c2, "record_keeping", utc(2026, 1, 1, 0, 30))  # 2026-Q1
-        finding(c3, "consent", utc(2026, 7, 2), superseded=True)  # replaced: not counted
+        # Replaced: not counted, nor its quarter shown.
+        finding(c3, "consent", utc(2026, 10, 2), superseded=True)
         finding(c4, "consent", utc(2026, 5, 5))  # 2026-Q2
         uow.commit()
 
