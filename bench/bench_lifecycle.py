@@ -1,7 +1,9 @@
 """Lifecycle events per second through the service layer, against the bare driver doing the same.
 
-Two exact baselines, both replayed through the bare sqlite3 driver on an identical copy of the
-database taken before the run, in the same transactions:
+The timed run has nothing listening to its statements, as the product runs. The same lifecycles
+are then run again on a copy of the database as it was before the timed run, their statements
+captured, and two baselines are replayed through the bare sqlite3 driver (with our pragmas) on
+further copies, in the same transactions:
 - every statement our services send while walking the cases, reads included (each SELECT's rows
   fetched): the floor for the same work by the bare route;
 - the INSERTs, UPDATEs and DELETEs alone.
@@ -18,17 +20,23 @@ Each concern comes from a person of its own (realistic, distinct people, as in t
 with everyone given the test factory's one phone number and postcode, each intake flagged every
 earlier person as a possible match, so the cost per event grew with the number of lifecycles.
 
-Environment: CONCERNS_BENCH_LIFECYCLES (default 30).
+The run is timed in three segments of lifecycles and each figure is the segments' median, the
+replay's over the same segments: a moment when a shared machine was busy moves one segment, not
+the figure.
+
+Environment: CONCERNS_BENCH_LIFECYCLES (default 60).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -50,7 +58,11 @@ from concerns.workflows.context import AppContext  # noqa: E402
 from concerns.workflows.settings import load_settings  # noqa: E402
 from tests.factories import act, create_staff, log_concern  # noqa: E402
 
-N = int(os.environ.get("CONCERNS_BENCH_LIFECYCLES", "30"))
+N = int(os.environ.get("CONCERNS_BENCH_LIFECYCLES", "60"))
+# The run is timed in segments of lifecycles, and each figure is the segments' median (the
+# replay's too, over the same segments).
+SEGMENTS = 3
+PER_SEGMENT = max(1, N // SEGMENTS)
 # Lifecycle i's person (i = -1 and -2 warm up).
 PEOPLE = People(N + 2).people
 
@@ -106,7 +118,8 @@ def measure(with_letters: bool) -> Run:
         raise SystemExit("the letters' hooks did not load: the run with letters would have none")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        ours_db, all_db, writes_db = base / "ours.db", base / "all.db", base / "writes.db"
+        ours_db, copy_db = base / "ours.db", base / "copy.db"
+        all_db, writes_db = base / "all.db", base / "writes.db"
         url = f"sqlite:///{ours_db}"
         settings = replace(load_settings(REPO / "config.toml"), database_url=url, base_dir=base)
         ctx = AppContext(settings, make_engine(url))
@@ -121,30 +134,67 @@ def measure(with_letters: bool) -> Run:
             hooks._HOOKS.clear()
             lifecycle(ctx, -2)
         ctx.engine.dispose()  # closes the pooled connections; the engine and its cache remain
-        shutil.copy(ours_db, all_db)
-        shutil.copy(ours_db, writes_db)
+        for copy in (copy_db, all_db, writes_db):
+            shutil.copy(ours_db, copy)
 
-        everything = capture_all(ctx.engine)
-        writes = capture_writes(ctx.engine)
-        lock = WriteLockClock(ctx.engine)
-
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for i in range(N):
-            lifecycle(ctx, i)
-        ours = time.perf_counter() - started
-        ours_cpu = time.process_time() - cpu_started
-        lock.close()
+        # The timed run, with nothing listening to its statements (as the product runs); the
+        # run with letters also times each write transaction's hold on the write lock.
+        lock = WriteLockClock(ctx.engine) if with_letters else None
+        ours, ours_cpu = _segments(lambda i: lifecycle(ctx, i))
+        if lock is not None:
+            lock.close()
         ctx.engine.dispose()
 
-        replayed_all, replayed_all_cpu = replay_all_timed(all_db, everything)
-        replayed_writes = replay_sqlite(writes_db, writes)
+        # The same lifecycles again on a copy of the database as it was before the timed run,
+        # their statements captured (the capture's own cost kept out of the timed run), then
+        # replayed through the bare driver on two more copies: every statement, and the writes.
+        again = AppContext(replace(settings, database_url=f"sqlite:///{copy_db}"),
+                           make_engine(f"sqlite:///{copy_db}"))
+        everything = capture_all(again.engine)
+        writes = capture_writes(again.engine)
+        bounds_all, bounds_writes = [0], [0]
+        for segment in range(SEGMENTS):
+            for i in _lifecycles_of(segment):
+                lifecycle(again, i)
+            bounds_all.append(len(everything))
+            bounds_writes.append(len(writes))
+        again.engine.dispose()
+        replay_all, replay_all_cpu = _median_pair([
+            replay_all_timed(all_db, everything[a:b])
+            for a, b in itertools.pairwise(bounds_all)
+        ])
+        replay_writes = statistics.median(
+            replay_sqlite(writes_db, writes[a:b]) for a, b in itertools.pairwise(bounds_writes)
+        )
 
     hooks._HOOKS.update(saved)
-    events = N * EVENTS_PER_LIFECYCLE
+    events = PER_SEGMENT * EVENTS_PER_LIFECYCLE
     statements = sum(len(tx.statements) for tx in everything)
-    return Run(ours / events, replayed_all / events, replayed_writes / events,
-               round(statements / events), [t * 1000 for t in lock.held],
-               [t * 1000 for t in lock.cpu], ours_cpu / events, replayed_all_cpu / events)
+    return Run(ours / events, replay_all / events, replay_writes / events,
+               round(statements / (N * EVENTS_PER_LIFECYCLE)),
+               [t * 1000 for t in lock.held] if lock else [],
+               [t * 1000 for t in lock.cpu] if lock else [],
+               ours_cpu / events, replay_all_cpu / events)
+
+
+def _lifecycles_of(segment: int) -> range:
+    return range(segment * PER_SEGMENT, (segment + 1) * PER_SEGMENT)
+
+
+def _segments(run: Callable[[int], None]) -> tuple[float, float]:
+    """The median wall and CPU seconds of the run's SEGMENTS, each of PER_SEGMENT lifecycles (a
+    moment when the machine was busy moves one segment, not the figure)."""
+    times = []
+    for segment in range(SEGMENTS):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for i in _lifecycles_of(segment):
+            run(i)
+        times.append((time.perf_counter() - started, time.process_time() - cpu_started))
+    return _median_pair(times)
+
+
+def _median_pair(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
 
 
 def main() -> None:
@@ -155,7 +205,9 @@ def main() -> None:
            engine.ours, engine.replay_writes, "s")
     record("lifecycle, engine only: CPU seconds per event vs bare-driver replay of all statements",
            engine.ours_cpu, engine.replay_all_cpu, "s")
-    print(f"  {N} lifecycles, {N * EVENTS_PER_LIFECYCLE} events, {engine.statements} statements "
+    per_segment = PER_SEGMENT * EVENTS_PER_LIFECYCLE
+    print(f"  {SEGMENTS} segments of {PER_SEGMENT} lifecycles ({per_segment} events each; "
+          f"medians), {engine.statements} statements "
           f"per event; ours {1 / engine.ours:.0f} events/s wall, {1 / engine.ours_cpu:.0f}/s by "
           f"CPU time (aim {AIM_EVENTS_PER_S}), "
           f"replay {1 / engine.replay_all:.0f}/s wall, {1 / engine.replay_all_cpu:.0f}/s by CPU")
