@@ -117,7 +117,7 @@ class WriteLockConnection(sqlite3.Connection):
             self._holding = True
             _hold_collector()
 
-    def _let_go(self) -> None:
+    def let_go(self) -> None:
         if self._holding:
             self._holding = False
             _release_collector()
@@ -126,19 +126,19 @@ class WriteLockConnection(sqlite3.Connection):
         try:
             super().commit()
         finally:
-            self._let_go()
+            self.let_go()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self._let_go()
+            self.let_go()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            self._let_go()
+            self.let_go()
 
 
 def _private_file(path: Path) -> None:
@@ -209,6 +209,8 @@ def _configure_sqlite(engine: Engine, database: str | None) -> None:
             raise DBAPIError.instance(begin, None, exc, driver_error,
                                       hide_parameters=True) from exc
         if begin != "BEGIN" and isinstance(driver, WriteLockConnection):
+            # Once the lock is had, not before: a writer waiting for it (up to busy_timeout)
+            # would keep the collector off for the whole process.
             driver.hold_collector()
 
 
