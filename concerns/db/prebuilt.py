@@ -26,6 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session, class_mapper
 from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.sql.compiler import SQLCompiler
 
 _T = TypeVar("_T")
 
@@ -57,12 +58,57 @@ def _on_cursor(conn: Connection, sql: str, arguments: Any, *, many: bool, fetch:
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class _Binds:
+    """A compiled statement's SQL and how the caller's values become the driver's parameters."""
+
     sql: str
     positional: bool
     # (the name the driver takes, the key the caller passes, its value if built in, its
     # bind processor) for each parameter, in the statement's order when positional.
     binds: tuple[tuple[str, str, Any, Callable[[Any], Any] | None], ...]
+    # Keys whose processor makes something of None (JSON's 'null'): the others' None is sent
+    # as it is, past the processor.
+    process_none: frozenset[str]
+
+    @classmethod
+    def of(cls, compiled: SQLCompiler, dialect: Dialect, what: str) -> _Binds:
+        escaped = getattr(compiled, "escaped_bind_names", None) or {}
+        order = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+        binds = []
+        for name in order:
+            bind = compiled.binds[name]
+            if bind.expanding:
+                raise ValueError(f"{what} takes no expanding parameter ({bind.key})")
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            # A parameter without a value is the caller's to give; one with a value (a LIMIT) is
+            # built in.
+            fixed = None if bind.required else bind.effective_value
+            if fixed is not None and process is not None:
+                fixed = process(fixed)
+            binds.append((escaped.get(name, name), bind.key, fixed, process))
+        process_none = frozenset(key for _, key, _, process in binds
+                                 if process is not None and process(None) is not None)
+        return cls(compiled.string, bool(compiled.positional), tuple(binds), process_none)
+
+    def arguments(self, given: Mapping[str, Any]) -> Any:
+        """GIVEN ({key: value}) as the driver takes them."""
+        values = []
+        for _, key, fixed, process in self.binds:
+            if key not in given:
+                values.append(fixed)
+                continue
+            value = given[key]
+            if process is not None and (value is not None or key in self.process_none):
+                value = process(value)
+            values.append(value)
+        if self.positional:
+            return values
+        return {name: v for (name, *_), v in zip(self.binds, values, strict=True)}
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    binds: _Binds
     # (column index, result processor) for each column whose type converts what the driver gives.
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
@@ -81,15 +127,8 @@ class Prebuilt:
         """The rows of the statement with PARAMS, on CONN in its transaction."""
         dialect = conn.dialect
         compiled = self._by_dialect.get(dialect) or self._compile(dialect)
-        given = params or {}
-        values = [
-            (process(given[key]) if process else given[key]) if key in given else fixed
-            for _, key, fixed, process in compiled.binds
-        ]
-        arguments: Any = (values if compiled.positional
-                          else {name: v for (name, *_), v in zip(compiled.binds, values,
-                                                                 strict=True)})
-        fetched = _on_cursor(conn, compiled.sql, arguments, many=False, fetch=True)
+        arguments = compiled.binds.arguments(params or {})
+        fetched = _on_cursor(conn, compiled.binds.sql, arguments, many=False, fetch=True)
         if not compiled.processors:
             return [tuple(row) for row in fetched]
         out = []
@@ -101,41 +140,23 @@ class Prebuilt:
         return out
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self.statement.compile(dialect=dialect)
-        escaped = getattr(compiled, "escaped_bind_names", None) or {}
-        order = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
-        binds = []
-        for name in order:
-            bind = compiled.binds[name]
-            if bind.expanding:
-                raise ValueError(f"Prebuilt takes no expanding parameter ({bind.key})")
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            fixed = bind.effective_value
-            if fixed is not None and process is not None:
-                fixed = process(fixed)
-            binds.append((escaped.get(name, name), bind.key, fixed, process))
+        binds = _Binds.of(self.statement.compile(dialect=dialect), dialect, "Prebuilt")
         processors = tuple(
             (index, process)
             for index, column in enumerate(self.statement.selected_columns)
             if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
         )
-        built = _Compiled(compiled.string, bool(compiled.positional), tuple(binds), processors)
+        built = _Compiled(binds, processors)
         self._by_dialect[dialect] = built
         return built
 
 
 @dataclass(frozen=True)
 class _CompiledWrite:
-    sql: str
-    positional: bool
-    # (the name the driver takes, the key the caller passes, its value if built in, its bind
-    # processor), as for a select.
-    binds: tuple[tuple[str, str, Any, Callable[[Any], Any] | None], ...]
+    binds: _Binds
     # (key, default) for each column the statement fills from the column's own Python default
     # when the caller leaves it out (created_at = now, version = 1).
     defaults: tuple[tuple[str, Any], ...]
-    # Keys whose processor makes something of None (JSON's 'null').
-    process_none: frozenset[str]
 
 
 class PrebuiltWrite:
@@ -165,31 +186,18 @@ class PrebuiltWrite:
         compiled = (self._by_dialect.get(dialect) or {}).get(keys) or self._compile(dialect, keys)
         arguments = [self._arguments(compiled, row) for row in rows]
         many = len(arguments) > 1
-        matched: int = _on_cursor(conn, compiled.sql, arguments if many else arguments[0],
-                                  many=many, fetch=False)
+        matched: int = _on_cursor(conn, compiled.binds.sql,
+                                  arguments if many else arguments[0], many=many, fetch=False)
         return matched
 
     @staticmethod
     def _arguments(compiled: _CompiledWrite, row: Mapping[str, Any]) -> Any:
-        given = row
         if compiled.defaults:
             # The columns left out of this set of keys; Core wraps a zero-argument function to
             # take the execution context.
-            given = {**row, **{key: default.arg(None) if default.is_callable else default.arg
-                               for key, default in compiled.defaults}}
-        values = []
-        for _, key, fixed, process in compiled.binds:
-            if key not in given:
-                values.append(fixed)
-                continue
-            value = given[key]
-            # A None its processor would give back as None is not sent through it.
-            if process is not None and (value is not None or key in compiled.process_none):
-                value = process(value)
-            values.append(value)
-        if compiled.positional:
-            return values
-        return {name: v for (name, *_), v in zip(compiled.binds, values, strict=True)}
+            row = {**row, **{key: default.arg(None) if default.is_callable else default.arg
+                             for key, default in compiled.defaults}}
+        return compiled.binds.arguments(row)
 
     def _compile(self, dialect: Dialect, keys: frozenset[str]) -> _CompiledWrite:
         table = self.statement.table
@@ -197,19 +205,7 @@ class PrebuiltWrite:
         compiled = self.statement.compile(
             dialect=dialect, column_keys=sorted(keys & columns)
         )
-        escaped = getattr(compiled, "escaped_bind_names", None) or {}
-        order = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
-        binds = []
-        for name in order:
-            bind = compiled.binds[name]
-            if bind.expanding:
-                raise ValueError(f"PrebuiltWrite takes no expanding parameter ({bind.key})")
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            # A column's parameter is required (the caller gives it); another is built in.
-            fixed = None if bind.required else bind.effective_value
-            if fixed is not None and process is not None:
-                fixed = process(fixed)
-            binds.append((escaped.get(name, name), bind.key, fixed, process))
+        binds = _Binds.of(compiled, dialect, "PrebuiltWrite")
         defaults = []
         for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
             default = column.default if compiled.isinsert else column.onupdate
@@ -219,10 +215,7 @@ class PrebuiltWrite:
         if compiled.postfetch and compiled.isupdate:
             # A server-side onupdate would change what the caller believes it wrote.
             raise ValueError("PrebuiltWrite takes no column the database changes on UPDATE")
-        process_none = frozenset(key for _, key, _, process in binds
-                                 if process is not None and process(None) is not None)
-        built = _CompiledWrite(compiled.string, bool(compiled.positional), tuple(binds),
-                               tuple(defaults), process_none)
+        built = _CompiledWrite(binds, tuple(defaults))
         self._by_dialect.setdefault(dialect, {})[keys] = built
         return built
 

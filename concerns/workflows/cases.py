@@ -285,7 +285,7 @@ def reply_window_runs() -> Exists:
     )
 
 
-# What the guards' facts read beside a case's own columns, in the order case_with_facts and the
+# What the guards' facts read beside a case's own columns, in the order case_and_actor and the
 # case page read them: its reviewer's and submitter's usernames (join with_staff_names), its
 # open escalations (all, safeguarding), whether the reader is barred and whether the reply
 # window runs.
@@ -336,7 +336,7 @@ _RESTRICTED = (
 
 @functools.cache
 def _case_for_event(with_person: bool, with_head: bool, with_actor: bool) -> Prebuilt:
-    """The statement `case_with_facts` runs, built once: the case and FACT_COLUMNS, its person
+    """The statement `case_and_actor` runs, built once: the case and FACT_COLUMNS, its person
     (or whether the person is restricted), one row per open clock of the case (or one row with
     none), where asked the audit chain's head and, last, the acting user's columns. Run on the
     driver's cursor, the objects made from its rows: the ORM's loading of them cost an event
@@ -377,30 +377,6 @@ class ActorColumns:
     roles: frozenset[str]
 
 
-def case_with_facts(
-    session: Session,
-    reference: str,
-    values: dict[str, Any] | None = None,
-    *,
-    today: date,
-    username: str = "",
-    with_person: bool = True,
-) -> tuple[Case, CaseFacts, bool, bool]:
-    """The case, the facts its guards need, whether USERNAME is barred from it by a conflict
-    of interest and whether its person's record is restricted, in one query (firing an event
-    runs this, and nothing else, to check the guards). Without WITH_PERSON the person's record
-    is read only if something asks for it.
-
-    The same query reads what the event goes on to need, kept for this transaction: the case's
-    open clocks (`clocks.open_deadlines` does not read them again) and, on SQLite, the audit
-    chain's head (`audit.append_event` does not either)."""
-    case, facts, barred, restricted, _ = case_and_actor(
-        session, reference, values, today=today, username=username, with_person=with_person,
-        with_actor=False,
-    )
-    return case, facts, barred, restricted
-
-
 def case_and_actor(
     session: Session,
     reference: str,
@@ -411,9 +387,15 @@ def case_and_actor(
     with_person: bool = True,
     with_actor: bool = True,
 ) -> tuple[Case, CaseFacts, bool, bool, ActorColumns | None]:
-    """`case_with_facts`, and with WITH_ACTOR the acting user USERNAME and their roles read by
-    the same statement (an event's second statement before; the caller refuses a missing or
-    disabled user). NotFound when there is no such case."""
+    """The case, the facts its guards need, whether USERNAME is barred from it by a conflict of
+    interest, whether its person's record is restricted and, with WITH_ACTOR, USERNAME's own
+    columns and roles (the caller refuses a missing or disabled user): one statement, the only
+    one firing an event runs to check it. Without WITH_PERSON the person's record is read only
+    if something asks for it. NotFound when there is no such case.
+
+    The same statement reads what the event goes on to need, kept for this transaction: the
+    case's open clocks (`clocks.open_deadlines` does not read them again) and, on SQLite, the
+    audit chain's head (`audit.append_event` does not either)."""
     conn = session.connection()
     with_head = head_readable_early(conn)
     rows = _case_for_event(with_person, with_head, with_actor).rows(

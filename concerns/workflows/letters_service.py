@@ -234,8 +234,9 @@ def letter_content(
     elif kind == "information_chase":
         requested_on, wording = _last_request(session, ctx.calendar, case)
         reply_by = due("information_wait")
-    if any(isinstance(obj, (Contact, Child, CaseChild)) for obj in session.new):
-        session.flush()  # a contact or child this transaction added is quoted too
+    if any(isinstance(obj, (Contact, Child, CaseChild))
+           for obj in (*session.new, *session.dirty)):
+        session.flush()  # a contact or child this transaction added or changed is quoted too
     conn = session.connection()
     concern = ("\n\n".join(row[0] for row in _CONCERNS.rows(conn, {"case_id": case.id}))
                if kind == "acknowledgement" else "")

@@ -441,7 +441,7 @@ _PERSON_COLUMNS = (
     Respondent.postcode, Respondent.relationship_to_child, Respondent.restricted_at,
 )
 # The case, its person and cases.FACT_COLUMNS (the reader :username, the day :today): one
-# statement, built once (what cases.case_with_facts reads for an event, without ORM objects).
+# statement, built once (what cases.case_and_actor reads for an event, without ORM objects).
 _CASE_PAGE = with_staff_names(
     select(*_CASE_COLUMNS, *_PERSON_COLUMNS, *FACT_COLUMNS).join(
         Respondent, Respondent.id == Case.respondent_id

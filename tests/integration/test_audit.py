@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from concerns.workflows.admin import verify_audit
 from concerns.workflows.audit import append_event
-from concerns.workflows.cases import case_with_facts
+from concerns.workflows.cases import case_and_actor
 from concerns.workflows.context import AppContext
 from tests.factories import act, create_staff, log_concern, walk_to_signoff
 
@@ -51,7 +51,8 @@ def test_rows_appended_one_after_another_after_reading_the_case_chain_in_order(
     ref = log_concern(ctx)
     with ctx.uow() as uow:
         s = uow.session
-        case, *_ = case_with_facts(s, ref, today=ctx.calendar.local_date(ctx.now()))
+        case, *_ = case_and_actor(s, ref, today=ctx.calendar.local_date(ctx.now()),
+                                  username="", with_actor=False)
         for _ in range(3):
             append_event(s, event="case_viewed", actor="alex", at=ctx.now(), case_id=case.id)
         uow.commit()
