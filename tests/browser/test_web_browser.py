@@ -323,3 +323,20 @@ def test_staff_pages_work_at_320_pixels_wide(new_page: Any, live: LiveServer) ->
         officer.goto(path)
         assert_fits(officer)
         assert_accessible(officer)
+
+
+def test_on_a_phone_the_director_s_queue_shows_each_case_s_action_without_scrolling_sideways(
+    new_page: Any, live: LiveServer
+) -> None:
+    reference = _new_case(live)
+    walk_to_signoff(live.ctx, reference)
+    director = new_page(320)
+    sign_in(director, "dana")
+    director.goto("/queue/director")
+    assert_accessible(director)
+    action = director.get_by_role("link", name=f"Review and sign off case {reference}")
+    box = action.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
+    # Stacked, the date still says what it is.
+    assert "Due" in director.locator("td[data-label=Due]").first.evaluate(
+        "td => getComputedStyle(td, '::before').content")

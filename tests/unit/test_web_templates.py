@@ -63,7 +63,7 @@ def test_the_director_s_queue_rows_escape_every_value_and_say_what_to_do() -> No
         'CAC-2026-0001</a> <strong class="govuk-tag govuk-tag--red">Overdue</strong></td>\n'
         '      <td class="govuk-table__cell"><strong class="govuk-tag govuk-tag--orange">'
         "Waiting for sign-off</strong>\n</td>\n"
-        '      <td class="govuk-table__cell">7 March 2026</td>\n'
+        '      <td class="govuk-table__cell" data-label="Due">7 March 2026</td>\n'
         '      <td class="govuk-table__cell">\n'
         '        <a class="govuk-link" href="/queue/director/CAC-2026-0001">Review and sign off'
         '<span class="govuk-visually-hidden"> case CAC-2026-0001</span></a>\n'
@@ -72,7 +72,7 @@ def test_the_director_s_queue_rows_escape_every_value_and_say_what_to_do() -> No
     assert "<b>" not in page
     assert ('href="/cases/&lt;b&gt;&amp;&#34;">&lt;b&gt;&amp;&#34;</a></td>' in page)
     assert ">Open<span class=\"govuk-visually-hidden\"> case &lt;b&gt;&amp;&#34;</span>" in page
-    assert '<td class="govuk-table__cell">–</td>' in page
+    assert '<td class="govuk-table__cell" data-label="Due">–</td>' in page
     empty = env.get_template("queue.html").render(
         title="Sign-off queue", which="director", forms={}, to_post=[], nav=[], errors={},
         errors_list=[], user=None, council={"name": "A council"}, csrf_token="t" * 43,
