@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sqlite3
-import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
+
+from concerns import collector
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -75,35 +75,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-# Python's cyclic collector is held off while this process holds SQLite's write lock: a full
-# pass over every object loaded (WeasyPrint's included) took 75 ms and more, and every other
-# writer waited for it. It runs as soon as the lock is let go (the allocations made meanwhile set
-# it off). Counted, for threads: on SQLite only one connection holds the lock at a time.
-_collector_lock = threading.Lock()
-_collector_holds = 0
-_collector_was_enabled = False
-
-
-def _hold_collector() -> None:
-    global _collector_holds, _collector_was_enabled
-    with _collector_lock:
-        if _collector_holds == 0:
-            _collector_was_enabled = gc.isenabled()
-            gc.disable()
-        _collector_holds += 1
-
-
-def _release_collector() -> None:
-    global _collector_holds
-    with _collector_lock:
-        _collector_holds -= 1
-        if _collector_holds == 0 and _collector_was_enabled:
-            gc.enable()
-
-
-def collector_held() -> bool:
-    """Whether a connection of this process holds the collector off (see WriteLockConnection)."""
-    return _collector_holds > 0
+# Python's cyclic collector is held off while this process holds SQLite's write lock (see
+# concerns.collector): it runs as soon as the lock is let go (the allocations made meanwhile set
+# it off). On SQLite only one connection holds the lock at a time.
 
 
 class WriteLockConnection(sqlite3.Connection):
@@ -115,12 +89,12 @@ class WriteLockConnection(sqlite3.Connection):
     def hold_collector(self) -> None:
         if not self._holding:
             self._holding = True
-            _hold_collector()
+            collector.hold()
 
     def let_go(self) -> None:
         if self._holding:
             self._holding = False
-            _release_collector()
+            collector.release()
 
     def commit(self) -> None:
         try:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from concerns.db.engine import collector_held
+from concerns.collector import held as collector_held
 from concerns.workflows.context import AppContext
 from tests.factories import act, create_staff, log_concern
 
