@@ -11,3 +11,7 @@ def main() -> None:
     with collector.loading():
         from concerns.cli.main import main as run_command_line
     run_command_line()
+
+
+if __name__ == "__main__":
+    main()

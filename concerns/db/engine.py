@@ -71,8 +71,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"timeout": 30, "factory": WriteLockConnection}, **kwargs
         )
         _configure_sqlite(engine, parsed.database)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    weakref.finalize(engine, _let_go_at_exit, weakref.ref(engine))
+    return engine
+
+
+def _let_go_at_exit(engine_ref: weakref.ref[Engine]) -> None:
+    """An engine still open when the process exits closes its connections. Nothing else would:
+    a command keeps what it loaded out of the collector's sight (concerns.collector), the engine
+    too if it was made before a later load. On SQLite the last connection to close folds the
+    write-ahead log into the database file, which is then whole on its own (a copy of the file
+    alone, made after a command, has everything)."""
+    engine = engine_ref()
+    if engine is not None:
+        engine.dispose()
 
 
 # Python's cyclic collector is held off while this process holds SQLite's write lock (see

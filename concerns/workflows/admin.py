@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from concerns.db.engine import schema_is_current
 from concerns.db.models import Case, User
-from concerns.workflows.access.users import DEMO_PASSWORD, DEMO_USERS, add_user, load_actor
+from concerns.workflows.access.readers import load_actor
+from concerns.workflows.access.users import DEMO_PASSWORD, DEMO_USERS, add_user
 from concerns.workflows.audit import ChainReport, verify_chain
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed

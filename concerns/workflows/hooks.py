@@ -30,7 +30,7 @@ from concerns.workflows.context import AppContext
 from concerns.workflows.machine import Step
 
 if TYPE_CHECKING:
-    from concerns.workflows.access.users import ActingUser
+    from concerns.workflows.access.readers import ActingUser
 
 # Modules that register hooks; imported once, on first use.
 HOOK_MODULES = (

@@ -21,7 +21,7 @@ from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from concerns.db.models import Case, LetterPreview, User
-from concerns.workflows.access.users import readable_case
+from concerns.workflows.access.readers import readable_case
 from concerns.workflows.context import AppContext
 
 TTL = timedelta(minutes=30)

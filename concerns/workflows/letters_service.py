@@ -56,7 +56,7 @@ from concerns.letters.content import DIRECTOR_SIGNS, SUBJECTS
 from concerns.letters.render import html_to_docx
 from concerns.workflows import clocks, letter_previews
 from concerns.workflows.access.need_to_know import may_read
-from concerns.workflows.access.users import ActingUser, readable_case
+from concerns.workflows.access.readers import ActingUser, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.calendar import WorkingCalendar
 from concerns.workflows.context import AppContext

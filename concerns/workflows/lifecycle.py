@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from concerns.db.models import CaseConflict, Deadline, Escalation, User, UserRole
 from concerns.db.prebuilt import Prebuilt
 from concerns.workflows import clocks
-from concerns.workflows.access.users import (
+from concerns.workflows.access.readers import (
     ActingUser,
     acting_user,
     actor_of,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from concerns.db.models import Case, Deadline, Letter, Notification, Respondent, User
 from concerns.db.uow import UnitOfWork
-from concerns.workflows.access.users import load_actor
+from concerns.workflows.access.readers import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound

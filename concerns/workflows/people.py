@@ -36,7 +36,7 @@ from concerns.triage.matching import (
     person_keys,
 )
 from concerns.triage.submission import ChildDetails, RespondentDetails, SubmissionError
-from concerns.workflows.access.users import load_actor
+from concerns.workflows.access.readers import load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound

@@ -17,7 +17,7 @@ from concerns.db.models import Case, Respondent
 from concerns.triage.forms import MAX_FIELD
 from concerns.triage.matching import normalise_email, normalise_phone, normalise_postcode
 from concerns.workflows.access.need_to_know import may_read
-from concerns.workflows.access.users import ensure_may_read, load_actor
+from concerns.workflows.access.readers import ensure_may_read, load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext

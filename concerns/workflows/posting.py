@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, load_only
 
 from concerns.db.models import Case, Letter
 from concerns.workflows.access.need_to_know import may_read
-from concerns.workflows.access.users import ensure_may_read, is_named_in, load_actor
+from concerns.workflows.access.readers import ensure_may_read, is_named_in, load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import get_case
 from concerns.workflows.context import AppContext

@@ -34,7 +34,7 @@ from concerns.workflows.access.need_to_know import (
     listed_states,
     parts_for,
 )
-from concerns.workflows.access.users import acting_user, readable_case, refuse_unless_readable
+from concerns.workflows.access.readers import acting_user, readable_case, refuse_unless_readable
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import (
     FACT_COLUMNS,

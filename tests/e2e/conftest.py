@@ -32,7 +32,7 @@ class Cli:
     env: dict[str, str]
 
     def __call__(self, *args: str, as_user: str | None = None, stdin: str | None = None) -> Result:
-        argv = [sys.executable, "-m", "concerns.cli.main", *args]
+        argv = [sys.executable, "-m", "concerns.cli.start", *args]
         if as_user:
             argv += ["--as", as_user]
         proc = subprocess.run(

@@ -59,7 +59,7 @@ def healthy_template(tmp_path_factory: pytest.TempPathFactory, smtp_port: int) -
     cli.ok("init", "--demo")
     # A scheduler that ran: started for real, stopped once it has written its heartbeat.
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "concerns.cli.main", "scheduler", "--interval", "60"],
+        [sys.executable, "-m", "concerns.cli.start", "scheduler", "--interval", "60"],
         cwd=home, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     heartbeat = home / "var" / "scheduler_heartbeat.json"

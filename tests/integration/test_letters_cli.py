@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def concerns_command() -> list[str]:
     script = Path(sys.executable).with_name("concerns")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "concerns.cli.main"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "concerns.cli.start"]
 
 
 @pytest.fixture(scope="module")

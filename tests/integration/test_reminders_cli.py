@@ -29,7 +29,7 @@ def concerns(
     env.pop("CONCERNS_USER", None)
     if database_url:
         env["CONCERNS_DATABASE_URL"] = database_url
-    return subprocess.run([sys.executable, "-m", "concerns.cli.main", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "concerns.cli.start", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -38,7 +38,7 @@ def test_four_sweeps_started_together_create_each_of_500_due_reminders_exactly_o
         # The checkout's package, whatever the working directory.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    command = [sys.executable, "-m", "concerns.cli.main", "remind", "run-once",
+    command = [sys.executable, "-m", "concerns.cli.start", "remind", "run-once",
                "--now", "2026-06-10T10:00:00+01:00", "--no-deliver", "--json"]
     running = [
         subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,

@@ -74,7 +74,7 @@ def test_the_scheduler_command_runs_until_stopped_and_exits_cleanly(
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "concerns.cli.main", "scheduler", "--interval", "3600"],
+        [sys.executable, "-m", "concerns.cli.start", "scheduler", "--interval", "3600"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

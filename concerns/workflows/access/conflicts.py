@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from concerns.db.models import Case, CaseConflict, Contact, User
 from concerns.db.prebuilt import Prebuilt
 from concerns.triage.conflict import Match, check
+from concerns.workflows.access.readers import is_barred, load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import barring, get_case
 from concerns.workflows.context import AppContext
@@ -94,13 +95,6 @@ def barred_case_ids(session: Session, username: str) -> set[int]:
     ))
 
 
-def is_barred(session: Session, username: str, case_id: int) -> bool:
-    return session.scalars(
-        select(CaseConflict.id).join(User, User.id == CaseConflict.user_id)
-        .where(User.username == username, CaseConflict.case_id == case_id, barring())
-    ).first() is not None
-
-
 @dataclass(frozen=True)
 class ConflictInfo:
     reference: str
@@ -118,8 +112,6 @@ def list_conflicts(
     ctx: AppContext, actor_name: str | None, *, open_only: bool = True
 ) -> list[ConflictInfo]:
     """Flags waiting for the IAT manager (or, with open_only False, every finding)."""
-    from concerns.workflows.access.users import load_actor
-
     with ctx.uow() as uow:
         s = uow.session
         _, actor = load_actor(s, actor_name)
@@ -162,8 +154,6 @@ def decide_conflict(
 ) -> ConflictInfo:
     """The IAT manager confirms (the member of staff is excluded) or clears (they may open the
     case) a flagged possible conflict, with a reason. Audited on the case."""
-    from concerns.workflows.access.users import load_actor
-
     if decision not in ("confirm", "clear"):
         raise BadInput("decision", "confirm or clear")
     reason = reason.strip()

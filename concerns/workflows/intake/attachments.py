@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from concerns.db.models import Attachment, Contact
 from concerns.workflows.access.need_to_know import may_read
-from concerns.workflows.access.users import readable_case
+from concerns.workflows.access.readers import readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import NotFound

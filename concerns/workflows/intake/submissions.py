@@ -43,7 +43,7 @@ from concerns.triage.submission import Submission, SubmissionError, clean_submis
 from concerns.workflows import clocks
 from concerns.workflows.access import public_form_limit
 from concerns.workflows.access.conflicts import recheck_case
-from concerns.workflows.access.users import acting_user
+from concerns.workflows.access.readers import acting_user
 from concerns.workflows.audit import CHAIN_HEAD, append_event, head_readable_early, remember_head
 from concerns.workflows.cases import next_reference
 from concerns.workflows.context import AppContext

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from concerns.db.models import Case, Deadline, LearningAction, User
 from concerns.workflows import clocks
 from concerns.workflows.access.need_to_know import parts_for
-from concerns.workflows.access.users import ensure_may_read, load_actor, readable_case
+from concerns.workflows.access.readers import ensure_may_read, load_actor, readable_case
 from concerns.workflows.audit import append_event
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed, NotFound

@@ -17,7 +17,7 @@ from concerns.db.models import Case
 from concerns.reports import drilldown
 from concerns.reports.scrutiny import Options, Period, scrutiny, suppressed
 from concerns.workflows.access.need_to_know import listed_states
-from concerns.workflows.access.users import is_named_in, load_actor
+from concerns.workflows.access.readers import is_named_in, load_actor
 from concerns.workflows.clocks import days_taken
 from concerns.workflows.context import AppContext
 from concerns.workflows.errors import BadInput, NotAllowed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from concerns.workflows.access.users import load_actor
+from concerns.workflows.access.readers import load_actor
 from concerns.workflows.errors import BadInput, NotAllowed
 from concerns.workflows.machine import RECORDS_OFFICERS
 

@@ -2,7 +2,7 @@
 kept but not used or shown beyond the information officer and the IAT manager
 (RECORDS_OFFICERS) until the restriction is lifted.
 
-`access.users.ensure_may_read` refuses every other member of staff the person's cases (so no
+`access.readers.ensure_may_read` refuses every other member of staff the person's cases (so no
 event can be fired on them either), and the case lists leave them out (`hidden_by_restriction`).
 Restricting and lifting are audited on each of the person's cases, the reason as the note (so
 anonymising a case erases it with the rest of its trail).
