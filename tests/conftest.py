@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -129,6 +130,16 @@ def _sqlite_ctx(tmp_path: Path) -> AppContext:
     shutil.copyfile(sqlite_template(), database)
     url = f"sqlite:///{database}"
     return AppContext(make_settings(url, tmp_path), make_engine(url))
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    """Python's collector on for the test, as it was after."""
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
 
 
 @pytest.fixture

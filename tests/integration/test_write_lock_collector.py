@@ -6,7 +6,6 @@ a collector switched off by someone else stays off."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -14,15 +13,6 @@ from sqlalchemy import text
 from concerns.collector import held as collector_held
 from concerns.workflows.context import AppContext
 from tests.factories import act, create_staff, log_concern
-
-
-@pytest.fixture
-def collector_on() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    if not was:
-        gc.disable()
 
 
 def test_a_write_transaction_holds_the_collector_off_until_its_commit(

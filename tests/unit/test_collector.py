@@ -6,22 +6,12 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from concerns import collector
 from concerns.cli.lazy import lazy_import
-
-
-@pytest.fixture
-def collector_on() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    if not was:
-        gc.disable()
 
 
 def test_loading_holds_the_collector_off_and_lets_it_go_after(collector_on: None) -> None:
