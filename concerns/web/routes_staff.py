@@ -135,7 +135,7 @@ ACCOUNT_ACTIONS = {
 
 
 # The staff page's fields a refusal may point at (the rest are about the account as a whole).
-ACCOUNT_FIELDS = ("username", "action", "role", "reason", "password")
+ACCOUNT_FIELDS = ("username", "action", "role", "reason", "password", "full-name")
 
 
 def _users_page(request: Request, user: StaffUser, errors: list[tuple[str, str]] | None = None,
@@ -150,7 +150,8 @@ def _users_page(request: Request, user: StaffUser, errors: list[tuple[str, str]]
 @router.get("/users")
 def users_page(request: Request, user: Staff) -> Response:
     """Staff accounts, roles and last sign-in; an admin also manages them here (the same
-    services as `concerns user disable|enable|roles|reset-password|unlock|reset-second-factor`)."""
+    services as `concerns user disable|enable|roles|reset-password|rename|unlock|
+    reset-second-factor`)."""
     return _users_page(request, user)
 
 
@@ -161,7 +162,9 @@ async def users_manage(request: Request, user: Staff) -> Response:
     action = str(form.get("action") or "")
     reason = str(form.get("reason") or "")
     picked = [str(r) for r in form.getlist("role")]
-    values = {"username": username, "action": action, "reason": reason, "role": picked}
+    full_name = str(form.get("full_name") or "")
+    values = {"username": username, "action": action, "reason": reason, "role": picked,
+              "full_name": full_name}
     ctx = state(request).ctx
     try:
         if action == "roles":
@@ -170,6 +173,8 @@ async def users_manage(request: Request, user: Staff) -> Response:
             # The new password is never echoed back onto the page, refused or not.
             password = str(form.get("password") or "")
             done = users.reset_password(ctx, user.username, username, password, reason)
+        elif action == "rename":
+            done = users.rename_user(ctx, user.username, username, full_name, reason)
         elif action in ACCOUNT_ACTIONS:
             done = ACCOUNT_ACTIONS[action][1](ctx, user.username, username, reason)
         else:
@@ -182,8 +187,11 @@ async def users_manage(request: Request, user: Staff) -> Response:
         field = getattr(exc, "field", "")
         if field not in ACCOUNT_FIELDS:
             field = "username"  # about the account itself (its name, its being the last admin)
-        return _users_page(request, user, [(f"account-{field}", exc.message)], values,
-                           exc.http_status if isinstance(exc, NotAllowed) else 400)
+        # By its field the problem is said alone, as a sentence ("full-name: give …" is the
+        # command line's way of naming the field).
+        words = exc.problem if isinstance(exc, BadInput) else exc.message
+        return _users_page(request, user, [(f"account-{field}", words[:1].upper() + words[1:])],
+                           values, exc.http_status if isinstance(exc, NotAllowed) else 400)
     request.session["flash"] = f"{done.username}: done ({action.replace('-', ' ')})."
     return RedirectResponse("/users", status_code=303)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from concerns.db.models import Event
 from concerns.workflows.access.users import add_user
 from concerns.workflows.context import AppContext
-from tests.factories import create_staff
+from tests.factories import create_staff, log_concern
 from tests.integration.web_helpers import PASSWORD, client_for, sign_in
 
 
@@ -49,7 +49,7 @@ def test_a_missing_reason_comes_back_on_the_page_with_what_was_chosen(web: AppCo
     response = admin.post("/users", data={"csrf_token": csrf, "username": "jo",
                                           "action": "unlock", "reason": " "})
     assert response.status_code == 400
-    assert "say why" in response.text
+    assert "Say why" in response.text
     assert 'value="jo" selected' in response.text and 'value="unlock" checked' in response.text
 
 
@@ -72,7 +72,7 @@ def test_an_account_nobody_has_gets_the_commands_wording_for_the_admin(web: AppC
     response = admin.post("/users", data={"csrf_token": csrf, "username": "smm",
                                           "action": "unlock", "reason": "Forgot"})
     assert response.status_code == 400
-    assert "no such user &#39;smm&#39; (did you mean &#39;sam&#39;?): check the spelling" in (
+    assert "No such user &#39;smm&#39; (did you mean &#39;sam&#39;?): check the spelling" in (
         response.text)
 
 
@@ -119,6 +119,7 @@ def test_every_account_change_on_the_page_is_audited_with_who_and_why(web: AppCo
         ({"action": "reset-password", "password": "a fresh long passphrase"}, "password_reset"),
         ({"action": "unlock"}, "user_unlocked"),
         ({"action": "reset-second-factor"}, "second_factor_reset"),
+        ({"action": "rename", "full_name": "Sam Patel-Okafor"}, "user_renamed"),
     ]
     for i, (change, _event) in enumerate(changes):
         done = admin.post("/users", data={"csrf_token": csrf, "username": "sam",
@@ -151,4 +152,38 @@ def test_a_refusal_about_the_account_is_shown_on_the_form_by_the_account(
                                           "action": "roles", "role": ["legal"],
                                           "reason": "Covering Legal"})
     assert nameless.status_code == 400
-    assert "forename and surname" in nameless.text and 'href="#account-username"' in nameless.text
+    # Shown by the name field, where the page can now give the account its name.
+    assert "forename and surname" in nameless.text and 'href="#account-full-name"' in nameless.text
+
+
+def test_the_admin_changes_a_name_and_a_concern_naming_the_new_one_bars_them(
+    web: AppContext,
+) -> None:
+    reference = log_concern(web, staff_named=["Sam Okafor"])
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    done = admin.post("/users", data={"csrf_token": csrf, "username": "sam", "action": "rename",
+                                      "full_name": "  Sam   Okafor ", "reason": "Married"})
+    assert done.status_code == 303
+    assert "Sam Okafor" in admin.get("/users").text
+    with web.sessions() as s:
+        renamed = s.scalars(select(Event).where(Event.event == "user_renamed")).one()
+    assert (renamed.actor, renamed.note, renamed.data["conflicts_found"]) == ("admin", "Married", 1)
+    sam = client_for(web)
+    sign_in(sam, "sam")
+    assert sam.get(f"/cases/{reference}").status_code == 403
+
+
+def test_a_name_left_empty_is_refused_by_its_field_with_everything_kept(web: AppContext) -> None:
+    admin = client_for(web)
+    csrf = sign_in(admin, "admin")
+    refused = admin.post("/users", data={"csrf_token": csrf, "username": "jo", "action": "rename",
+                                         "full_name": "   ", "reason": "Typo at set-up"})
+    assert refused.status_code == 400
+    # Said as a sentence by its field, without the command line's field name in front.
+    assert "Give the person&#39;s full name" in refused.text and "full-name:" not in refused.text
+    assert 'href="#account-full-name"' in refused.text
+    assert 'value="jo" selected' in refused.text and 'value="rename" checked' in refused.text
+    assert 'value="Typo at set-up"' in refused.text
+    with web.sessions() as s:
+        assert s.scalars(select(Event).where(Event.event == "user_renamed")).first() is None
