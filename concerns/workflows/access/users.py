@@ -129,9 +129,9 @@ def _named_if_reading(roles: Iterable[str], full_name: str) -> None:
     """Someone who reads cases needs a forename and surname on record: the conflict-of-interest
     check finds staff named in a concern by their name, and could never find a nameless one."""
     if set(roles) & CASE_READERS and staff_name(full_name) is None:
-        raise BadInput("full-name", "give the person's forename and surname (--full-name): "
-                                    "staff who read cases are checked by name for conflicts "
-                                    "of interest")
+        # The field names itself: --full-name on the command line, its box on the staff page.
+        raise BadInput("full-name", "give the person's forename and surname: staff who read "
+                                    "cases are checked by name for conflicts of interest")
 
 
 def list_users(ctx: AppContext, actor_name: str | None) -> list[UserInfo]:
