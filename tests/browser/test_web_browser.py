@@ -340,3 +340,33 @@ def test_on_a_phone_the_director_s_queue_shows_each_case_s_action_without_scroll
     # Stacked, the date still says what it is.
     assert "Due" in director.locator("td[data-label=Due]").first.evaluate(
         "td => getComputedStyle(td, '::before').content")
+
+
+def test_on_a_phone_a_case_s_deadlines_stack_with_each_date_named_and_in_view(
+    new_page: Any, live: LiveServer
+) -> None:
+    reference = _new_case(live)
+    act(live.ctx, reference, "acknowledge", "alex")
+    officer = new_page(320)
+    sign_in(officer, "alex")
+    officer.goto(f"/cases/{reference}")
+    assert_fits(officer)
+    assert_accessible(officer)
+    table = officer.locator("table", has=officer.locator("th", has_text="Clock"))
+    rows = table.locator("tbody tr")
+    assert rows.count() >= 2  # the acknowledgement met, the triage clocks running
+    for i in range(rows.count()):
+        due = rows.nth(i).locator("td[data-label=Due]")
+        box = due.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
+        assert "Due" in due.evaluate("td => getComputedStyle(td, '::before').content")
+    # The clock's name heads its block (a row header, read out before each of its cells).
+    assert rows.first.locator("th[scope=row]").count() == 1
+    screenshot(officer, "case-deadlines-320")
+    wide = new_page(1280)
+    sign_in(wide, "alex")
+    wide.goto(f"/cases/{reference}")
+    # On a wide screen it stays a table with its column headings.
+    assert table.count() == 1 and wide.locator("th", has_text="Started").is_visible()
+    assert "none" in wide.locator("td[data-label=Due]").first.evaluate(
+        "td => getComputedStyle(td, '::before').content")
