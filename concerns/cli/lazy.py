@@ -34,6 +34,8 @@ class _LoadsPaused(importlib.abc.Loader):
 
     def __getattr__(self, name: str) -> Any:
         # The module keeps this as its loader: source and resources come from the real one.
+        if name == "loader":  # not set yet (a copy being made): no endless lookup
+            raise AttributeError(name)
         return getattr(self.loader, name)
 
 

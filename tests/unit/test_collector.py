@@ -76,3 +76,15 @@ def test_a_command_runs_with_the_collector_on_and_what_loaded_kept_out_of_its_si
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
                           check=True)
     assert done.stderr.split() == ["True", "True"]
+
+
+def test_the_loader_a_lazy_module_keeps_can_be_copied() -> None:
+    import copy
+    import importlib.util
+
+    from concerns.cli.lazy import _LoadsPaused
+
+    spec = importlib.util.find_spec("concerns.collector")
+    assert spec is not None and spec.loader is not None
+    copied = copy.copy(_LoadsPaused(spec.loader))
+    assert copied.loader is spec.loader
