@@ -88,15 +88,11 @@ def _let_go_at_exit(engine_ref: weakref.ref[Engine]) -> None:
         engine.dispose()
 
 
-# Python's cyclic collector is held off while this process holds SQLite's write lock (see
-# concerns.collector): it runs as soon as the lock is let go (the allocations made meanwhile set
-# it off). On SQLite only one connection holds the lock at a time.
-
-
 class WriteLockConnection(sqlite3.Connection):
     """sqlite3's connection, which holds Python's collector off from the moment its BEGIN
-    IMMEDIATE has the write lock until its commit or rollback has let the lock go, and counts
-    the write transactions it has committed since the engine last checkpointed."""
+    IMMEDIATE has the write lock until its commit or rollback has let the lock go
+    (concerns.collector; the collector runs as soon as the lock is let go), and counts the write
+    transactions it has committed since the engine last checkpointed."""
 
     _holding = False
     commits_since_checkpoint = 0

@@ -7,7 +7,8 @@ so a row reads as SQLAlchemy would have returned it. Each run of a statement thr
 connection builds an execution context, processes its parameters, fires events and wraps every
 row; for a queue's 60 cases that cost three times the SQL.
 
-Only plain parameters: an expanding one (`in_()` of a list) is refused when compiled.
+Only plain parameters: an expanding one (`in_()` of a list) is refused when compiled; `one_of`
+writes `column IN (...)` of a few fixed values with a plain parameter each.
 
 `PrebuiltWrite` does the same for an event's INSERTs and UPDATEs, and `attach` makes the ORM
 object of a row read this way, so that an event can read its case by one prebuilt statement and
@@ -17,11 +18,11 @@ still change it as a mapped object.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Insert, Select, Update
+from sqlalchemy import ColumnElement, Connection, Insert, Select, Update, literal
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session, class_mapper
@@ -29,6 +30,15 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _T = TypeVar("_T")
+
+
+def one_of(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """COLUMN is one of a few fixed VALUES, as `column IN (...)` with a plain parameter each: an
+    `in_()` of the values themselves sends an expanding parameter, which a prebuilt statement
+    refuses and SQLAlchemy rewrites into the SQL at every run (a tenth of the statement that
+    reads a case for every event). SQLite reads the IN list faster than the same test as ORs."""
+    test: ColumnElement[bool] = column.in_([literal(value) for value in values])
+    return test
 
 
 def _on_cursor(conn: Connection, sql: str, arguments: Any, *, many: bool, fetch: bool) -> Any:

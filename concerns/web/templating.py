@@ -116,8 +116,6 @@ def make_templates() -> Jinja2Templates:
     # The GOV.UK tag colour of a case's state and of a clock's status (_macros.html).
     env.filters["state_colour"] = lambda state: STATE_COLOURS.get(state, "grey")
     env.filters["status_colour"] = lambda status: STATUS_COLOURS.get(status, "grey")
-    # Each state's tag as _macros.html's state_tag writes it, made once: a long list (the
-    # queues) looks it up instead of calling the macro for every row.
     env.globals["state_tags"] = STATE_TAGS
     env.globals["director_rows"] = director_rows
     # Which boxes of a refused GOV.UK date input to mark (web/date_input.py).

@@ -32,7 +32,7 @@ from concerns.db.models import (
     User,
     UserRole,
 )
-from concerns.db.prebuilt import Prebuilt, attach
+from concerns.db.prebuilt import Prebuilt, attach, one_of
 from concerns.workflows.audit import CHAIN_HEAD, head_readable_early, remember_head
 from concerns.workflows.clocks import OPEN_STATUSES, remember_stored
 from concerns.workflows.errors import NotFound
@@ -246,13 +246,6 @@ def open_escalation_count(*severities: str) -> Any:
     if severities:
         query = query.where(one_of(Escalation.severity, severities))
     return query.correlate(Case).scalar_subquery()
-
-
-def one_of(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
-    """COLUMN is one of a few fixed VALUES, as `column IN (...)` with plain parameters: an
-    `in_()` sends an expanding parameter that SQLAlchemy rewrites into the SQL at every run,
-    which cost a tenth of the statement that reads a case for every event."""
-    return or_(*(column == value for value in values))
 
 
 def reader_barred() -> Exists:

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, or_, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from concerns.db.models import Case, Deadline
-from concerns.db.prebuilt import Prebuilt
+from concerns.db.prebuilt import Prebuilt, one_of
 from concerns.db.uow import same_transaction, transaction_of
 from concerns.workflows.calendar import DueDateExplanation, WorkingCalendar
 from concerns.workflows.errors import BadInput, NotAllowed
@@ -208,8 +208,7 @@ def open_deadlines(
 _OPEN_DUE = Prebuilt(
     select(Deadline.clock, Deadline.due_date)
     .where(Deadline.case_id == bindparam("case_id"),
-           # Plain parameters, not an expanding IN (which a prebuilt statement refuses).
-           or_(*(Deadline.status == status for status in OPEN_STATUSES)))
+           one_of(Deadline.status, OPEN_STATUSES))
     .order_by(Deadline.id)
 )
 

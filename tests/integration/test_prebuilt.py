@@ -14,8 +14,7 @@ from sqlalchemy import Table, bindparam, event, insert, inspect, select, text, u
 from sqlalchemy.exc import DBAPIError
 
 from concerns.db.models import Case, Deadline, Respondent
-from concerns.db.prebuilt import Prebuilt, PrebuiltWrite, attach
-from concerns.workflows.cases import one_of
+from concerns.db.prebuilt import Prebuilt, PrebuiltWrite, attach, one_of
 from concerns.workflows.context import AppContext
 from tests.factories import act, create_staff, log_concern
 

@@ -1,4 +1,6 @@
-"""Staff accounts and roles, and who may read which case."""
+"""Staff accounts and roles: adding, listing, disabling, renaming, new passwords and second
+factors, each audited with who and why. Who is acting and which case they may read is
+access.readers."""
 
 from __future__ import annotations
 
