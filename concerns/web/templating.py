@@ -15,7 +15,14 @@ from starlette.templating import Jinja2Templates
 
 from concerns.reports.figures import month_words, shown
 from concerns.web import date_input
-from concerns.workflows.machine import STATES, clock_label, event_label, label, role_label
+from concerns.workflows.machine import (
+    STATES,
+    clock_label,
+    event_label,
+    label,
+    role_label,
+    task_for,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 LONDON = ZoneInfo("Europe/London")
@@ -56,9 +63,9 @@ STATE_TAGS = {
         STATE_COLOURS.get(state, "grey"), label(state))
     for state in STATES
 }
-# What the director does with a case in her queue, by its state.
-DIRECTOR_ACTIONS = {"awaiting_signoff": "Review and sign off",
-                    "letter_ready": "Review and sign the letter"}
+# What the director does with a case in her queue, by its state: her duty in the lifecycle
+# table ("Authorise the outcome or return it"), looked up once per state.
+DIRECTOR_ACTIONS = {state: task_for(state, "director") or "Open" for state in STATES}
 _OVERDUE_TAG = ' <strong class="govuk-tag govuk-tag--red">Overdue</strong>'
 
 

@@ -774,6 +774,12 @@ def duty_clocks(facts: CaseFacts) -> set[str]:
     return {d.clock for d in duties(facts)}
 
 
+def task_for(state: str, owner: str) -> str | None:
+    """What OWNER (a role) must do with a case in STATE, in the table's words (the first such
+    duty), or None when nothing in that state is theirs: the words of a queue's link."""
+    return next((d.task for d in _DUTIES_BY_STATE.get(state, ()) if d.owner == owner), None)
+
+
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "logged": ("Logged", "Received and logged; to be acknowledged"),
     "triage": ("Triage", "With the complaints team and Legal Services for their decisions"),

@@ -107,8 +107,8 @@ def test_the_director_authorises_from_her_queue_with_edited_wording(
     director.goto("/queue/director")
     assert_accessible(director)
     screenshot(director, "director-queue")
-    click_and_load(director, director.get_by_role("link",
-                                                  name=f"Review and sign off case {reference}"))
+    click_and_load(director, director.get_by_role(
+        "link", name=f"Authorise the outcome or return it case {reference}"))
     # Her next step leads, with the page's one green button; returning it is the other choice.
     forms = director.locator("form[id^=event-]")
     assert forms.evaluate_all("fs => fs.map(f => f.id)") == [
@@ -334,7 +334,8 @@ def test_on_a_phone_the_director_s_queue_shows_each_case_s_action_without_scroll
     sign_in(director, "dana")
     director.goto("/queue/director")
     assert_accessible(director)
-    action = director.get_by_role("link", name=f"Review and sign off case {reference}")
+    action = director.get_by_role(
+        "link", name=f"Authorise the outcome or return it case {reference}")
     box = action.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
     # Stacked, the date still says what it is.

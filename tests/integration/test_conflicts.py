@@ -5,7 +5,9 @@ out until the IAT manager decides, or leaves them be."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from concerns.db.models import Case, CaseConflict, User
 from concerns.workflows.access.conflicts import decide_conflict, list_conflicts
 from concerns.workflows.access.users import add_user
 from concerns.workflows.audit import verify_chain
@@ -90,6 +92,25 @@ def test_a_manager_cannot_rule_on_their_own_flag(staffed: AppContext) -> None:
     assert not _opens(staffed, "morgan", reference)
     with pytest.raises(NotAllowed, match="another manager"):
         decide_conflict(staffed, "morgan", reference, "morgan", "clear", "it is not me")
+
+
+def test_a_manager_kept_out_of_a_case_cannot_rule_on_anyone_elses_flag_on_it(
+    staffed: AppContext,
+) -> None:
+    reference = log_concern(staffed, staff_named=["Reid", "A. Morgan"])
+    assert not _opens(staffed, "morgan", reference)
+    with pytest.raises(NotAllowed, match=r"you cannot open this case$"):
+        decide_conflict(staffed, "morgan", reference, "alex", "clear", "A. Morgan is not Alex")
+    # Alex's flag stands, undecided (and the case is not on the barred manager's list either).
+    assert not _opens(staffed, "alex", reference)
+    with staffed.uow() as uow:
+        status = uow.session.scalars(
+            select(CaseConflict.status).join(User, User.id == CaseConflict.user_id)
+            .join(Case, Case.id == CaseConflict.case_id)
+            .where(Case.reference == reference, User.username == "alex")
+        ).one()
+    assert status == "open"
+    assert reference not in {c.reference for c in list_conflicts(staffed, "morgan")}
 
 
 def test_staff_who_join_later_are_checked_against_the_cases_already_held(

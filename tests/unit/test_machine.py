@@ -23,6 +23,7 @@ from concerns.workflows.machine import (
     parse_values,
     refusal,
     steps_for,
+    task_for,
     value_problem,
 )
 
@@ -333,3 +334,11 @@ def test_firing_asks_each_guard_once_and_agrees_with_the_machine_on_every_row() 
                     step, state = fire(event, facts, actor, values)
                     assert state == expected, (event, facts, actor, values)
                     assert step == choose_step(event, facts, actor, values)
+
+
+def test_a_roles_task_in_a_state_is_its_duty_in_the_table_and_none_where_it_has_none() -> None:
+    assert task_for("awaiting_signoff", "director") == "Authorise the outcome or return it"
+    assert task_for("letter_ready", "director") == "Sign the outcome letter"
+    assert task_for("signed", "executive_assistant") == "Send the signed letter"
+    assert task_for("logged", "director") is None
+    assert task_for("closed", "iat_officer") is None

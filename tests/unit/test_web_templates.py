@@ -65,16 +65,27 @@ def test_the_director_s_queue_rows_escape_every_value_and_say_what_to_do() -> No
         "Waiting for sign-off</strong>\n</td>\n"
         '      <td class="govuk-table__cell" data-label="Due">7 March 2026</td>\n'
         '      <td class="govuk-table__cell">\n'
-        '        <a class="govuk-link" href="/queue/director/CAC-2026-0001">Review and sign off'
+        '        <a class="govuk-link" href="/queue/director/CAC-2026-0001">'
+        "Authorise the outcome or return it"
         '<span class="govuk-visually-hidden"> case CAC-2026-0001</span></a>\n'
     )
     assert first in page
     assert "<b>" not in page
     assert ('href="/cases/&lt;b&gt;&amp;&#34;">&lt;b&gt;&amp;&#34;</a></td>' in page)
-    assert ">Open<span class=\"govuk-visually-hidden\"> case &lt;b&gt;&amp;&#34;</span>" in page
+    # Each link says the director's duty for the case's state, in the lifecycle table's words.
+    assert (">Record how the meeting went<span class=\"govuk-visually-hidden\"> case "
+            "&lt;b&gt;&amp;&#34;</span>") in page
     assert '<td class="govuk-table__cell" data-label="Due">–</td>' in page
     empty = env.get_template("queue.html").render(
         title="Sign-off queue", which="director", forms={}, to_post=[], nav=[], errors={},
         errors_list=[], user=None, council={"name": "A council"}, csrf_token="t" * 43,
         cspNonce="n", rows=[])
     assert "Nothing waiting." in empty
+
+
+def test_every_state_on_the_directors_queue_links_with_her_duty_in_that_state() -> None:
+    from concerns.web.templating import DIRECTOR_ACTIONS
+    from concerns.workflows.queries import QUEUES
+
+    for state in QUEUES["director"]:
+        assert DIRECTOR_ACTIONS[state] != "Open", state

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from concerns.db.models import Case, CaseConflict, Contact, User
 from concerns.db.prebuilt import Prebuilt
 from concerns.triage.conflict import Match, check
-from concerns.workflows.access.readers import is_barred, load_actor
+from concerns.workflows.access.readers import ensure_may_read, load_actor
 from concerns.workflows.audit import append_event
 from concerns.workflows.cases import barring, get_case
 from concerns.workflows.context import AppContext
@@ -167,8 +167,9 @@ def decide_conflict(
         if actor.username == username:
             raise NotAllowed("a conflict of interest of your own is for another manager")
         case = get_case(s, reference)
-        if is_barred(s, actor.username, case.id):
-            raise NotAllowed(f"case {case.reference}: you cannot open this case")
+        # Refused as every use case on one case refuses: a conflict of the manager's own on
+        # it, or its person's record under restriction.
+        ensure_may_read(s, actor, case)
         row = s.scalars(
             select(CaseConflict).join(User, User.id == CaseConflict.user_id)
             .where(CaseConflict.case_id == case.id, User.username == username)
