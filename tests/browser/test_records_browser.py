@@ -52,6 +52,14 @@ def test_the_information_officer_reviews_her_queue_with_its_clock_and_reminders(
     assert "Overdue" in rows[late] and "overdue (pending)" in rows[late]
     assert "Overdue" not in rows[fresh]
     assert_fits(page)
+    # Each case stacks into one block, its decide-by date named and in view (no sideways
+    # scrolling inside the table).
+    for ref in (late, fresh):
+        due = page.locator("tr", has=page.locator(f"#ref-{ref}")).locator(
+            "td[data-label='Decide by']")
+        box = due.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
+        assert "Decide by" in due.evaluate("td => getComputedStyle(td, '::before').content")
     assert_accessible(page)
     screenshot(page, "retention-review")
 

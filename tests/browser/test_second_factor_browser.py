@@ -125,6 +125,14 @@ def test_the_admins_staff_page_with_its_account_form_is_accessible(
     assert page.input_value("#account-reason") == "Married in May"
     assert_accessible(page)
     page.set_viewport_size({"width": 320, "height": 900})
+    # Each account stacks into one block, every value named and in view.
+    cells = page.locator("td[data-label='Last signed in']")
+    assert cells.count() >= 2
+    for i in range(cells.count()):
+        box = cells.nth(i).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
+    assert "Roles" in page.locator("td[data-label=Roles]").first.evaluate(
+        "td => getComputedStyle(td, '::before').content")
     screenshot(page, "staff-accounts-rename-error-320")
     page.set_viewport_size({"width": 1280, "height": 900})
     page.fill("#account-full-name", "Sam Okafor")

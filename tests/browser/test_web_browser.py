@@ -343,6 +343,36 @@ def test_on_a_phone_the_director_s_queue_shows_each_case_s_action_without_scroll
         "td => getComputedStyle(td, '::before').content")
 
 
+def test_on_a_phone_the_case_lists_stack_with_who_has_each_case_and_when_in_view(
+    new_page: Any, live: LiveServer
+) -> None:
+    references = [_new_case(live) for _ in range(3)]
+    act(live.ctx, references[0], "acknowledge", "alex")
+    officer = new_page(320)
+    sign_in(officer, "alex")
+    for path, label in (("/cases", "Received"), ("/my-work", "Next")):
+        officer.goto(path)
+        assert_fits(officer)
+        assert_accessible(officer)
+        rows = officer.locator("table.app-table--stack tbody tr")
+        assert rows.count() >= 2, path
+        for i in range(rows.count()):
+            for name in ("With", label):
+                cell = rows.nth(i).locator(f"td[data-label={name}]")
+                box = cell.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320, (
+                    path, name)
+                assert name in cell.evaluate("td => getComputedStyle(td, '::before').content")
+        screenshot(officer, f"case-list-{path.strip('/')}-320")
+    wide = new_page(1280)
+    sign_in(wide, "alex")
+    wide.goto("/cases")
+    # On a wide screen it stays a table with its column headings.
+    assert wide.locator("th", has_text="Received").is_visible()
+    assert "none" in wide.locator("td[data-label=With]").first.evaluate(
+        "td => getComputedStyle(td, '::before').content")
+
+
 def test_on_a_phone_a_case_s_deadlines_stack_with_each_date_named_and_in_view(
     new_page: Any, live: LiveServer
 ) -> None:
