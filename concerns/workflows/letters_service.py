@@ -358,10 +358,15 @@ def make_letter(ec: EventContext) -> None:
         letter.signed_by_id = ec.user.id
         letter.signed_at = ec.at
         letter.signed_sha256 = made.sha256
+    emailed = kind != "outcome" and bool(content.recipient.email)
+    if emailed:
+        # Marked sent as it is stored (what `_queue_email` marks), so the letter is written by
+        # one INSERT inside the write lock, not an INSERT and then an UPDATE.
+        _mark_sent(letter, ec.at, "email")
     ec.session.add(letter)
     ec.session.flush()
     ec.data.update(letter_id=letter.id, letter_kind=kind, letter_sha256=made.sha256)
-    if kind != "outcome" and content.recipient.email:
+    if emailed:
         _queue_email(ec, letter, content.recipient)
         ec.data["letter_sent"] = "email"
 
@@ -441,8 +446,7 @@ def send_letter(ec: EventContext) -> None:
     else:
         if not recipient.address:
             raise BadInput("method", "the person gave no postal address: send by email")
-        letter.sent_at = ec.at
-        letter.sent_method = "post"
+        _mark_sent(letter, ec.at, "post")
     ec.data.update(letter_id=letter.id, signed_sha256=letter.signed_sha256)
 
 
@@ -485,8 +489,12 @@ def _queue_email(ec: EventContext, letter: Letter, recipient: Recipient) -> None
             created_at=ec.at,
         )
     )
-    letter.sent_at = ec.at
-    letter.sent_method = "email"
+    _mark_sent(letter, ec.at, "email")
+
+
+def _mark_sent(letter: Letter, at: datetime, method: str) -> None:
+    if letter.sent_at != at or letter.sent_method != method:
+        letter.sent_at, letter.sent_method = at, method
 
 
 # --- a signed letter never changes ----------------------------------------------------------
