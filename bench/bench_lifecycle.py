@@ -1,9 +1,9 @@
 """Lifecycle events per second through the service layer, against the bare driver doing the same.
 
-The timed run has nothing listening to its statements, as the product runs. The same lifecycles
-are then run again on a copy of the database as it was before the timed run, their statements
-captured, and two baselines are replayed through the bare sqlite3 driver (with our pragmas) on
-further copies, in the same transactions:
+The lifecycles are first run on a copy of the database, their statements captured. Then, segment
+by segment in turns, the same lifecycles are timed through our services (nothing listening to
+their statements, as the product runs) and two baselines are replayed through the bare sqlite3
+driver (with our pragmas) on further copies, in the same transactions:
 - every statement our services send while walking the cases, reads included (each SELECT's rows
   fetched): the floor for the same work by the bare route;
 - the INSERTs, UPDATEs and DELETEs alone.
@@ -21,8 +21,8 @@ with everyone given the test factory's one phone number and postcode, each intak
 earlier person as a possible match, so the cost per event grew with the number of lifecycles.
 
 The run is timed in three segments of lifecycles and each figure is the segments' median, the
-replay's over the same segments: a moment when a shared machine was busy moves one segment, not
-the figure.
+replay's over the same segments, each replayed right after ours: a moment when a shared machine
+was busy moves one segment of each side, not the figure or the ratio.
 
 Environment: CONCERNS_BENCH_LIFECYCLES (default 60).
 """
@@ -137,17 +137,8 @@ def measure(with_letters: bool) -> Run:
         for copy in (copy_db, all_db, writes_db):
             shutil.copy(ours_db, copy)
 
-        # The timed run, with nothing listening to its statements (as the product runs); the
-        # run with letters also times each write transaction's hold on the write lock.
-        lock = WriteLockClock(ctx.engine) if with_letters else None
-        ours, ours_cpu = _segments(lambda i: lifecycle(ctx, i))
-        if lock is not None:
-            lock.close()
-        ctx.engine.dispose()
-
-        # The same lifecycles again on a copy of the database as it was before the timed run,
-        # their statements captured (the capture's own cost kept out of the timed run), then
-        # replayed through the bare driver on two more copies: every statement, and the writes.
+        # The same lifecycles first on a copy of the database as it was, their statements
+        # captured (the capture's own cost kept out of what is timed), segment by segment.
         again = AppContext(replace(settings, database_url=f"sqlite:///{copy_db}"),
                            make_engine(f"sqlite:///{copy_db}"))
         everything = capture_all(again.engine)
@@ -159,13 +150,28 @@ def measure(with_letters: bool) -> Run:
             bounds_all.append(len(everything))
             bounds_writes.append(len(writes))
         again.engine.dispose()
-        replay_all, replay_all_cpu = _median_pair([
-            replay_all_timed(all_db, everything[a:b])
-            for a, b in itertools.pairwise(bounds_all)
-        ])
-        replay_writes = statistics.median(
-            replay_sqlite(writes_db, writes[a:b]) for a, b in itertools.pairwise(bounds_writes)
-        )
+
+        # Then, in turns, each segment timed through our services (nothing listening to its
+        # statements, as the product runs; the run with letters also times each write
+        # transaction's hold on the write lock) and the same segment's statements replayed
+        # through the bare driver on two more copies: every statement, and the writes alone. A
+        # moment when the shared machine is slower falls on a segment of each, not on one side.
+        lock = WriteLockClock(ctx.engine) if with_letters else None
+        ours_times: list[tuple[float, float]] = []
+        replay_all_times: list[tuple[float, float]] = []
+        replay_writes_times: list[float] = []
+        segments = zip(itertools.pairwise(bounds_all), itertools.pairwise(bounds_writes),
+                       strict=True)
+        for segment, ((a, b), (c, d)) in enumerate(segments):
+            ours_times.append(_timed(segment, lambda i: lifecycle(ctx, i)))
+            replay_all_times.append(replay_all_timed(all_db, everything[a:b]))
+            replay_writes_times.append(replay_sqlite(writes_db, writes[c:d]))
+        if lock is not None:
+            lock.close()
+        ctx.engine.dispose()
+        ours, ours_cpu = _median_pair(ours_times)
+        replay_all, replay_all_cpu = _median_pair(replay_all_times)
+        replay_writes = statistics.median(replay_writes_times)
 
     hooks._HOOKS.update(saved)
     events = PER_SEGMENT * EVENTS_PER_LIFECYCLE
@@ -181,16 +187,12 @@ def _lifecycles_of(segment: int) -> range:
     return range(segment * PER_SEGMENT, (segment + 1) * PER_SEGMENT)
 
 
-def _segments(run: Callable[[int], None]) -> tuple[float, float]:
-    """The median wall and CPU seconds of the run's SEGMENTS, each of PER_SEGMENT lifecycles (a
-    moment when the machine was busy moves one segment, not the figure)."""
-    times = []
-    for segment in range(SEGMENTS):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for i in _lifecycles_of(segment):
-            run(i)
-        times.append((time.perf_counter() - started, time.process_time() - cpu_started))
-    return _median_pair(times)
+def _timed(segment: int, run: Callable[[int], None]) -> tuple[float, float]:
+    """The wall and CPU seconds of running SEGMENT's PER_SEGMENT lifecycles."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for i in _lifecycles_of(segment):
+        run(i)
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def _median_pair(pairs: list[tuple[float, float]]) -> tuple[float, float]:
