@@ -6,6 +6,7 @@ import atexit
 import gc
 import os
 import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -14,12 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from concerns.db.engine import make_engine, migrate
 from concerns.db.models import Base
 from concerns.workflows.context import AppContext
 from concerns.workflows.settings import Settings, load_settings
+from tests.factories import create_staff
 from tests.services import (
     copy_pg_database,
     drop_pg_database,
@@ -147,6 +149,30 @@ def sqlite_ctx(tmp_path: Path) -> Iterator[AppContext]:
     ctx = _sqlite_ctx(tmp_path)
     yield ctx
     ctx.engine.dispose()
+
+
+# The statements a count of SQL looks at (not BEGIN, COMMIT or PRAGMA).
+TRACED = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+@pytest.fixture
+def traced(sqlite_ctx: AppContext) -> Iterator[tuple[AppContext, list[str]]]:
+    """A SQLite context with the demo staff, and the statements its connections run from then
+    on, counted by SQLite's own trace (so statements run on the driver's cursor, db.prebuilt,
+    count too): each one's first four words only, as the rest may quote a person."""
+    create_staff(sqlite_ctx)
+    seen: list[str] = []
+
+    def trace(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda sql: seen.append(" ".join(sql.split()[:4]))
+            if sql.lstrip().upper().startswith(TRACED) else None
+        )
+
+    sqlite_ctx.engine.dispose()
+    event.listen(sqlite_ctx.engine, "connect", trace)
+    yield sqlite_ctx, seen
+    event.remove(sqlite_ctx.engine, "connect", trace)
 
 
 @pytest.fixture

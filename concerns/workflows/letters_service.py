@@ -360,9 +360,10 @@ def make_letter(ec: EventContext) -> None:
         letter.signed_sha256 = made.sha256
     emailed = kind != "outcome" and bool(content.recipient.email)
     if emailed:
-        # Marked sent as it is stored (what `_queue_email` marks), so the letter is written by
-        # one INSERT inside the write lock, not an INSERT and then an UPDATE.
-        _mark_sent(letter, ec.at, "email")
+        # Marked sent as it is stored (as `_queue_email` marks it again, to the same values,
+        # which the ORM does not write), so the letter is one INSERT inside the write lock, not
+        # an INSERT and then an UPDATE.
+        letter.sent_at, letter.sent_method = ec.at, "email"
     ec.session.add(letter)
     ec.session.flush()
     ec.data.update(letter_id=letter.id, letter_kind=kind, letter_sha256=made.sha256)
@@ -446,7 +447,7 @@ def send_letter(ec: EventContext) -> None:
     else:
         if not recipient.address:
             raise BadInput("method", "the person gave no postal address: send by email")
-        _mark_sent(letter, ec.at, "post")
+        letter.sent_at, letter.sent_method = ec.at, "post"
     ec.data.update(letter_id=letter.id, signed_sha256=letter.signed_sha256)
 
 
@@ -489,12 +490,7 @@ def _queue_email(ec: EventContext, letter: Letter, recipient: Recipient) -> None
             created_at=ec.at,
         )
     )
-    _mark_sent(letter, ec.at, "email")
-
-
-def _mark_sent(letter: Letter, at: datetime, method: str) -> None:
-    if letter.sent_at != at or letter.sent_method != method:
-        letter.sent_at, letter.sent_method = at, method
+    letter.sent_at, letter.sent_method = ec.at, "email"
 
 
 # --- a signed letter never changes ----------------------------------------------------------

@@ -3,42 +3,15 @@ runs costs more than the SQL itself, so a change that reads back what the intake
 runs a query per row, shows here before any bench notices it.
 
 Counted by SQLite's own trace of what the driver runs, so statements run on the driver's cursor
-(db.prebuilt) are counted too; SQLite only, as the bench that asks for the speed runs on it.
+(db.prebuilt) are counted too (the `traced` fixture, tests/conftest.py); SQLite only, as the bench
+that asks for the speed runs on it.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from sqlalchemy import event
-
 from concerns.workflows.audit import verify_chain
 from concerns.workflows.context import AppContext
-from tests.factories import create_staff, log_concern
-
-STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE")
-
-
-@pytest.fixture
-def traced(sqlite_ctx: AppContext) -> Iterator[tuple[AppContext, list[str]]]:
-    """The context, and the statements its connections run (each one's first words only: the
-    rest may quote a person). Connections made after the staff are added are traced."""
-    create_staff(sqlite_ctx)
-    seen: list[str] = []
-
-    def trace(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(
-            lambda sql: seen.append(" ".join(sql.split()[:4]))
-            if sql.lstrip().upper().startswith(STATEMENTS) else None
-        )
-
-    sqlite_ctx.engine.dispose()
-    event.listen(sqlite_ctx.engine, "connect", trace)
-    yield sqlite_ctx, seen
-    event.remove(sqlite_ctx.engine, "connect", trace)
+from tests.factories import log_concern
 
 
 def test_a_new_concern_is_stored_and_logged_in_thirteen_statements(
