@@ -79,6 +79,12 @@ def _label(reference: str) -> str:
     return f"{safe} · " if safe else ""
 
 
+def warm_up() -> None:
+    """Load WeasyPrint and build its fonts by making one tiny PDF, so that a server's first
+    letter does not wait the second or two this takes (nothing of anyone's is in it)."""
+    html_to_pdf("<p>Concerns about Care</p>")
+
+
 def html_to_pdf(html: str, reference: str = "") -> bytes:
     """The PDF of one letter; when it runs to several pages, each says "page N of M"."""
     from weasyprint import HTML

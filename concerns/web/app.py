@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,7 +35,7 @@ from concerns.web.security import (
     ServerSessions,
     secret_key,
 )
-from concerns.web.templating import make_templates
+from concerns.web.templating import compile_every_template, make_templates
 from concerns.workflows.context import AppContext, build_context
 from concerns.workflows.errors import ServiceError
 from concerns.workflows.settings import Settings
@@ -55,9 +57,31 @@ def app_from_environment() -> FastAPI:
     return create_app(load_settings(os.environ.get(CONFIG_ENV)))
 
 
+def warm_up(web: WebState) -> None:
+    """What a server does before it takes its first request: load what requests would
+    otherwise load when first needed, and compile every template. A part that fails is logged
+    (its kind only) and left to load when first used, as it would without this."""
+    parts: tuple[tuple[str, Callable[[], None]], ...] = (
+        ("the templates", lambda: compile_every_template(web.templates)),
+        ("the services", web.ctx.warm_up),
+    )
+    for part, prepare in parts:
+        try:
+            prepare()
+        except Exception as exc:  # the server still serves; the part loads when first used
+            log.warning("could not prepare %s before serving (%s)", part, type(exc).__name__)
+
+
 def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     ctx = ctx or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm_up(app.state.web)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Concerns about Care",
         version="1",
         description="JSON API of the Independent Assurance Team's concerns register.",

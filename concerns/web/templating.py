@@ -130,6 +130,14 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def compile_every_template(templates: Jinja2Templates) -> None:
+    """Compile every page's template (and the GOV.UK ones they use) now, for a server about to
+    take requests; Jinja keeps them compiled, so no first visitor to a page waits for it."""
+    env = templates.env
+    for name in env.list_templates(extensions=("html", "njk")):
+        env.get_template(name)
+
+
 def _when(value: Any) -> str:
     """A UTC time as the council reads it: 2 March 2026, 09:15 (London time)."""
     if not isinstance(value, datetime):

@@ -51,6 +51,19 @@ class AppContext:
     def migrate(self) -> None:
         migrate(self.engine)
 
+    def warm_up(self) -> None:
+        """Load now what a command loads only when it first needs it (the modules that act on
+        events, the bank holidays, the PDF engine), for a server about to take requests: its
+        first public form or letter then waits no longer than the next one."""
+        from concerns.letters import pdf
+        from concerns.workflows import hooks
+
+        hooks.load_modules()
+        today = self.calendar.local_date(self.now())
+        self.calendar.is_working_day(today)
+        self.calendar.is_working_day(today.replace(year=today.year + 1, day=1))
+        pdf.warm_up()
+
 
 _tuned = False
 
