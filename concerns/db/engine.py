@@ -68,7 +68,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
-            url, connect_args={"timeout": 30, "factory": WriteLockConnection}, **kwargs
+            url,
+            connect_args={"timeout": 30, "factory": WriteLockConnection},
+            # The pool's own reset (a rollback through SQLAlchemy's machinery at every check-in,
+            # a twentieth of an event's work) is replaced by a check of the driver's flag at
+            # check-in (below), which rolls back only a connection still in a transaction.
+            pool_reset_on_return=None,
+            **kwargs,
         )
         _configure_sqlite(engine, parsed.database)
     else:
@@ -198,9 +204,15 @@ def _configure_sqlite(engine: Engine, database: str | None) -> None:
     written = [0]
 
     @event.listens_for(engine, "checkin")
-    def _checkpoint_now_and_then(dbapi_connection: Any, _record: Any) -> None:
+    def _reset_and_checkpoint(dbapi_connection: Any, _record: Any) -> None:
         if not isinstance(dbapi_connection, WriteLockConnection):
             return
+        # A connection goes back to the pool with no transaction open: SQLAlchemy has ended
+        # every one it began, but should one still be open (a failure between the driver and
+        # SQLAlchemy), rolling it back here lets the write lock, and the collector, go.
+        with contextlib.suppress(sqlite3.Error):
+            if dbapi_connection.in_transaction:
+                dbapi_connection.rollback()
         written[0] += dbapi_connection.commits_since_checkpoint
         dbapi_connection.commits_since_checkpoint = 0
         if written[0] >= CHECKPOINT_EVERY:

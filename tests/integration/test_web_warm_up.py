@@ -18,7 +18,7 @@ from concerns.workflows.context import AppContext
 def _compiled(app: object) -> set[str]:
     env = app.state.web.templates.env  # type: ignore[attr-defined]
     # Jinja's cache is keyed by (loader, name as asked for).
-    return {name for _loader, name in env.cache.keys()}
+    return {name for _loader, name in env.cache}
 
 
 def test_a_server_has_compiled_every_template_before_its_first_request(
