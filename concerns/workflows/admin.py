@@ -40,17 +40,17 @@ def init_database(
     cases: list[str] = []
     if first_admin is not None:
         username, full_name, password = first_admin
-        with ctx.uow() as uow:
-            has_users = uow.session.scalar(select(func.count()).select_from(User)) or 0
+        with ctx.read() as read:
+            has_users = read.session.scalar(select(func.count()).select_from(User)) or 0
         if has_users:
             raise BadInput("admin", "the register already has accounts: an admin adds more "
                                     "with concerns user add")
         add_user(ctx, None, username, ("admin",), full_name=full_name, password=password)
         created.append(username)
     if demo:
-        with ctx.uow() as uow:
-            has_users = uow.session.scalar(select(func.count()).select_from(User)) or 0
-            has_cases = uow.session.scalar(select(func.count()).select_from(Case)) or 0
+        with ctx.read() as read:
+            has_users = read.session.scalar(select(func.count()).select_from(User)) or 0
+            has_cases = read.session.scalar(select(func.count()).select_from(Case)) or 0
         if not has_users:
             # The demo staff joined before the demo cases arrived.
             with freeze_time(DEMO_STAFF_JOINED):
@@ -260,9 +260,9 @@ def _demo_cases(ctx: AppContext) -> list[str]:
 
 
 def verify_audit(ctx: AppContext, actor_name: str | None) -> ChainReport:
-    with ctx.uow() as uow:
+    with ctx.read() as read:
         if actor_name:
-            _, actor = load_actor(uow.session, actor_name)
+            _, actor = load_actor(read.session, actor_name)
             if not actor.roles & {"auditor", "admin", "iat_manager"}:
                 raise NotAllowed("the audit check needs the role auditor, admin or iat_manager")
-        return verify_chain(uow.session)
+        return verify_chain(read.session)

@@ -109,9 +109,9 @@ def check_database(ctx: AppContext) -> Check:
 
 def check_audit_chain(ctx: AppContext) -> Check:
     try:
-        with ctx.uow() as uow:
-            report = verify_chain(uow.session)
-            head = uow.session.scalar(select(Event.hash).order_by(Event.id.desc()).limit(1))
+        with ctx.read() as read:
+            report = verify_chain(read.session)
+            head = read.session.scalar(select(Event.hash).order_by(Event.id.desc()).limit(1))
     except (SQLAlchemyError, DatabaseMissing):
         return Check("audit_chain", WARNING, "not checked: the database cannot be used",
                      "fix the database first")
@@ -193,8 +193,8 @@ def check_letter_templates(ctx: AppContext) -> Check:
 
 def check_outbox(ctx: AppContext) -> Check:
     try:
-        with ctx.uow() as uow:
-            rows = uow.session.execute(
+        with ctx.read() as read:
+            rows = read.session.execute(
                 select(Notification.status, func.count()).group_by(Notification.status)
             ).all()
             counts: dict[str, int] = {status: n for status, n in rows}

@@ -573,8 +573,8 @@ _EFFECTS: dict[str, Callable[[EventContext], None]] = {
 def reviewers(ctx: AppContext, actor_name: str | None, reference: str) -> list[str]:
     """Usernames the acting user could assign as the case's reviewer: active IAT staff who are
     not named in the concern (the conflict-of-interest rule `assign_reviewer` enforces)."""
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _, _, case = readable_case(s, actor_name, reference)
         staff = s.scalars(
             select(User).join(UserRole).where(UserRole.role.in_(tuple(IAT)), User.active)
@@ -587,8 +587,8 @@ def form_choices(
 ) -> dict[str, list[tuple[str, str]]]:
     """The case's own choices for the event forms, as (value, words): reviewers (independent
     IAT staff) and escalation recipients by full name, and the deadlines running on it."""
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _, _, case = readable_case(s, actor_name, reference)
         staff = s.scalars(
             select(User).join(UserRole).where(UserRole.role.in_(tuple(CASE_READERS)), User.active)

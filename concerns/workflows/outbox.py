@@ -349,8 +349,8 @@ def outbox_status(
     """Counts by status and the latest rows (no addresses, no message text): failures visible."""
     if status is not None and status not in STATUSES:
         raise BadInput("status", f"one of {', '.join(STATUSES)}")
-    with ctx.uow() as uow:
-        session = uow.session
+    with ctx.read() as read:
+        session = read.session
         _, actor = load_actor(session, actor_name)
         if not actor.roles & OUTBOX_READERS:
             raise NotAllowed("only an admin or an IAT manager may see the outbox")

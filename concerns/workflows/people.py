@@ -289,8 +289,8 @@ def list_flags(
     """Uncertain matches for the IAT to decide (status open, merged, kept_apart or all)."""
     if status not in ("open", "merged", "kept_apart", "all"):
         raise BadInput("status", "one of open, merged, kept_apart, all")
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _iat(s, actor_name)
         query = select(PersonMatchFlag).order_by(PersonMatchFlag.id)
         if status != "all":

@@ -91,8 +91,8 @@ def waiting_to_post(session: Session, case_ids: Iterable[int] | None = None) -> 
 
 def letters_to_post(ctx: AppContext, actor_name: str | None) -> list[LetterToPost]:
     """Letters waiting to be posted, on the cases the user may read, oldest first."""
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _, actor = load_actor(s, actor_name)
         if not actor.roles & POST_QUEUE_READERS:
             raise NotAllowed("only the executive assistant or an IAT manager may see the post")

@@ -740,8 +740,8 @@ def _returns_of(
 
 def events_for(ctx: AppContext, actor_name: str | None, reference: str) -> list[dict[str, Any]]:
     """The events the user may fire on the case now, with the values each takes."""
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _, actor, case = readable_case(s, actor_name, reference)
         facts = case_facts(s, case)
         out = []

@@ -112,8 +112,8 @@ def list_conflicts(
     ctx: AppContext, actor_name: str | None, *, open_only: bool = True
 ) -> list[ConflictInfo]:
     """Flags waiting for the IAT manager (or, with open_only False, every finding)."""
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _, actor = load_actor(s, actor_name)
         if not actor.roles & DECIDERS:
             raise NotAllowed("only an IAT manager may see conflicts of interest")

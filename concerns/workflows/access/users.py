@@ -137,11 +137,11 @@ def _named_if_reading(roles: Iterable[str], full_name: str) -> None:
 
 
 def list_users(ctx: AppContext, actor_name: str | None) -> list[UserInfo]:
-    with ctx.uow() as uow:
-        _, actor = load_actor(uow.session, actor_name)
+    with ctx.read() as read:
+        _, actor = load_actor(read.session, actor_name)
         if not actor.roles & {"admin", "iat_manager"}:
             raise NotAllowed("only an admin or an IAT manager may list users")
-        users = uow.session.scalars(select(User).order_by(User.username)).all()
+        users = read.session.scalars(select(User).order_by(User.username)).all()
         return [_info(u) for u in users]
 
 

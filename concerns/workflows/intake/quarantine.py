@@ -28,16 +28,16 @@ RETRY_ROLES = frozenset({"iat_officer", "iat_manager"})
 def retry_quarantined(ctx: AppContext, actor_name: str | None, raw_id: int) -> IntakeResult:
     """Read quarantined (or held) submission RAW_ID again: logged, set aside, or quarantined
     anew."""
-    with ctx.uow() as uow:
-        actor = admit(uow.session, actor_name, RETRY_ROLES)
+    with ctx.read() as read:
+        actor = admit(read.session, actor_name, RETRY_ROLES)
     return _reread(ctx, actor, raw_id)
 
 
 def retry_held(ctx: AppContext, actor: str) -> list[IntakeResult]:
     """Every submission stored but never logged, taken again (each mailbox poll does this).
     ACTOR was checked by the caller."""
-    with ctx.uow() as uow:
-        ids = uow.session.scalars(
+    with ctx.read() as read:
+        ids = read.session.scalars(
             select(RawSubmission.id).where(held_filter(ctx.now())).order_by(RawSubmission.id)
         ).all()
     return [_reread(ctx, actor, raw_id) for raw_id in ids]
@@ -49,8 +49,8 @@ def _reread(ctx: AppContext, actor: str, raw_id: int) -> IntakeResult:
     except (NotFound, BadInput):
         raise
     except Exception as exc:  # still failing: kept held with the reason, tried again later
-        with ctx.uow() as uow:
-            source = uow.session.scalar(
+        with ctx.read() as read:
+            source = read.session.scalar(
                 select(RawSubmission.source).where(RawSubmission.id == raw_id)) or ""
         return hold(ctx, raw_id, source, exc)
 

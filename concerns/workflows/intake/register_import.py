@@ -219,8 +219,8 @@ def rows_to_check(ctx: AppContext, actor_name: str | None) -> list[dict[str, Any
     two ways, a missing name...), newest import first: the list the IAT manager works
     through."""
     check_actor(ctx, actor_name, IMPORT_ROLES)
-    with ctx.uow() as uow:
-        found = uow.session.execute(
+    with ctx.read() as read:
+        found = read.session.execute(
             select(RawSubmission.id, RawSubmission.source, RawSubmission.received_at,
                    Case.reference, Case.state, Contact.flags)
             .join(Contact, Contact.raw_submission_id == RawSubmission.id)

@@ -116,8 +116,8 @@ def check_actor(
     ctx: AppContext, actor_name: str | None, roles: frozenset[str] = INTAKE_ROLES,
     *, allow_public: bool = False,
 ) -> str:
-    with ctx.uow() as uow:
-        return admit(uow.session, actor_name, roles, allow_public=allow_public)
+    with ctx.read() as read:
+        return admit(read.session, actor_name, roles, allow_public=allow_public)
 
 
 def find_raw(s: Session, channel: str, digest: str) -> StoredRaw | None:
@@ -233,8 +233,8 @@ def _case_of_raw(s: Session, raw_id: int) -> str | None:
 
 
 def duplicate(ctx: AppContext, stored: StoredRaw, source: str) -> IntakeResult:
-    with ctx.uow() as uow:
-        reference = _case_of_raw(uow.session, stored.id)
+    with ctx.read() as read:
+        reference = _case_of_raw(read.session, stored.id)
     why = {"quarantined": "already received and quarantined",
            "ignored": "already received and set aside"}.get(stored.status, "already received")
     return IntakeResult(source, "duplicate", reference=reference, reason=why)
@@ -637,8 +637,8 @@ def list_quarantine(
     """
     check_actor(ctx, actor_name)
     statuses = ("quarantined", "ignored") if include_set_aside else ("quarantined",)
-    with ctx.uow() as uow:
-        rows = uow.session.execute(
+    with ctx.read() as read:
+        rows = read.session.execute(
             select(RawSubmission.id, RawSubmission.channel, RawSubmission.source,
                    RawSubmission.received_at, RawSubmission.size, RawSubmission.status,
                    RawSubmission.reason)

@@ -30,8 +30,8 @@ def list_actions(
     """Actions arising, each with its case reference, earliest due first; STATUS filters."""
     if status is not None and status not in STATUSES:
         raise BadInput("status", f"one of {', '.join(STATUSES)}")
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _, actor = load_actor(s, actor_name)
         if not actor.roles & CASE_READERS:
             raise NotAllowed("your role may not read case content")
@@ -139,6 +139,6 @@ def extend_action(
 
 def reference_of(ctx: AppContext, actor_name: str | None, action_id: int) -> str:
     """The reference of the case an action belongs to, if the user may read that case."""
-    with ctx.uow() as uow:
-        _, _, case, _ = _action_on_readable_case(uow.session, actor_name, action_id)
+    with ctx.read() as read:
+        _, _, case, _ = _action_on_readable_case(read.session, actor_name, action_id)
         return case.reference

@@ -81,14 +81,14 @@ def scrutiny_report(
     """The scrutiny figures for contacts and cases received from START to END (inclusive);
     what became overdue since OVERDUE_SINCE (default: `learning.newly_overdue_days` ago)."""
     _check_period(start, end)
-    with ctx.uow() as uow:
-        actor = _report_actor(ctx, uow.session, actor_name)
+    with ctx.read() as read:
+        actor = _report_actor(ctx, read.session, actor_name)
         today = ctx.calendar.local_date(ctx.now())
         since = overdue_since or today - timedelta(days=ctx.settings.learning.newly_overdue_days)
         if since > today:
             raise BadInput("overdue-since", "is after today")
         period = Period(start, end, ctx.settings.calendar.timezone)
-        report = scrutiny(uow.session, period, today, _options(ctx, actor, since, publish))
+        report = scrutiny(read.session, period, today, _options(ctx, actor, since, publish))
     report["produced_on"] = today.isoformat()
     if publish:
         return suppressed(report, ctx.settings.learning.publish_threshold)
@@ -109,8 +109,8 @@ def figure_cases(
     _check_period(start, end)
     if figure not in drilldown.FIGURES:
         raise BadInput("figure", "one of " + ", ".join(drilldown.FIGURES))
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         actor = _report_actor(ctx, s, actor_name)
         if not actor.roles & DRILL_ROLES:
             raise NotAllowed("the cases behind a figure need the role " + " or ".join(

@@ -171,8 +171,8 @@ def list_schedule(
 ) -> list[ScheduleRow]:
     """The review queue (cases whose date has come, and those to be destroyed), or with
     queue_only=False every closed case's schedule."""
-    with ctx.uow() as uow:
-        s = uow.session
+    with ctx.read() as read:
+        s = read.session
         _officer(s, actor_name)
         today = ctx.calendar.local_date(ctx.now())
         query = select(Case).where(Case.state == "closed").order_by(
@@ -278,9 +278,9 @@ def decide(
 
 def anonymise_due(ctx: AppContext, actor_name: str | None, reason: str) -> list[dict[str, Any]]:
     """Anonymise every case decided 'to be destroyed', one transaction each."""
-    with ctx.uow() as uow:
-        _officer(uow.session, actor_name)
-        refs = list(uow.session.scalars(
+    with ctx.read() as read:
+        _officer(read.session, actor_name)
+        refs = list(read.session.scalars(
             select(Case.reference).where(Case.retention_state == TO_BE_DESTROYED)
             .order_by(Case.reference)
         ))

@@ -225,9 +225,9 @@ def _review(session: Session, row: SubjectAccessRequest) -> dict[str, Any]:
 
 
 def review(ctx: AppContext, actor_name: str | None, request_id: int) -> dict[str, Any]:
-    with ctx.uow() as uow:
-        _officer(uow.session, actor_name)
-        return _review(uow.session, _request(uow.session, request_id))
+    with ctx.read() as read:
+        _officer(read.session, actor_name)
+        return _review(read.session, _request(read.session, request_id))
 
 
 def _change(ctx: AppContext, actor_name: str | None, request_id: int,
