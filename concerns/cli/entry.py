@@ -15,8 +15,12 @@ from typing import Any
 
 import typer
 
-# Typer (0.2x) carries its own copy of Click: its error classes are these.
-from typer._click import exceptions as click_errors
+# Typer (0.2x) carries its own copy of Click: its error classes are these (an older Typer
+# used Click itself).
+try:
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - another Typer
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 from typer.core import TyperArgument, TyperGroup, TyperOption
 from typer.exceptions import Abort
 
