@@ -245,11 +245,13 @@ class Contact(Base):
 
     __tablename__ = "contacts"
     # Covering indexes for the scrutiny report's passes (reports/scrutiny.py): by channel and
-    # time, and each case's contacts by respondent (migration i15_scrutiny_indexes).
+    # time, each case's contacts by respondent (migration i15_scrutiny_indexes), and a period's
+    # contacts with their person and case (contacts_received_covering).
     __table_args__ = (
         Index("ix_contacts_channel_received", "channel", "received_at", "route",
               "involvement_from_year", "involvement_to_year"),
         Index("ix_contacts_case_respondent", "case_id", "respondent_id", "received_at"),
+        Index("ix_contacts_received_cover", "received_at", "respondent_id", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -258,7 +260,7 @@ class Contact(Base):
     raw_submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("raw_submissions.id"), index=True
     )
-    received_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime] = mapped_column()
     channel: Mapped[str] = mapped_column(String(20))
     # Who forwarded it to the IAT (communications team, executive assistant), if anyone.
     route: Mapped[str | None] = mapped_column(String(320))
