@@ -72,16 +72,16 @@ def warm_up(web: WebState) -> None:
             log.warning("could not prepare %s before serving (%s)", part, type(exc).__name__)
 
 
+@asynccontextmanager
+async def _prepared(app: FastAPI) -> AsyncIterator[None]:
+    warm_up(app.state.web)
+    yield
+
+
 def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     ctx = ctx or build_context(settings)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        warm_up(app.state.web)
-        yield
-
     app = FastAPI(
-        lifespan=lifespan,
+        lifespan=_prepared,
         title="Concerns about Care",
         version="1",
         description="JSON API of the Independent Assurance Team's concerns register.",

@@ -360,9 +360,8 @@ def make_letter(ec: EventContext) -> None:
         letter.signed_sha256 = made.sha256
     emailed = kind != "outcome" and bool(content.recipient.email)
     if emailed:
-        # Marked sent as it is stored (as `_queue_email` marks it again, to the same values,
-        # which the ORM does not write), so the letter is one INSERT inside the write lock, not
-        # an INSERT and then an UPDATE.
+        # Marked sent as it is stored: one INSERT inside the write lock, not an INSERT and then
+        # an UPDATE.
         letter.sent_at, letter.sent_method = ec.at, "email"
     ec.session.add(letter)
     ec.session.flush()
@@ -444,10 +443,9 @@ def send_letter(ec: EventContext) -> None:
         if not recipient.email:
             raise BadInput("method", "the person gave no email address: send by post")
         _queue_email(ec, letter, recipient)
-    else:
-        if not recipient.address:
-            raise BadInput("method", "the person gave no postal address: send by email")
-        letter.sent_at, letter.sent_method = ec.at, "post"
+    elif not recipient.address:
+        raise BadInput("method", "the person gave no postal address: send by email")
+    letter.sent_at, letter.sent_method = ec.at, method
     ec.data.update(letter_id=letter.id, signed_sha256=letter.signed_sha256)
 
 
@@ -466,7 +464,8 @@ def _latest(session: Session, case: Case, *, signed: bool) -> Letter | None:
 
 
 def _queue_email(ec: EventContext, letter: Letter, recipient: Recipient) -> None:
-    """One outbox email per letter (the unique key keeps it so), carrying the stored PDF."""
+    """One outbox email per letter (the unique key keeps it so), carrying the stored PDF; the
+    caller marks the letter sent."""
     council = ec.ctx.settings.council
     contact = f" or phone {council.phone}" if council.phone else ""
     body = (
@@ -490,7 +489,6 @@ def _queue_email(ec: EventContext, letter: Letter, recipient: Recipient) -> None
             created_at=ec.at,
         )
     )
-    letter.sent_at, letter.sent_method = ec.at, "email"
 
 
 # --- a signed letter never changes ----------------------------------------------------------
